@@ -1,0 +1,52 @@
+// What every endpoint handler is given: the stores, the platform's login, the token secret, the clock.
+
+import type { Account, AuthStore, IdentityProvider, SyncStorage } from './types.js';
+
+export interface SyncEndpointsOptions {
+  storage: SyncStorage;
+  authStore: AuthStore;
+  identity: IdentityProvider;
+  /** HS256 secret for the sync tokens (at least 32 bytes). */
+  tokenSecret: string;
+  /** The desktop app's deep-link scheme (redirect `<scheme>://auth/callback`); default `hyperclay`. */
+  appScheme?: string;
+  /** The oldest client version still served (426 client_outdated below it); default `0.0.0`. */
+  minClientVersion?: string;
+  /** The clock, in ms; tests move it. Default Date.now. */
+  now?: () => number;
+  /** One line per event (no secrets); default: nothing. */
+  log?: (line: string) => void;
+}
+
+export interface EndpointContext {
+  storage: SyncStorage;
+  authStore: AuthStore;
+  identity: IdentityProvider;
+  tokenSecret: string;
+  appScheme: string;
+  minClientVersion: string;
+  now: () => number;
+  log: (line: string) => void;
+}
+
+/** Hono's typed context variables, set by the auth middleware for every authenticated `/sync/*` request. */
+export interface SyncEnv {
+  Variables: {
+    account: Account;
+    sid: string;
+  };
+}
+
+export function endpointContext(options: SyncEndpointsOptions): EndpointContext {
+  if (Buffer.byteLength(options.tokenSecret) < 32) throw new Error('tokenSecret must be at least 32 bytes');
+  return {
+    storage: options.storage,
+    authStore: options.authStore,
+    identity: options.identity,
+    tokenSecret: options.tokenSecret,
+    appScheme: options.appScheme ?? 'hyperclay',
+    minClientVersion: options.minClientVersion ?? '0.0.0',
+    now: options.now ?? Date.now,
+    log: options.log ?? (() => {}),
+  };
+}

@@ -1,0 +1,117 @@
+// The seams of the platform side: the account a request acts for, the platform's login, and the two stores.
+// A host platform implements IdentityProvider; SyncStorage and AuthStore have an embedded (SQLite + files)
+// implementation here and may have others (PostgreSQL + S3). Nothing storage-specific crosses these types.
+
+import type { Entry, EntryKind, VersionInfo } from '../protocol/index.js';
+
+export interface Account {
+  id: string;
+  email: string;
+  /** The plan's name as shown to clients ('paid', 'free', ...). */
+  plan: string;
+  /** Only paid plans may sync (402 subscription_required otherwise). */
+  paid: boolean;
+  /** null: no limit. */
+  maxSites: number | null;
+  maxStorageBytes: number | null;
+}
+
+/** The platform's own login, as the sync endpoints see it. */
+export interface IdentityProvider {
+  /** The person signed in to the platform in this browser request (its own cookie session), or null. */
+  currentAccount(request: Request): Promise<Account | null>;
+  /** Where to send a browser that must sign in first; `returnTo` is a same-origin path with its query. */
+  loginUrl(returnTo: string): string;
+  /** The account behind a token's `sub`; null once it no longer exists. */
+  accountById(id: string): Promise<Account | null>;
+}
+
+export type FileKind = Exclude<EntryKind, 'folder'>;
+
+/** Identifies a file entry: a site by its name, an upload by its path (NFC, case-sensitive). */
+export interface FileKey {
+  kind: FileKind;
+  key: string;
+}
+
+export interface WriteFileRequest extends FileKey {
+  accountId: string;
+  /** Where the file lives on the platform if this write creates it (a site: `<folder>/<name>.html`). */
+  path: string;
+  content: Buffer;
+  sha256: string;
+  /** The version this content was edited from; 0 for a new file; null for the platform's own saves (always win). */
+  baseVersion: number | null;
+  /** Sync saves: X-Modified-At in ms (server clock). null for platform saves (server now). */
+  modifiedAtMs: number | null;
+  limits: { maxSites: number | null; maxStorageBytes: number | null };
+}
+
+export type WriteFileResult =
+  | { outcome: 'unchanged'; entry: Entry }
+  | { outcome: 'created'; entry: Entry }
+  | { outcome: 'saved'; entry: Entry }
+  | { outcome: 'conflict'; current: Entry }
+  | { outcome: 'path_conflict' }
+  | { outcome: 'name_taken' }
+  | { outcome: 'site_limit_reached' }
+  | { outcome: 'storage_limit_reached' };
+
+export interface StoredFile {
+  entry: Entry;
+  content: Buffer;
+}
+
+export interface ListingPage {
+  entries: Entry[];
+  /** Opaque continuation for the next page; null on the last page. */
+  next: string | null;
+  /** The feed's head noted when the listing started (the cursor the client polls from afterwards). */
+  head: number;
+}
+
+/** Content, entries and the change feed of every account. Every method is scoped to one account. */
+export interface SyncStorage {
+  /** Atomic: the write decision (unchanged / saved / conflict / limits) and the backup happen in one step. */
+  writeFile(request: WriteFileRequest): Promise<WriteFileResult>;
+  readFile(accountId: string, file: FileKey): Promise<StoredFile | null>;
+  /** Creates the folder and its parents. */
+  createFolder(
+    accountId: string,
+    path: string,
+  ): Promise<{ outcome: 'created' | 'exists'; entry: Entry } | { outcome: 'path_conflict' }>;
+  /** The platform-side delete: a tombstone in the feed; the content stays as a version. */
+  deleteEntry(accountId: string, kind: EntryKind, key: string): Promise<Entry | null>;
+  versions(accountId: string, file: FileKey): Promise<VersionInfo[] | null>;
+  readVersion(accountId: string, file: FileKey, version: number): Promise<Buffer | null>;
+  /** The complete current listing in pages (no tombstones). `continuation` null starts a new listing. */
+  listing(accountId: string, continuation: string | null, limit: number): Promise<ListingPage | null>;
+  /** Entries changed after `afterSeq`, coalesced to their latest state, in seq order. null: before the horizon. */
+  changesSince(accountId: string, afterSeq: number, limit: number): Promise<{ entries: Entry[]; head: number } | null>;
+  /** Looks a site up by name across all accounts (site names are platform-wide). */
+  siteOwner(name: string): Promise<string | null>;
+  usage(accountId: string): Promise<{ sites: number; storageBytes: number }>;
+  createSession(accountId: string, deviceName: string, clientVersion: string): Promise<string>;
+  touchSession(accountId: string, sessionId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AuthCodeRecord {
+  accountId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  deviceName: string;
+  expiresAtMs: number;
+}
+
+/** Sign-in codes and device connections (a connection is a token's `sid`). */
+export interface AuthStore {
+  saveCode(codeHash: string, record: AuthCodeRecord): Promise<void>;
+  /** Single use: returns the record and deletes it in one step; null when unknown or already used. */
+  takeCode(codeHash: string): Promise<AuthCodeRecord | null>;
+  createConnection(accountId: string, deviceName: string): Promise<string>;
+  revokeConnection(sid: string): Promise<void>;
+  /** null when unknown; otherwise whether it is revoked. */
+  connection(sid: string): Promise<{ accountId: string; revoked: boolean } | null>;
+  close(): Promise<void>;
+}

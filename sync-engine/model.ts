@@ -1,0 +1,57 @@
+// The engine's shared vocabulary: entry keys, what the disk holds, and what was last agreed with the platform.
+
+import type { Entry, EntryKind } from '../protocol/index.js';
+
+/**
+ * An entry's identity in the engine: `site:<name>`, `upload:<path>` or `folder:<path>` (paths in NFC, as
+ * the platform spells them; sites by name wherever they live).
+ */
+export type EntryKey = string;
+
+export function siteKey(name: string): EntryKey {
+  return `site:${name}`;
+}
+export function uploadKey(path: string): EntryKey {
+  return `upload:${path}`;
+}
+export function folderKey(path: string): EntryKey {
+  return `folder:${path}`;
+}
+
+/** One file or folder found on disk by a scan or a watcher event. */
+export interface LocalItem {
+  key: EntryKey;
+  kind: EntryKind;
+  /** Relative to the sync folder, with `/`, as spelled on disk (may be NFD). */
+  localPath: string;
+  /** Files only. */
+  sha256?: string;
+  size?: number;
+  mtimeMs?: number;
+}
+
+/** What the client last agreed with the platform for one entry (SPEC.md "Sync state"). */
+export interface StateRecord {
+  key: EntryKey;
+  kind: EntryKind;
+  /** The site's name (sites only). */
+  name?: string;
+  /** Where it lives locally, as spelled on disk. */
+  localPath: string;
+  /** Where it lives on the platform. */
+  platformPath: string;
+  /** Files only: the agreed content and the local mtime / remote version at that moment. */
+  sha256?: string;
+  size?: number;
+  mtimeMs?: number;
+  version?: number;
+  /** The remote `updatedAt` that was agreed. */
+  updatedAt?: string;
+  /** The local file was deleted and the remote has not changed since: do not download it again. */
+  localDeleted?: boolean;
+  /** Held by the delete brake: not pushed, not removed, until either side changes or deletes are allowed. */
+  held?: boolean;
+}
+
+/** A remote side as the planner sees it: the current entry, a tombstone, or nothing said (unknown). */
+export type RemoteState = { entry: Entry } | { tombstone: true } | undefined;
