@@ -55,3 +55,31 @@ export interface StateRecord {
 
 /** A remote side as the planner sees it: the current entry, a tombstone, or nothing said (unknown). */
 export type RemoteState = { entry: Entry } | { tombstone: true } | undefined;
+
+/**
+ * What the planner decides for one entry; the executor carries it out. `why` is for the log line.
+ * The planner never does I/O: pushes re-hash at the moment they read, pulls re-stat before they install.
+ */
+export type Action =
+  /** Send the local file (new, or changed since S). `baseVersion` 0 for a new entry. */
+  | { type: 'push'; key: EntryKey; kind: 'site' | 'upload'; localPath: string; baseVersion: number; why: string }
+  /** Create the folder on the platform (empty local folders too). */
+  | { type: 'createFolder'; key: EntryKey; localPath: string; why: string }
+  /** Back up the local file if there is one (and it differs), then install R. */
+  | { type: 'pull'; key: EntryKey; entry: Entry; localPath: string; why: string }
+  /** Create the local folder for a remote folder entry. */
+  | { type: 'makeLocalFolder'; key: EntryKey; entry: Entry; localPath: string; why: string }
+  /** Both sides hold the same content: record the agreement, transfer nothing. */
+  | { type: 'record'; key: EntryKey; entry: Entry; local: LocalItem; why: string }
+  /** The local file was deleted: remember it (nothing happens on the platform). */
+  | { type: 'rememberDelete'; key: EntryKey; why: string }
+  /** A remote tombstone for an unchanged local file: move it into sites-versions. */
+  | { type: 'removeLocal'; key: EntryKey; localPath: string; why: string }
+  /** A remote folder tombstone: remove the local folder only if it is empty. */
+  | { type: 'removeLocalFolder'; key: EntryKey; localPath: string; why: string }
+  /** Drop the entry from the state (deleted on both sides). */
+  | { type: 'forget'; key: EntryKey; why: string }
+  /** The delete brake held this removal: keep the file, mark it held. */
+  | { type: 'hold'; key: EntryKey; localPath: string; why: string }
+  /** Not synced: a broken rule, a name twin, a case twin, a path conflict. Logged once with the rule. */
+  | { type: 'skip'; key: EntryKey; localPath: string; why: string };
