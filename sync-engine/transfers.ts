@@ -1,0 +1,71 @@
+// Transfer scheduling: at most one job in flight per entry (a newer request marks it dirty and reruns it
+// once the current one ends) and a small bounded pool across entries.
+
+export type Job = () => Promise<void>;
+
+export class TransferQueue {
+  readonly #limit: number;
+  #running = 0;
+  readonly #waiting: Array<() => void> = [];
+  /** Entries with a job in flight, and whether another run was requested meanwhile. */
+  readonly #inFlight = new Map<string, { dirty: boolean; job: Job; done: Promise<void> }>();
+  readonly #idleWaiters: Array<() => void> = [];
+
+  constructor(limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error('the transfer pool needs at least one slot');
+    this.#limit = limit;
+  }
+
+  /** Entries with a job queued or running. */
+  get pending(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * Runs `job` for `key` now (when a slot is free), or, if a job for `key` is in flight, marks it dirty so
+   * that the newest `job` runs once more right after it. Resolves when the entry has no more work.
+   */
+  run(key: string, job: Job): Promise<void> {
+    const current = this.#inFlight.get(key);
+    if (current) {
+      current.dirty = true;
+      current.job = job;
+      return current.done;
+    }
+    const slot = { dirty: false, job, done: Promise.resolve() };
+    slot.done = this.#drain(key, slot);
+    this.#inFlight.set(key, slot);
+    return slot.done;
+  }
+
+  /** Resolves once nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async #drain(key: string, slot: { dirty: boolean; job: Job }): Promise<void> {
+    // Let run() return and register the slot before the first job starts.
+    await Promise.resolve();
+    try {
+      do {
+        slot.dirty = false;
+        await this.#withSlot(slot.job);
+      } while (slot.dirty);
+    } finally {
+      this.#inFlight.delete(key);
+      if (this.#inFlight.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+    }
+  }
+
+  async #withSlot(job: Job): Promise<void> {
+    if (this.#running >= this.#limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#running++;
+    try {
+      await job();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
