@@ -1,0 +1,128 @@
+// The check every authenticated /sync/* request passes: bearer token, signature, exp, connection, account, paid plan.
+
+import type { MiddlewareHandler } from 'hono';
+import { errorBody } from '../../protocol/index.js';
+import type { EndpointContext, SyncEnv } from '../context.js';
+import type { Account } from '../types.js';
+import { type TokenClaims, verifyToken } from './tokens.js';
+
+/** How long a connection's "not revoked, account exists" answer is reused by one instance. */
+export const AUTH_CACHE_TTL_MS = 5_000;
+const CACHE_MAX_ENTRIES = 10_000;
+
+export type AuthCheck =
+  | { ok: true; account: Account; sid: string; claims: TokenClaims }
+  | { ok: false; code: 'unauthorized' | 'subscription_required'; message: string };
+
+interface ConnectionCacheEntry {
+  account: Account;
+  checkedAtMs: number;
+}
+
+interface AuthCache {
+  /** Signature checks are pure, so a token's claims are kept; exp is still checked on every request. */
+  claims: Map<string, TokenClaims>;
+  connections: Map<string, ConnectionCacheEntry>;
+}
+
+// Keyed by the endpoints instance, so the middleware and the logout route of one instance share a cache and two
+// instances never see each other's (a WeakMap holds no instance alive and exposes nothing across instances).
+const caches = new WeakMap<EndpointContext, AuthCache>();
+
+function cacheOf(ctx: EndpointContext): AuthCache {
+  let cache = caches.get(ctx);
+  if (!cache) {
+    cache = { claims: new Map(), connections: new Map() };
+    caches.set(ctx, cache);
+  }
+  return cache;
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  // A crude bound: dropping everything costs one lookup per live connection, and keeps memory flat under abuse.
+  if (map.size >= CACHE_MAX_ENTRIES) map.clear();
+  map.set(key, value);
+}
+
+/** Drops what this instance remembers about a connection: call it when the connection is revoked. */
+export function forgetConnection(ctx: EndpointContext, sid: string): void {
+  cacheOf(ctx).connections.delete(sid);
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/i;
+
+/** The token in an `Authorization: Bearer <jwt>` header, or null when the header is missing or malformed. */
+export function bearerToken(header: string | undefined | null): string | null {
+  if (!header || header.length > 8192) return null;
+  return BEARER.exec(header)?.[1] ?? null;
+}
+
+const UNAUTHORIZED = {
+  ok: false,
+  code: 'unauthorized',
+  message: 'You are signed out: the sync token is missing, invalid, expired or revoked. Sign in again.',
+} as const;
+
+const UNPAID = {
+  ok: false,
+  code: 'subscription_required',
+  message: 'Sync needs a paid Hyperclay plan. Upgrade your plan on the platform, then sign in again.',
+} as const;
+
+/** Signature and exp only (no store): the claims of a well-formed, unexpired token of ours. */
+export function tokenClaims(ctx: EndpointContext, token: string): TokenClaims | null {
+  const cache = cacheOf(ctx);
+  let claims = cache.claims.get(token);
+  if (!claims) {
+    const verified = verifyToken(ctx.tokenSecret, token, ctx.now());
+    if (!verified) return null;
+    claims = verified;
+    remember(cache.claims, token, claims);
+  }
+  if (Math.floor(ctx.now() / 1000) >= claims.exp) {
+    cache.claims.delete(token);
+    return null;
+  }
+  return claims;
+}
+
+/** The whole check of PROTOCOL.md "Auth" for one `Authorization` header. */
+export async function authenticate(ctx: EndpointContext, authorization: string | undefined | null): Promise<AuthCheck> {
+  const token = bearerToken(authorization);
+  if (!token) return UNAUTHORIZED;
+  const claims = tokenClaims(ctx, token);
+  if (!claims) return UNAUTHORIZED;
+
+  const cache = cacheOf(ctx);
+  const nowMs = ctx.now();
+  const cached = cache.connections.get(claims.sid);
+  let account: Account | null = null;
+  if (cached && nowMs - cached.checkedAtMs < AUTH_CACHE_TTL_MS && nowMs >= cached.checkedAtMs) {
+    account = cached.account;
+  } else {
+    cache.connections.delete(claims.sid);
+    const connection = await ctx.authStore.connection(claims.sid);
+    if (!connection || connection.revoked || connection.accountId !== claims.sub) return UNAUTHORIZED;
+    account = await ctx.identity.accountById(claims.sub);
+    if (!account || account.id !== claims.sub) return UNAUTHORIZED;
+    remember(cache.connections, claims.sid, { account, checkedAtMs: nowMs });
+  }
+  // A token's sub must match the connection's account even when the answer comes from the cache.
+  if (account.id !== claims.sub) return UNAUTHORIZED;
+  if (!account.paid) return UNPAID;
+  return { ok: true, account, sid: claims.sid, claims };
+}
+
+/** Hono middleware for every authenticated /sync/* route: 401 unauthorized, 402 subscription_required, or on. */
+export function requireAuth(ctx: EndpointContext): MiddlewareHandler<SyncEnv> {
+  return async (c, next) => {
+    const check = await authenticate(ctx, c.req.header('Authorization'));
+    if (!check.ok) {
+      if (check.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer');
+      return c.json(errorBody(check.code, check.message), check.code === 'unauthorized' ? 401 : 402);
+    }
+    c.set('account', check.account);
+    c.set('sid', check.sid);
+    await next();
+  };
+}
