@@ -1,0 +1,351 @@
+// The reference platform's accounts and its own login: passwords, plans and limits, cookie sessions, and the
+// IdentityProvider the sync endpoints see.
+
+import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Account, IdentityProvider } from '../types.js';
+
+export type Plan = 'paid' | 'free';
+export const PLANS: readonly Plan[] = ['paid', 'free'];
+
+/** Site limits given to a new account when none is named. */
+export const DEFAULT_MAX_SITES: Record<Plan, number | null> = { paid: 10, free: 1 };
+
+export const SESSION_COOKIE = 'hc_session';
+/** How long a platform login lasts. */
+export const SESSION_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
+
+const MAX_EMAIL_LENGTH = 254;
+const MIN_PASSWORD_LENGTH = 8;
+const MAX_PASSWORD_LENGTH = 1024;
+// scrypt cost: N=2^14, r=8, p=1 (about 16 MiB and tens of ms): slow for guessing, fine for a login.
+const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32, saltLength: 16 } as const;
+
+export class AccountError extends Error {
+  constructor(
+    readonly code:
+      | 'invalid_email'
+      | 'invalid_password'
+      | 'invalid_plan'
+      | 'invalid_limit'
+      | 'email_taken'
+      | 'not_found',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface NewAccount {
+  email: string;
+  password: string;
+  plan?: Plan;
+  /** undefined: the plan's default; null: unlimited. */
+  maxSites?: number | null;
+  maxStorageBytes?: number | null;
+}
+
+export interface AccountChanges {
+  plan?: Plan;
+  maxSites?: number | null;
+  maxStorageBytes?: number | null;
+}
+
+export interface AccountStore {
+  create(account: NewAccount): Promise<Account>;
+  update(email: string, changes: AccountChanges): Account;
+  list(): Account[];
+  byEmail(email: string): Account | null;
+  byId(id: string): Account | null;
+  /** The account when the password is right; null otherwise (same cost whether or not the email exists). */
+  verifyPassword(email: string, password: string): Promise<Account | null>;
+  /** Starts a login; returns the cookie value (only its hash is stored). */
+  startSession(accountId: string): string;
+  /** The account behind a cookie value, or null when unknown or expired. */
+  sessionAccount(cookieValue: string): Account | null;
+  endSession(cookieValue: string): void;
+  /** The IdentityProvider of the sync endpoints, backed by this store's cookie sessions. */
+  identity: IdentityProvider;
+  close(): void;
+}
+
+interface AccountRow {
+  id: string;
+  email: string;
+  plan: string;
+  max_sites: number | null;
+  max_storage_bytes: number | null;
+}
+
+const EMAIL = /^[^\s@<>"'`]+@[^\s@<>"'`]+$/;
+
+/** Emails are compared case-insensitively: the key is the NFC, lowercased, trimmed form. */
+export function emailKey(email: string): string {
+  return email.normalize('NFC').trim().toLowerCase();
+}
+
+export function checkEmail(email: unknown): string {
+  if (typeof email !== 'string') throw new AccountError('invalid_email', 'The email address is missing.');
+  const trimmed = email.normalize('NFC').trim();
+  if (trimmed.length > MAX_EMAIL_LENGTH || !EMAIL.test(trimmed)) {
+    throw new AccountError('invalid_email', `"${trimmed.slice(0, 80)}" is not an email address.`);
+  }
+  return trimmed;
+}
+
+function checkPassword(password: unknown): string {
+  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+    throw new AccountError('invalid_password', `A password needs at least ${MIN_PASSWORD_LENGTH} characters.`);
+  }
+  return password;
+}
+
+export function checkPlan(plan: unknown): Plan {
+  if (plan === 'paid' || plan === 'free') return plan;
+  throw new AccountError('invalid_plan', `The plan must be one of: ${PLANS.join(', ')}.`);
+}
+
+function checkLimit(value: number | null, what: string): number | null {
+  if (value === null) return null;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new AccountError('invalid_limit', `${what} must be a whole number of 0 or more (or unlimited).`);
+  }
+  return value;
+}
+
+function scryptAsync(password: string, salt: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(
+      password,
+      salt,
+      SCRYPT.keyLength,
+      { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: 64 * 1024 * 1024 },
+      (error, key) => (error ? reject(error) : resolve(key)),
+    );
+  });
+}
+
+/** `scrypt$N$r$p$<salt b64>$<hash b64>`: the parameters travel with the hash so they can be raised later. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SCRYPT.saltLength);
+  const key = await scryptAsync(password, salt);
+  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+export async function passwordMatches(password: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
+  const expected = Buffer.from(hash, 'base64');
+  const key = await new Promise<Buffer>((resolve, reject) => {
+    scrypt(
+      password,
+      Buffer.from(salt, 'base64'),
+      expected.length,
+      { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 },
+      (error, derived) => (error ? reject(error) : resolve(derived)),
+    );
+  });
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    email: row.email,
+    plan: row.plan,
+    paid: row.plan === 'paid',
+    maxSites: row.max_sites,
+    maxStorageBytes: row.max_storage_bytes,
+  };
+}
+
+/** A same-origin path (with its query) or '/': never another origin, so `next` cannot redirect away. */
+export function safeReturnPath(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 4096) return '/';
+  // "//host" and "/\host" are protocol-relative in browsers; control characters can hide either.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (!value.startsWith('/') || value.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(value)) return '/';
+  try {
+    const resolved = new URL(value, 'http://reference.invalid');
+    if (resolved.origin !== 'http://reference.invalid') return '/';
+    return `${resolved.pathname}${resolved.search}`;
+  } catch {
+    return '/';
+  }
+}
+
+function cookieValue(request: Request, name: string): string | null {
+  const header = request.headers.get('cookie');
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+/** The login cookie of a request, if any. */
+export function sessionCookie(request: Request): string | null {
+  const value = cookieValue(request, SESSION_COOKIE);
+  return value && /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : null;
+}
+
+export function openAccountStore(options: { dir: string; now?: () => number }): AccountStore {
+  const now = options.now ?? Date.now;
+  mkdirSync(options.dir, { recursive: true });
+  const db = new Database(join(options.dir, 'accounts.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS accounts (
+      id TEXT PRIMARY KEY,
+      email TEXT NOT NULL,
+      email_key TEXT NOT NULL UNIQUE,
+      password_hash TEXT NOT NULL,
+      plan TEXT NOT NULL CHECK (plan IN ('paid', 'free')),
+      max_sites INTEGER,
+      max_storage_bytes INTEGER,
+      created_at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS login_sessions (
+      id_hash TEXT PRIMARY KEY,
+      account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+      expires_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS login_sessions_expiry ON login_sessions(expires_at_ms);
+  `);
+  const columns = 'id, email, plan, max_sites, max_storage_bytes';
+  const byKey = db.prepare<[string], AccountRow>(`SELECT ${columns} FROM accounts WHERE email_key = ?`);
+  const byIdStmt = db.prepare<[string], AccountRow>(`SELECT ${columns} FROM accounts WHERE id = ?`);
+  const hashByKey = db.prepare<[string], { id: string; password_hash: string }>(
+    'SELECT id, password_hash FROM accounts WHERE email_key = ?',
+  );
+  const all = db.prepare<[], AccountRow>(`SELECT ${columns} FROM accounts ORDER BY created_at_ms, email_key`);
+  const insert = db.prepare(
+    `INSERT INTO accounts (id, email, email_key, password_hash, plan, max_sites, max_storage_bytes, created_at_ms)
+     VALUES (@id, @email, @emailKey, @passwordHash, @plan, @maxSites, @maxStorageBytes, @createdAtMs)`,
+  );
+  const insertSession = db.prepare('INSERT INTO login_sessions (id_hash, account_id, expires_at_ms) VALUES (?, ?, ?)');
+  const sessionRow = db.prepare<[string, number], AccountRow>(
+    `SELECT a.id, a.email, a.plan, a.max_sites, a.max_storage_bytes FROM login_sessions s
+     JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ? AND s.expires_at_ms > ?`,
+  );
+  const deleteSession = db.prepare('DELETE FROM login_sessions WHERE id_hash = ?');
+  const deleteExpired = db.prepare('DELETE FROM login_sessions WHERE expires_at_ms <= ?');
+  // Unknown emails still pay for one scrypt, so response time does not say which emails exist.
+  const dummyHash = hashPassword(randomBytes(16).toString('hex'));
+
+  const store: AccountStore = {
+    async create(account) {
+      const email = checkEmail(account.email);
+      const password = checkPassword(account.password);
+      const plan = checkPlan(account.plan ?? 'paid');
+      const maxSites = checkLimit(
+        account.maxSites === undefined ? DEFAULT_MAX_SITES[plan] : account.maxSites,
+        'max-sites',
+      );
+      const maxStorageBytes = checkLimit(account.maxStorageBytes ?? null, 'max-storage');
+      const passwordHash = await hashPassword(password);
+      const id = randomUUID();
+      try {
+        insert.run({
+          id,
+          email,
+          emailKey: emailKey(email),
+          passwordHash,
+          plan,
+          maxSites,
+          maxStorageBytes,
+          createdAtMs: now(),
+        });
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          throw new AccountError('email_taken', `An account with the email ${email} already exists.`);
+        }
+        throw error;
+      }
+      return toAccount({ id, email, plan, max_sites: maxSites, max_storage_bytes: maxStorageBytes });
+    },
+
+    update(email, changes) {
+      const row = byKey.get(emailKey(email));
+      if (!row) throw new AccountError('not_found', `No account has the email ${email}.`);
+      const sets: string[] = [];
+      const values: Record<string, unknown> = { id: row.id };
+      if (changes.plan !== undefined) {
+        sets.push('plan = @plan');
+        values.plan = checkPlan(changes.plan);
+      }
+      if (changes.maxSites !== undefined) {
+        sets.push('max_sites = @maxSites');
+        values.maxSites = checkLimit(changes.maxSites, 'max-sites');
+      }
+      if (changes.maxStorageBytes !== undefined) {
+        sets.push('max_storage_bytes = @maxStorageBytes');
+        values.maxStorageBytes = checkLimit(changes.maxStorageBytes, 'max-storage');
+      }
+      if (sets.length > 0) db.prepare(`UPDATE accounts SET ${sets.join(', ')} WHERE id = @id`).run(values);
+      const updated = byIdStmt.get(row.id);
+      if (!updated) throw new AccountError('not_found', `No account has the email ${email}.`);
+      return toAccount(updated);
+    },
+
+    list: () => all.all().map(toAccount),
+    byEmail: (email) => {
+      const row = byKey.get(emailKey(email));
+      return row ? toAccount(row) : null;
+    },
+    byId: (id) => {
+      const row = byIdStmt.get(id);
+      return row ? toAccount(row) : null;
+    },
+
+    async verifyPassword(email, password) {
+      if (typeof email !== 'string' || typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH)
+        return null;
+      const row = hashByKey.get(emailKey(email));
+      const matches = await passwordMatches(password, row ? row.password_hash : await dummyHash);
+      if (!row || !matches) return null;
+      return store.byId(row.id);
+    },
+
+    startSession(accountId) {
+      const value = randomBytes(32).toString('base64url');
+      deleteExpired.run(now());
+      insertSession.run(sha256(value), accountId, now() + SESSION_LIFETIME_MS);
+      return value;
+    },
+    sessionAccount(value) {
+      const row = sessionRow.get(sha256(value), now());
+      return row ? toAccount(row) : null;
+    },
+    endSession(value) {
+      deleteSession.run(sha256(value));
+    },
+
+    identity: {
+      async currentAccount(request) {
+        const value = sessionCookie(request);
+        return value ? store.sessionAccount(value) : null;
+      },
+      loginUrl(returnTo) {
+        return `/login?next=${encodeURIComponent(safeReturnPath(returnTo))}`;
+      },
+      async accountById(id) {
+        return store.byId(id);
+      },
+    },
+
+    close() {
+      db.close();
+    },
+  };
+  return store;
+}

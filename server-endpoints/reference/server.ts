@@ -1,0 +1,186 @@
+// The reference platform server: embedded stores in one data folder, the sync endpoints, the platform's own
+// pages and site serving, and one access-log line per request.
+
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { openEmbeddedAuthStore } from '../auth/store.js';
+import { createSyncEndpoints } from '../index.js';
+import { openEmbeddedStorage } from '../storage/embedded.js';
+import type { AuthStore, SyncStorage } from '../types.js';
+import { type AccountStore, openAccountStore } from './accounts.js';
+import { createPlatform, notFoundPage, subdomainSite } from './platform.js';
+
+export const DEFAULT_PORT = 4321;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_DATA_DIR = '.data';
+
+export interface ReferenceServerOptions {
+  host?: string;
+  /** 0: any free port. */
+  port?: number;
+  dataDir?: string;
+  /** One line per event (access log included); default: stdout with an ISO timestamp. */
+  log?: (line: string) => void;
+  /** The oldest client version served; default `0.0.0`. */
+  minClientVersion?: string;
+}
+
+export interface ReferenceServer {
+  /** `http://<host>:<port>` as bound (use it from tests). */
+  url: string;
+  port: number;
+  /** The browser-friendly address (`http://localhost:<port>` when bound to loopback). */
+  publicUrl: string;
+  close(): Promise<void>;
+}
+
+/** Where each store keeps its files inside the data folder. */
+export function dataPaths(dataDir: string): {
+  root: string;
+  accounts: string;
+  storage: string;
+  auth: string;
+  secret: string;
+} {
+  const root = resolve(dataDir);
+  return {
+    root,
+    accounts: root,
+    storage: join(root, 'storage'),
+    auth: join(root, 'auth'),
+    secret: join(root, 'token-secret'),
+  };
+}
+
+/** The HS256 secret, generated once and kept in the data folder, readable by its owner only. */
+export function loadTokenSecret(path: string): string {
+  try {
+    const secret = readFileSync(path, 'utf8').trim();
+    if (Buffer.byteLength(secret) < 32) {
+      throw new Error(
+        `The token secret in ${path} is shorter than 32 bytes; delete it to make a new one (every device signs in again).`,
+      );
+    }
+    return secret;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const secret = randomBytes(48).toString('base64url');
+  // 'wx': if another process made one in between, use theirs rather than overwrite it.
+  try {
+    writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadTokenSecret(path);
+    throw error;
+  }
+  chmodSync(path, 0o600);
+  return secret;
+}
+
+export interface ReferenceStores {
+  accounts: AccountStore;
+  storage: SyncStorage;
+  authStore: AuthStore;
+  tokenSecret: string;
+  close(): Promise<void>;
+}
+
+/** Opens every store of a data folder (also used by the admin commands). */
+export async function openReferenceStores(dataDir: string): Promise<ReferenceStores> {
+  const paths = dataPaths(dataDir);
+  mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+  const tokenSecret = loadTokenSecret(paths.secret);
+  const accounts = openAccountStore({ dir: paths.accounts });
+  const storage = await openEmbeddedStorage({ dir: paths.storage });
+  const authStore = await openEmbeddedAuthStore({ dir: paths.auth });
+  return {
+    accounts,
+    storage,
+    authStore,
+    tokenSecret,
+    async close() {
+      await Promise.allSettled([storage.close(), authStore.close()]);
+      accounts.close();
+    },
+  };
+}
+
+function defaultLog(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+export async function startReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
+  const host = options.host ?? DEFAULT_HOST;
+  const log = options.log ?? defaultLog;
+  const stores = await openReferenceStores(options.dataDir ?? DEFAULT_DATA_DIR);
+  let boundPort: number | null = null;
+
+  const platform = createPlatform({
+    accounts: stores.accounts,
+    storage: stores.storage,
+    csrfKey: `${stores.tokenSecret}:platform-csrf`,
+    port: () => boundPort,
+    log,
+  });
+  const app = new Hono();
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    const url = new URL(c.req.url);
+    const site = subdomainSite(c.req.header('host'));
+    // The path only: queries can carry codes and states, and never belong in a log.
+    const where = site === null ? url.pathname : `${site}.localhost${url.pathname}`;
+    log(`${c.req.method} ${where} ${c.res.status} ${Math.round(performance.now() - started)} ms`);
+  });
+  app.use('*', platform.siteHost);
+  app.route(
+    '/',
+    createSyncEndpoints({
+      storage: stores.storage,
+      authStore: stores.authStore,
+      identity: stores.accounts.identity,
+      tokenSecret: stores.tokenSecret,
+      ...(options.minClientVersion ? { minClientVersion: options.minClientVersion } : {}),
+      log,
+    }),
+  );
+  app.route('/', platform.routes);
+  app.notFound(notFoundPage);
+
+  const server = await new Promise<Server>((resolveServer, reject) => {
+    const created = serve({ fetch: app.fetch, hostname: host, port: options.port ?? DEFAULT_PORT }, () =>
+      resolveServer(created as Server),
+    ) as Server;
+    created.once('error', reject);
+  }).catch(async (error: NodeJS.ErrnoException) => {
+    await stores.close();
+    if (error.code === 'EADDRINUSE') {
+      throw new Error(
+        `Port ${options.port ?? DEFAULT_PORT} on ${host} is in use. Stop the other server or pass --port.`,
+      );
+    }
+    throw error;
+  });
+  boundPort = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
+  let closed: Promise<void> | null = null;
+  return {
+    url: `http://${urlHost}:${boundPort}`,
+    port: boundPort,
+    publicUrl: loopback ? `http://localhost:${boundPort}` : `http://${urlHost}:${boundPort}`,
+    close() {
+      closed ??= new Promise<void>((done) => {
+        server.close(() => done());
+        // Keep-alive connections would hold close() open until they time out.
+        server.closeAllConnections();
+      }).then(() => stores.close());
+      return closed;
+    },
+  };
+}
