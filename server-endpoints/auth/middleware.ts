@@ -23,6 +23,8 @@ interface AuthCache {
   /** Signature checks are pure, so a token's claims are kept; exp is still checked on every request. */
   claims: Map<string, TokenClaims>;
   connections: Map<string, ConnectionCacheEntry>;
+  /** Connections this instance revoked: refused at once, even if a check that raced the logout fills the cache. */
+  revoked: Set<string>;
 }
 
 // Keyed by the endpoints instance, so the middleware and the logout route of one instance share a cache and two
@@ -32,7 +34,7 @@ const caches = new WeakMap<EndpointContext, AuthCache>();
 function cacheOf(ctx: EndpointContext): AuthCache {
   let cache = caches.get(ctx);
   if (!cache) {
-    cache = { claims: new Map(), connections: new Map() };
+    cache = { claims: new Map(), connections: new Map(), revoked: new Set() };
     caches.set(ctx, cache);
   }
   return cache;
@@ -44,9 +46,12 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value);
 }
 
-/** Drops what this instance remembers about a connection: call it when the connection is revoked. */
+/** Call when a connection is revoked: this instance refuses it from now on, whatever it had cached. */
 export function forgetConnection(ctx: EndpointContext, sid: string): void {
-  cacheOf(ctx).connections.delete(sid);
+  const cache = cacheOf(ctx);
+  cache.connections.delete(sid);
+  if (cache.revoked.size >= CACHE_MAX_ENTRIES) cache.revoked.clear();
+  cache.revoked.add(sid);
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/i;
@@ -94,6 +99,7 @@ export async function authenticate(ctx: EndpointContext, authorization: string |
   if (!claims) return UNAUTHORIZED;
 
   const cache = cacheOf(ctx);
+  if (cache.revoked.has(claims.sid)) return UNAUTHORIZED;
   const nowMs = ctx.now();
   const cached = cache.connections.get(claims.sid);
   let account: Account | null = null;
@@ -105,6 +111,7 @@ export async function authenticate(ctx: EndpointContext, authorization: string |
     if (!connection || connection.revoked || connection.accountId !== claims.sub) return UNAUTHORIZED;
     account = await ctx.identity.accountById(claims.sub);
     if (!account || account.id !== claims.sub) return UNAUTHORIZED;
+    if (cache.revoked.has(claims.sid)) return UNAUTHORIZED;
     remember(cache.connections, claims.sid, { account, checkedAtMs: nowMs });
   }
   // A token's sub must match the connection's account even when the answer comes from the cache.

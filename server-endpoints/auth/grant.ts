@@ -1,0 +1,149 @@
+// The pieces of the authorization-code grant: allowed redirect targets, the authorize parameters, PKCE S256,
+// sign-in codes (random, stored by hash) and the consent form's CSRF token.
+
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The redirect URI when it is one PROTOCOL.md allows, else null: exactly `<appScheme>://auth/callback`, or
+ * `http://127.0.0.1:<port>/callback` / `http://[::1]:<port>/callback` with nothing else (no user, query, fragment).
+ */
+export function checkRedirectUri(raw: string, appScheme: string): string | null {
+  if (raw === `${appScheme}://auth/callback`) return raw;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:') return null;
+  if (url.hostname !== '127.0.0.1' && url.hostname !== '[::1]') return null;
+  if (url.port === '' || url.pathname !== '/callback') return null;
+  // Comparing with the serialised form refuses every spelling the URL parser would quietly rewrite
+  // (userinfo, empty query, `%2e` segments, `127.1`, a default port, upper-case scheme...).
+  if (url.href !== raw) return null;
+  return raw;
+}
+
+/** The CSP form-action source that lets the consent form's redirect reach `redirectUri`. */
+export function formActionSource(redirectUri: string, appScheme: string): string {
+  if (redirectUri.startsWith(`${appScheme}:`)) return `${appScheme}:`;
+  const url = new URL(redirectUri);
+  // CSP host-sources cannot name an IPv6 literal; the scheme is the narrowest source that matches [::1].
+  return url.hostname === '[::1]' ? 'http:' : url.origin;
+}
+
+export interface AuthorizeParams {
+  redirect_uri: string;
+  state: string;
+  code_challenge: string;
+  code_challenge_method: 'S256';
+  device_name: string;
+}
+
+export type ParamsCheck = { ok: true; params: AuthorizeParams } | { ok: false; problem: string };
+
+const STATE = /^[\x21-\x7e]{1,512}$/;
+const CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+export const MAX_DEVICE_NAME_CHARS = 100;
+
+/**
+ * Checks the authorize parameters other than redirect_uri (which is checked first, on its own, because a bad
+ * one must never be redirected to). `get` returns every value given for a name, so duplicates are refused.
+ */
+export function checkAuthorizeParams(redirectUri: string, get: (name: string) => string[]): ParamsCheck {
+  const one = (name: string): string | null => {
+    const values = get(name);
+    return values.length === 1 ? (values[0] ?? null) : null;
+  };
+  const state = one('state');
+  if (state === null || !STATE.test(state)) return { ok: false, problem: 'The state parameter is missing or invalid.' };
+  const challenge = one('code_challenge');
+  if (challenge === null || !CHALLENGE.test(challenge)) {
+    return { ok: false, problem: 'The code_challenge parameter is missing or is not a PKCE S256 challenge.' };
+  }
+  if (one('code_challenge_method') !== 'S256') {
+    return { ok: false, problem: 'The code_challenge_method parameter must be S256.' };
+  }
+  const rawDevice = one('device_name');
+  const device = rawDevice?.normalize('NFC').trim() ?? '';
+  if (device === '' || [...device].length > MAX_DEVICE_NAME_CHARS || CONTROL.test(device)) {
+    return {
+      ok: false,
+      problem: `The device_name parameter must be 1 to ${MAX_DEVICE_NAME_CHARS} characters without control characters.`,
+    };
+  }
+  return {
+    ok: true,
+    params: {
+      redirect_uri: redirectUri,
+      state,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      device_name: device,
+    },
+  };
+}
+
+/** A new sign-in code: 256 random bits, URL-safe, short enough to paste. */
+export function newCode(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Codes are stored by this hash only, so a copy of the store cannot be exchanged for tokens. */
+export function hashCode(code: string): string {
+  return createHash('sha256').update(code, 'utf8').digest('hex');
+}
+
+export function isCodeVerifier(value: unknown): value is string {
+  return typeof value === 'string' && VERIFIER.test(value);
+}
+
+/** PKCE S256: BASE64URL(SHA256(verifier)) equals the challenge, compared in constant time. */
+export function verifierMatches(verifier: string, challenge: string): boolean {
+  const computed = Buffer.from(createHash('sha256').update(verifier, 'ascii').digest('base64url'));
+  const expected = Buffer.from(challenge);
+  return computed.length === expected.length && timingSafeEqual(computed, expected);
+}
+
+/** How long a consent page's form stays valid. */
+export const CSRF_LIFETIME_MS = 30 * 60 * 1000;
+
+function csrfMac(secret: string, accountId: string, params: AuthorizeParams, issuedAtS: number): string {
+  // A key of its own, derived from the token secret, so a CSRF value can never be confused with a token signature.
+  const key = createHmac('sha256', secret).update('hyperclay-sync authorize csrf v1').digest();
+  const bound = JSON.stringify([
+    accountId,
+    issuedAtS,
+    params.redirect_uri,
+    params.state,
+    params.code_challenge,
+    params.device_name,
+  ]);
+  return createHmac('sha256', key).update(bound).digest('base64url');
+}
+
+/** The consent form's CSRF token: bound to the signed-in account, these exact parameters and the time it was issued. */
+export function csrfToken(secret: string, accountId: string, params: AuthorizeParams, nowMs: number): string {
+  const issuedAtS = Math.floor(nowMs / 1000);
+  return `${issuedAtS}.${csrfMac(secret, accountId, params, issuedAtS)}`;
+}
+
+export function csrfValid(
+  secret: string,
+  accountId: string,
+  params: AuthorizeParams,
+  token: string,
+  nowMs: number,
+): boolean {
+  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  if (!match) return false;
+  const issuedAtS = Number(match[1]);
+  const ageMs = nowMs - issuedAtS * 1000;
+  if (ageMs < -60_000 || ageMs > CSRF_LIFETIME_MS) return false;
+  const expected = Buffer.from(csrfMac(secret, accountId, params, issuedAtS));
+  const given = Buffer.from(match[2] ?? '');
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
