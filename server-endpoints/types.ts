@@ -93,6 +93,11 @@ export interface SyncStorage {
   usage(accountId: string): Promise<{ sites: number; storageBytes: number }>;
   createSession(accountId: string, deviceName: string, clientVersion: string): Promise<string>;
   touchSession(accountId: string, sessionId: string): Promise<void>;
+  /**
+   * Optional: calls `listener` after each committed change of this account (long-poll wake-ups); returns the
+   * unsubscribe function. Without it, a long-poll checks the feed every second.
+   */
+  subscribe?(accountId: string, listener: () => void): () => void;
   close(): Promise<void>;
 }
 
