@@ -1,0 +1,136 @@
+// The engine's typed errors: what went wrong talking to the platform, as a code and a sentence a user can act on.
+
+import type { Entry } from '../protocol/index.js';
+
+/** Every error the engine's network layer throws: a stable `code` for the code, a `message` for the person. */
+export class EngineError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The platform answered with an error status. `body` is the platform's `error` object (code, message, extras). */
+export class ApiError extends EngineError {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  /** True for 429 and 5xx: the retries ran out, the next poll may succeed. */
+  readonly transient: boolean;
+
+  constructor(status: number, code: string, message: string, body: Record<string, unknown> = {}) {
+    super(code, message);
+    this.status = status;
+    this.body = body;
+    this.transient = status === 429 || status >= 500;
+  }
+}
+
+/** 401 (token missing, expired or revoked) or 402 (no paid plan): the person must sign in again. */
+export class SignedOutError extends ApiError {
+  declare readonly code: SignedOutReason;
+
+  /** `status` is 0 when no request was made (no token for this platform). */
+  constructor(status: number, code: SignedOutReason, message: string, body: Record<string, unknown> = {}) {
+    super(status, code, message, body);
+  }
+}
+
+/** `signed_out`: there is no token for this platform at all (never signed in, logged out, another origin). */
+export type SignedOutReason = 'unauthorized' | 'subscription_required' | 'signed_out';
+
+/** 410 cursor_reset: list again from cursor `0` (a new session). */
+export class CursorResetError extends ApiError {}
+
+/** 409 conflict: the write lost last-write-wins; `current` is the platform's entry to pull. Final for that content. */
+export class ConflictError extends ApiError {
+  readonly current: Entry;
+
+  constructor(message: string, body: Record<string, unknown>, current: Entry) {
+    super(409, 'conflict', message, body);
+    this.current = current;
+  }
+}
+
+/** 426 client_outdated: this app is older than the platform still serves. */
+export class ClientOutdatedError extends ApiError {
+  readonly minClientVersion: string | null;
+
+  constructor(message: string, body: Record<string, unknown>, minClientVersion: string | null) {
+    super(426, 'client_outdated', message, body);
+    this.minClientVersion = minClientVersion;
+  }
+}
+
+/** The platform could not be reached (network errors or timeouts) after every retry. */
+export class OfflineError extends EngineError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      'offline',
+      `The platform cannot be reached (${detail}). Check your internet connection; sync resumes by itself once it is back.`,
+      options,
+    );
+  }
+}
+
+export type IntegrityReason = 'size' | 'sha256' | 'too_long' | 'changed' | 'headers';
+
+/**
+ * A download did not match what the platform said it is (size, sha256, or a body longer than announced).
+ * Nothing from it may be installed. `changed`: the platform now holds a newer version than the one planned.
+ */
+export class TransferIntegrityError extends EngineError {
+  readonly reason: IntegrityReason;
+
+  constructor(reason: IntegrityReason, detail: string) {
+    super(
+      'transfer_integrity',
+      reason === 'changed'
+        ? `${detail}; it changed on the platform during the download and will be fetched again at the next poll.`
+        : `${detail}; the download was discarded and will be tried again at the next poll.`,
+    );
+    this.reason = reason;
+  }
+}
+
+/** A response this client cannot read (malformed JSON, a body that breaks the protocol, an unexpected redirect). */
+export class BadResponseError extends EngineError {
+  readonly status: number;
+
+  constructor(status: number, detail: string, options?: { cause?: unknown }) {
+    super(
+      'bad_response',
+      `The platform sent a response this app cannot read (${detail}). Try again later; if it keeps happening, update Hyperclay Sync.`,
+      options,
+    );
+    this.status = status;
+  }
+}
+
+/** The configured platform address cannot carry a token: not https:// and not loopback, or not a bare origin. */
+export class InsecureOriginError extends EngineError {
+  constructor(origin: string, why: string) {
+    super(
+      'insecure_origin',
+      `Refusing to talk to ${JSON.stringify(origin)}: ${why}. Set HYPERCLAY_URL to an https:// address (http:// only for 127.0.0.1 or localhost).`,
+    );
+  }
+}
+
+/** The browser sign-in did not complete: the person cancelled it, the code was refused, or it timed out. */
+export class SignInError extends EngineError {
+  declare readonly code: SignInFailure;
+
+  constructor(code: SignInFailure, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+export type SignInFailure = 'sign_in_cancelled' | 'invalid_grant' | 'sign_in_timeout' | 'sign_in_failed';
+
+/** True when the error means "the person must sign in again" (stop syncing, show signed-out). */
+export function isSignedOut(error: unknown): error is SignedOutError {
+  return error instanceof SignedOutError;
+}
