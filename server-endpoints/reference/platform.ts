@@ -172,10 +172,10 @@ function jsonError(c: Context, error: PlatformError): Response {
 function uploadPathOf(encoded: string): string | null {
   let decoded: string;
   try {
-    decoded = encoded
-      .split('/')
-      .map((segment) => decodeURIComponent(segment))
-      .join('/');
+    const segments = encoded.split('/').map((segment) => decodeURIComponent(segment));
+    // An encoded "/" inside a segment would change where segments split: not a path the platform holds.
+    if (segments.some((segment) => segment.includes('/'))) return null;
+    decoded = segments.join('/');
   } catch {
     return null;
   }

@@ -1,0 +1,180 @@
+// The browser sign-in in real Chromium against the reference platform: authorize, the platform login, consent,
+// the loopback callback, the PKCE code exchange and a working token; and Cancel.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  openReferenceStores,
+  type ReferenceServer,
+  startReferenceServer,
+} from '../../server-endpoints/reference/server.js';
+
+const EMAIL = 'carol@example.com';
+const PASSWORD = 'carol password 1';
+
+/** The CLI's loopback listener, reduced to what the test needs: it remembers every callback URL it receives. */
+async function startCallbackListener(): Promise<{ server: Server; port: number; calls: URL[] }> {
+  const calls: URL[] = [];
+  const server = createServer((req, res) => {
+    calls.push(new URL(req.url ?? '/', 'http://127.0.0.1'));
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><title>Signed in</title><p id="done">You can close this window.</p>');
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { server, port: (server.address() as AddressInfo).port, calls };
+}
+
+async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+describe('browser sign-in (real Chromium)', () => {
+  let dir: string;
+  let platform: ReferenceServer;
+  let callback: Awaited<ReturnType<typeof startCallbackListener>>;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hc-auth-browser-'));
+    const stores = await openReferenceStores(dir);
+    try {
+      await stores.accounts.create({ email: EMAIL, password: PASSWORD, plan: 'paid' });
+    } finally {
+      await stores.close();
+    }
+    platform = await startReferenceServer({ port: 0, dataDir: dir, log: () => {} });
+    callback = await startCallbackListener();
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+        '--disable-dev-shm-usage',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((done) => (callback ? callback.server.close(() => done()) : done()));
+    await platform?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  function authorizeUrl(state: string, challenge: string): string {
+    const query = new URLSearchParams({
+      redirect_uri: `http://127.0.0.1:${callback.port}/callback`,
+      state,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      device_name: 'Carol’s <laptop>',
+    });
+    return `${platform.url}/sync/authorize?${query}`;
+  }
+
+  it('signs in, allows, reaches the loopback callback, and exchanges the code for a working token', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const { verifier, challenge } = pkce();
+    const state = randomBytes(12).toString('hex');
+
+    await page.goto(authorizeUrl(state, challenge));
+    expect(new URL(page.url()).pathname).toBe('/login');
+
+    await page.fill('input[name="email"]', EMAIL);
+    await page.fill('input[name="password"]', 'not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.locator('#error').textContent()).resolves.toContain('do not match');
+
+    await page.fill('input[name="password"]', PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Allow' }).waitFor();
+    // The device name is shown as text, never as markup.
+    await expect(page.locator('#device').textContent()).resolves.toBe('Carol’s <laptop>');
+
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const arrived = await waitFor(
+      () => callback.calls.find((u) => u.searchParams.get('state') === state),
+      'the callback',
+    );
+    expect(arrived.pathname).toBe('/callback');
+    const code = arrived.searchParams.get('code');
+    expect(code).toBeTruthy();
+    expect(arrived.searchParams.get('error')).toBeNull();
+    await page.waitForURL((url) => url.port === String(callback.port));
+
+    const exchange = await fetch(`${platform.url}/sync/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        code,
+        code_verifier: verifier,
+        redirect_uri: `http://127.0.0.1:${callback.port}/callback`,
+      }),
+    });
+    expect(exchange.status).toBe(200);
+    const { token, user } = (await exchange.json()) as { token: string; user: { email: string; plan: string } };
+    expect(user).toMatchObject({ email: EMAIL, plan: 'paid' });
+
+    const me = await fetch(`${platform.url}/sync/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+    const body = (await me.json()) as { user: { email: string } };
+    expect(body.user.email).toBe(EMAIL);
+
+    const reused = await fetch(`${platform.url}/sync/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        code,
+        code_verifier: verifier,
+        redirect_uri: `http://127.0.0.1:${callback.port}/callback`,
+      }),
+    });
+    expect(reused.status).toBe(400);
+    await context.close();
+  });
+
+  it('Cancel sends error=access_denied with the state to the callback, and no code', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const { challenge } = pkce();
+    const state = randomBytes(12).toString('hex');
+
+    await page.goto(authorizeUrl(state, challenge));
+    await page.fill('input[name="email"]', EMAIL);
+    await page.fill('input[name="password"]', PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+
+    const arrived = await waitFor(
+      () => callback.calls.find((u) => u.searchParams.get('state') === state),
+      'the callback',
+    );
+    expect(arrived.searchParams.get('error')).toBe('access_denied');
+    expect(arrived.searchParams.get('code')).toBeNull();
+    await context.close();
+  });
+});
