@@ -1,0 +1,161 @@
+// Disk primitives every writer in the engine shares: atomic writes, temp names, and confinement to the sync folder.
+
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, open, rename, unlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+/** Every temp file the engine writes starts with this: a dot-file, so the folder rules and the watcher ignore it. */
+export const TEMP_PREFIX = '.hyperclay-tmp-';
+
+/** `O_NOFOLLOW` where the platform has it (not on Windows, where symlinks are rare and need privileges). */
+export const NO_FOLLOW: number = constants.O_NOFOLLOW ?? 0;
+
+export type LocalPathCode = 'outside_folder' | 'through_symlink' | 'not_a_folder' | 'bad_path';
+
+/** A path that would land outside the sync folder, or go through a symlink or a file. */
+export class LocalPathError extends Error {
+  readonly code: LocalPathCode;
+  readonly relPath: string;
+  constructor(code: LocalPathCode, relPath: string, message: string) {
+    super(message);
+    this.name = 'LocalPathError';
+    this.code = code;
+    this.relPath = relPath;
+  }
+}
+
+/** A `.hyperclay-tmp-<random>` dot-file in the same folder as `target` (same disk, so a rename is atomic). */
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+}
+
+export function isTempName(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX);
+}
+
+/** Flushes a folder's entry list, so a rename into it survives a power cut. Not possible on Windows: skipped. */
+export async function fsyncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface AtomicWriteOptions {
+  /** Sets the file's mtime (and atime) before it is renamed into place. */
+  mtime?: Date;
+  mode?: number;
+}
+
+/**
+ * Writes `data` to `path` so that a reader (or a crash) sees either the old file or the whole new one:
+ * a temp dot-file next to it, fsync, rename over the target, fsync the folder. The temp file is removed on failure.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const temp = tempPathFor(path);
+  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, options.mode ?? 0o644);
+  try {
+    try {
+      await handle.writeFile(data);
+      if (options.mtime) await handle.utimes(options.mtime, options.mtime);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+  await fsyncDir(dirname(path));
+}
+
+/** Splits a relative sync path into its segments, refusing anything that could climb out or mean another place. */
+function segmentsOf(relPath: string): string[] {
+  if (typeof relPath !== 'string' || relPath.length === 0) {
+    throw new LocalPathError('bad_path', String(relPath), 'The path is empty.');
+  }
+  if (isAbsolute(relPath) || relPath.startsWith('/') || relPath.startsWith('\\') || /^[a-zA-Z]:/.test(relPath)) {
+    throw new LocalPathError(
+      'outside_folder',
+      relPath,
+      `The path "${relPath}" is absolute; only paths inside the sync folder are allowed.`,
+    );
+  }
+  if (relPath.includes('\\') || relPath.includes('\0')) {
+    throw new LocalPathError(
+      'bad_path',
+      relPath,
+      `The path "${relPath}" holds a backslash or NUL, which is not allowed.`,
+    );
+  }
+  const segments = relPath.split('/');
+  for (const segment of segments) {
+    if (segment === '..') {
+      throw new LocalPathError(
+        'outside_folder',
+        relPath,
+        `The path "${relPath}" climbs out of the sync folder with "..".`,
+      );
+    }
+    if (segment === '' || segment === '.') {
+      throw new LocalPathError('bad_path', relPath, `The path "${relPath}" has an empty or "." segment.`);
+    }
+  }
+  return segments;
+}
+
+/**
+ * Resolves a `/`-separated path inside `root`, refusing `..`, absolute paths, and any existing part of the way
+ * (parents and the target itself) that is a symlink, or a parent that is a file. Missing parts are fine: they
+ * are what a write will create. Returns the absolute path.
+ */
+export async function resolveInside(root: string, relPath: string): Promise<string> {
+  const segments = segmentsOf(relPath);
+  const base = resolve(root);
+  const target = resolve(base, ...segments);
+  const back = relative(base, target);
+  if (back === '' || back.startsWith(`..${sep}`) || back === '..' || isAbsolute(back)) {
+    throw new LocalPathError('outside_folder', relPath, `The path "${relPath}" would land outside the sync folder.`);
+  }
+  let current = base;
+  for (let i = 0; i < segments.length; i++) {
+    current = join(current, segments[i]!);
+    let info: Awaited<ReturnType<typeof lstat>>;
+    try {
+      info = await lstat(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') break;
+      throw error;
+    }
+    const shown = segments.slice(0, i + 1).join('/');
+    if (info.isSymbolicLink()) {
+      throw new LocalPathError(
+        'through_symlink',
+        relPath,
+        `The path "${relPath}" goes through the symlink "${shown}"; sync never follows symlinks.`,
+      );
+    }
+    if (i < segments.length - 1 && !info.isDirectory()) {
+      throw new LocalPathError(
+        'not_a_folder',
+        relPath,
+        `The path "${relPath}" needs "${shown}" to be a folder, but it is a file.`,
+      );
+    }
+  }
+  return target;
+}
+
+/** The errno code of an error from node:fs, or undefined. */
+export function errnoOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
+}

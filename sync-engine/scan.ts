@@ -1,0 +1,262 @@
+// What the sync folder holds: a full scan (hashes, sizes, mtimes, entry keys), single-file stats for watcher
+// events, and whether the folder's disk folds case.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, type Dirent, type Stats } from 'node:fs';
+import { lstat, open, readdir, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkPath, checkSitePath, isSiteFile, type NameRule, type PathRule, RULE_TEXT } from '../protocol/index.js';
+import type { FolderRules } from './folder-rules.js';
+import { errnoOf, NO_FOLLOW, resolveInside, TEMP_PREFIX } from './fsutil.js';
+import { folderKey, type LocalItem, siteKey, uploadKey } from './model.js';
+
+/** Why a path on disk is not synced (beyond the ignore rules, which are silent). */
+export type SkipRule = PathRule | NameRule | 'symlink' | 'special_file' | 'unreadable';
+
+export interface SkippedPath {
+  localPath: string;
+  rule: SkipRule;
+  message: string;
+}
+
+export interface ScanResult {
+  items: LocalItem[];
+  skipped: SkippedPath[];
+  caseInsensitive: boolean;
+}
+
+export interface ScanOptions {
+  /** Files hashed at once (default 16). */
+  concurrency?: number;
+  /** Skip the probe when the caller already knows. */
+  caseInsensitive?: boolean;
+  /** Called once per skipped path, e.g. to write its log line. */
+  onSkip?: (skipped: SkippedPath) => void;
+}
+
+export interface FileDigest {
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+}
+
+const SKIP_TEXT: Record<'symlink' | 'special_file' | 'unreadable', string> = {
+  symlink: 'it is a symlink, and sync never follows symlinks',
+  special_file: 'it is not a regular file or folder (a socket, pipe or device)',
+  unreadable: 'it could not be read',
+};
+
+function skip(localPath: string, rule: SkipRule, detail?: string): SkippedPath {
+  const base = rule in SKIP_TEXT ? SKIP_TEXT[rule as keyof typeof SKIP_TEXT] : RULE_TEXT[rule as PathRule | NameRule];
+  return { localPath, rule, message: detail ? `${base} (${detail})` : base };
+}
+
+/** Files at most this big are read in one call; bigger ones are streamed so memory stays flat. */
+const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
+const CHUNK = 1024 * 1024;
+
+const changed = (a: Stats, b: Stats): boolean => a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino;
+
+/**
+ * Hashes a file without following a symlink, and returns the size and mtime that belong to that content: when the
+ * file moved under the read (size or mtime changed), it is read again (up to 5 times, then the last read wins).
+ */
+export async function hashFile(absPath: string): Promise<FileDigest> {
+  for (let attempt = 0; ; attempt++) {
+    const handle = await open(absPath, constants.O_RDONLY | NO_FOLLOW);
+    try {
+      const before = await handle.stat();
+      if (!before.isFile()) {
+        throw Object.assign(new Error(`${absPath} is not a regular file`), { code: 'EISDIR' });
+      }
+      const hash = createHash('sha256');
+      if (before.size <= WHOLE_READ_LIMIT) {
+        hash.update(await handle.readFile());
+      } else {
+        const buffer = Buffer.allocUnsafe(CHUNK);
+        for (;;) {
+          const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+          if (bytesRead === 0) break;
+          hash.update(buffer.subarray(0, bytesRead));
+        }
+      }
+      const after = await handle.stat();
+      if (!changed(before, after) || attempt >= 4) {
+        return { sha256: hash.digest('hex'), size: after.size, mtimeMs: after.mtimeMs };
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** Which entry a relative path is, by the protocol's rules; a broken rule is a skip. */
+function classify(localPath: string, isDir: boolean): { key: string; kind: LocalItem['kind'] } | SkippedPath {
+  if (isDir) {
+    const checked = checkPath(localPath, 'folder');
+    if (!checked.ok) return skip(localPath, checked.rule);
+    return { key: folderKey(checked.value), kind: 'folder' };
+  }
+  if (isSiteFile(localPath)) {
+    const checked = checkSitePath(localPath);
+    if (!checked.ok) return skip(localPath, checked.rule);
+    return { key: siteKey(checked.value.name), kind: 'site' };
+  }
+  const checked = checkPath(localPath, 'file');
+  if (!checked.ok) return skip(localPath, checked.rule);
+  return { key: uploadKey(checked.value), kind: 'upload' };
+}
+
+const isSkip = (value: { key: string } | SkippedPath): value is SkippedPath => 'rule' in value;
+
+/**
+ * Finds out whether the disk under `root` folds case: writes a lowercase probe dot-file and looks for its
+ * uppercase twin.
+ */
+export async function detectCaseInsensitive(root: string): Promise<boolean> {
+  const suffix = randomBytes(6)
+    .toString('hex')
+    .replace(/[0-9]/g, (d) => 'ghijklmnop'[Number(d)]!);
+  const probe = join(root, `${TEMP_PREFIX}case-${suffix}`);
+  await writeFile(probe, '', { flag: 'wx' });
+  try {
+    await lstat(join(root, `${TEMP_PREFIX}CASE-${suffix.toUpperCase()}`));
+    return true;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return false;
+    throw error;
+  } finally {
+    await unlink(probe).catch(() => {});
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at once. */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+    }
+  });
+  await Promise.all(runners);
+}
+
+/**
+ * Walks the sync folder (lstat only: symlinks are skipped, never followed), skipping ignored paths silently and
+ * rule-breaking paths with a reason, and hashes every file. Items keep the local spelling in `localPath` and are
+ * keyed in NFC. A file that vanishes during the scan is simply not listed.
+ */
+export async function scanFolder(root: string, rules: FolderRules, options: ScanOptions = {}): Promise<ScanResult> {
+  const items: LocalItem[] = [];
+  const skipped: SkippedPath[] = [];
+  const files: Array<{ localPath: string; key: string; kind: LocalItem['kind'] }> = [];
+  const report = (s: SkippedPath): void => {
+    skipped.push(s);
+    options.onSkip?.(s);
+  };
+
+  const caseInsensitive = options.caseInsensitive ?? (await detectCaseInsensitive(root));
+
+  const walk = async (relDir: string): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(relDir === '' ? root : join(root, relDir), { withFileTypes: true });
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return;
+      if (relDir === '') throw error;
+      report(skip(relDir, 'unreadable', errnoOf(error)));
+      return;
+    }
+    const subfolders: string[] = [];
+    for (const entry of entries) {
+      const localPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+      const isDir = entry.isDirectory();
+      if (rules.isIgnored(localPath, isDir)) continue;
+      if (entry.isSymbolicLink()) {
+        report(skip(localPath, 'symlink'));
+        continue;
+      }
+      if (!isDir && !entry.isFile()) {
+        report(skip(localPath, 'special_file'));
+        continue;
+      }
+      const which = classify(localPath, isDir);
+      if (isSkip(which)) {
+        // A folder breaking a rule is skipped whole: its contents would break the same rule.
+        report(which);
+        continue;
+      }
+      if (isDir) {
+        items.push({ key: which.key, kind: 'folder', localPath });
+        subfolders.push(localPath);
+      } else {
+        files.push({ localPath, key: which.key, kind: which.kind });
+      }
+    }
+    await Promise.all(subfolders.map(walk));
+  };
+  await walk('');
+
+  await pool(files, options.concurrency ?? 16, async (file) => {
+    try {
+      const digest = await hashFile(join(root, file.localPath));
+      items.push({ key: file.key, kind: file.kind, localPath: file.localPath, ...digest });
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'ENOENT') return;
+      if (code === 'ELOOP' || code === 'EMLINK') report(skip(file.localPath, 'symlink'));
+      else report(skip(file.localPath, 'unreadable', code));
+    }
+  });
+
+  items.sort((a, b) => (a.localPath < b.localPath ? -1 : a.localPath > b.localPath ? 1 : 0));
+  skipped.sort((a, b) => (a.localPath < b.localPath ? -1 : a.localPath > b.localPath ? 1 : 0));
+  return { items, skipped, caseInsensitive };
+}
+
+export type StatResult =
+  | { status: 'item'; item: LocalItem }
+  | { status: 'missing' }
+  | { status: 'ignored' }
+  | { status: 'skipped'; skipped: SkippedPath };
+
+/**
+ * One path, as for a watcher event: the same rules as a scan (ignored, symlink, protocol rules), plus refusal of
+ * paths that go through a symlinked folder. Files are hashed.
+ */
+export async function statItem(root: string, relPath: string, rules?: FolderRules): Promise<StatResult> {
+  if (rules?.isIgnored(relPath, false)) return { status: 'ignored' };
+  let abs: string;
+  try {
+    abs = await resolveInside(root, relPath);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'through_symlink') return { status: 'skipped', skipped: skip(relPath, 'symlink') };
+    if (code === 'not_a_folder') return { status: 'missing' };
+    return { status: 'ignored' };
+  }
+  let info: Stats;
+  try {
+    info = await lstat(abs);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT' || errnoOf(error) === 'ENOTDIR') return { status: 'missing' };
+    throw error;
+  }
+  const isDir = info.isDirectory();
+  if (rules?.isIgnored(relPath, isDir)) return { status: 'ignored' };
+  if (info.isSymbolicLink()) return { status: 'skipped', skipped: skip(relPath, 'symlink') };
+  if (!isDir && !info.isFile()) return { status: 'skipped', skipped: skip(relPath, 'special_file') };
+  const which = classify(relPath, isDir);
+  if (isSkip(which)) return { status: 'skipped', skipped: which };
+  if (isDir) return { status: 'item', item: { key: which.key, kind: 'folder', localPath: relPath } };
+  try {
+    const digest = await hashFile(abs);
+    return { status: 'item', item: { key: which.key, kind: which.kind, localPath: relPath, ...digest } };
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code === 'ENOENT') return { status: 'missing' };
+    if (code === 'ELOOP' || code === 'EMLINK') return { status: 'skipped', skipped: skip(relPath, 'symlink') };
+    return { status: 'skipped', skipped: skip(relPath, 'unreadable', code) };
+  }
+}

@@ -1,0 +1,354 @@
+// The sync state on disk (SPEC.md "Sync state"): a snapshot plus an append-only journal, one JSON line per change,
+// compacted at open. Whatever is torn or corrupt is dropped, never thrown: the engine rebuilds from hashes.
+
+import {
+  closeSync,
+  fdatasync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+import type { EntryKind } from '../protocol/index.js';
+import { errnoOf, tempPathFor } from './fsutil.js';
+import type { EntryKey, StateRecord } from './model.js';
+
+const FORMAT = 1;
+const KINDS: ReadonlySet<string> = new Set<EntryKind>(['site', 'upload', 'folder']);
+
+export interface StateLoadReport {
+  snapshot: 'ok' | 'missing' | 'corrupt';
+  /** Journal lines replayed. */
+  replayed: number;
+  /** Journal lines dropped (torn tail, corrupt, or invalid records). */
+  dropped: number;
+  /** Snapshot records dropped because they were invalid. */
+  droppedRecords: number;
+}
+
+export interface StateStore {
+  readonly file: string;
+  /** How the state was found at open (for one log line). */
+  readonly loaded: StateLoadReport;
+  readonly size: number;
+  /** A copy of every record. */
+  all(): Map<EntryKey, StateRecord>;
+  get(key: EntryKey): StateRecord | undefined;
+  /** Records (replaces) one entry: O(1), one journal line. */
+  put(record: StateRecord): void;
+  delete(key: EntryKey): void;
+  /** The last applied change cursor, null before the first complete listing. */
+  readonly cursor: string | null;
+  getCursor(): string | null;
+  setCursor(cursor: string | null): void;
+  /** Resolves once every change so far is on disk (fsync). Rejects if the disk refused it. */
+  flush(): Promise<void>;
+  /** Flushes and closes; the store cannot be used afterwards. */
+  close(): Promise<void>;
+}
+
+export class StateStoreError extends Error {
+  readonly code: 'closed' | 'write_failed';
+  constructor(code: 'closed' | 'write_failed', message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'StateStoreError';
+    this.code = code;
+  }
+}
+
+const optional = (value: unknown, type: 'string' | 'number' | 'boolean'): boolean =>
+  value === undefined || typeof value === type;
+
+/** A state record read from disk, checked field by field; null when anything is off. */
+export function parseStateRecord(value: unknown): StateRecord | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const r = value as Record<string, unknown>;
+  if (typeof r.key !== 'string' || r.key.length === 0) return null;
+  if (typeof r.kind !== 'string' || !KINDS.has(r.kind)) return null;
+  if (typeof r.localPath !== 'string' || typeof r.platformPath !== 'string') return null;
+  if (!optional(r.name, 'string') || !optional(r.sha256, 'string') || !optional(r.updatedAt, 'string')) return null;
+  if (!optional(r.size, 'number') || !optional(r.mtimeMs, 'number') || !optional(r.version, 'number')) return null;
+  if (!optional(r.localDeleted, 'boolean') || !optional(r.held, 'boolean')) return null;
+  if (typeof r.sha256 === 'string' && !/^[0-9a-f]{64}$/.test(r.sha256)) return null;
+  const record: StateRecord = {
+    key: r.key,
+    kind: r.kind as EntryKind,
+    localPath: r.localPath,
+    platformPath: r.platformPath,
+  };
+  if (r.name !== undefined) record.name = r.name as string;
+  if (r.sha256 !== undefined) record.sha256 = r.sha256 as string;
+  if (r.size !== undefined) record.size = r.size as number;
+  if (r.mtimeMs !== undefined) record.mtimeMs = r.mtimeMs as number;
+  if (r.version !== undefined) record.version = r.version as number;
+  if (r.updatedAt !== undefined) record.updatedAt = r.updatedAt as string;
+  if (r.localDeleted !== undefined) record.localDeleted = r.localDeleted as boolean;
+  if (r.held !== undefined) record.held = r.held as boolean;
+  return record;
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  if (process.platform === 'win32') return;
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes the whole state to the snapshot file atomically (temp + fsync + rename + fsync folder). */
+function writeSnapshot(file: string, records: Map<EntryKey, StateRecord>, cursor: string | null): void {
+  const parts: string[] = [];
+  for (const record of records.values()) parts.push(JSON.stringify(record));
+  const text = `{"format":${FORMAT},"cursor":${JSON.stringify(cursor)},"records":[\n${parts.join(',\n')}\n]}\n`;
+  const temp = tempPathFor(file);
+  const fd = openSync(temp, 'wx', 0o600);
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+  fsyncDirSync(dirname(file));
+}
+
+export interface StateStoreOptions {
+  /** Changes are fsynced together at most this long after they are made (default 5 ms). */
+  fsyncDelayMs?: number;
+  /** Compact while running once the journal has this many lines beyond the record count (default 20,000). */
+  compactAfterLines?: number;
+}
+
+/**
+ * Opens (or creates) the state at `file` (its journal is `<file>.journal`), replays and compacts it. Never throws
+ * for torn or corrupt content: what is valid is kept, and `loaded` says what was dropped.
+ */
+export async function openStateStore(file: string, options: StateStoreOptions = {}): Promise<StateStore> {
+  const fsyncDelayMs = options.fsyncDelayMs ?? 5;
+  const compactAfterLines = options.compactAfterLines ?? 20_000;
+  const journalPath = `${file}.journal`;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+
+  const records = new Map<EntryKey, StateRecord>();
+  let cursor: string | null = null;
+  const loaded: StateLoadReport = { snapshot: 'missing', replayed: 0, dropped: 0, droppedRecords: 0 };
+
+  const snapshotText = readText(file);
+  if (snapshotText !== null) {
+    try {
+      const parsed: unknown = JSON.parse(snapshotText);
+      const body = parsed as { format?: unknown; cursor?: unknown; records?: unknown };
+      if (typeof parsed !== 'object' || parsed === null || body.format !== FORMAT || !Array.isArray(body.records)) {
+        throw new Error('not a state snapshot');
+      }
+      if (body.cursor !== null && typeof body.cursor !== 'string') throw new Error('bad cursor');
+      for (const item of body.records) {
+        const record = parseStateRecord(item);
+        if (record) records.set(record.key, record);
+        else loaded.droppedRecords++;
+      }
+      cursor = body.cursor as string | null;
+      loaded.snapshot = 'ok';
+    } catch {
+      records.clear();
+      cursor = null;
+      loaded.snapshot = 'corrupt';
+      // Keep the broken file for a look, out of the way of the next open.
+      try {
+        renameSync(file, `${file}.corrupt`);
+      } catch {}
+    }
+  }
+
+  const journalText = readText(journalPath);
+  if (journalText !== null && journalText.length > 0) {
+    const lines = journalText.split('\n');
+    // The part after the last newline is a torn write (or empty).
+    const tail = lines.pop();
+    if (tail !== undefined && tail.length > 0) loaded.dropped++;
+    for (const line of lines) {
+      if (line.length === 0) continue;
+      let op: unknown;
+      try {
+        op = JSON.parse(line);
+      } catch {
+        loaded.dropped++;
+        continue;
+      }
+      if (typeof op !== 'object' || op === null) {
+        loaded.dropped++;
+        continue;
+      }
+      const o = op as { p?: unknown; d?: unknown; c?: unknown };
+      if (o.p !== undefined) {
+        const record = parseStateRecord(o.p);
+        if (!record) {
+          loaded.dropped++;
+          continue;
+        }
+        records.set(record.key, record);
+      } else if (typeof o.d === 'string') {
+        records.delete(o.d);
+      } else if ('c' in o && (typeof o.c === 'string' || o.c === null)) {
+        // A cursor only means something on top of the snapshot it followed.
+        if (loaded.snapshot !== 'corrupt') cursor = o.c;
+      } else {
+        loaded.dropped++;
+        continue;
+      }
+      loaded.replayed++;
+    }
+  }
+
+  // Compact: the snapshot first (atomically), then empty the journal. A crash between the two replays the
+  // journal again next time, which is harmless: every line is a whole record, a delete or a cursor.
+  if ((journalText !== null && journalText.length > 0) || loaded.snapshot !== 'ok') {
+    writeSnapshot(file, records, cursor);
+  }
+  let fd = openSync(journalPath, 'a', 0o600);
+  ftruncateSync(fd, 0);
+  fsyncSync(fd);
+
+  let lines = 0;
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+  let syncing: Promise<void> | null = null;
+  let failure: unknown = null;
+  // After a failed append the journal may hold a torn line: the next flush rewrites the snapshot instead.
+  let journalSuspect = false;
+
+  const compact = (): void => {
+    writeSnapshot(file, records, cursor);
+    ftruncateSync(fd, 0);
+    fsyncSync(fd);
+    lines = 0;
+    journalSuspect = false;
+  };
+
+  const datasync = (): Promise<void> =>
+    new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+
+  const scheduleSync = (): void => {
+    if (timer || closed) return;
+    timer = setTimeout(() => {
+      timer = null;
+      syncing = datasync()
+        .catch((error: unknown) => {
+          failure = error;
+        })
+        .finally(() => {
+          syncing = null;
+        });
+    }, fsyncDelayMs);
+  };
+
+  const append = (op: object): void => {
+    if (closed) throw new StateStoreError('closed', 'The sync state is closed; restart the sync to use it again.');
+    if (!journalSuspect) {
+      try {
+        writeSync(fd, `${JSON.stringify(op)}\n`);
+        lines++;
+      } catch (error) {
+        failure = error;
+        journalSuspect = true;
+      }
+    }
+    if (lines > compactAfterLines + records.size) {
+      try {
+        compact();
+      } catch (error) {
+        failure = error;
+      }
+    }
+    scheduleSync();
+  };
+
+  const flush = async (): Promise<void> => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    if (syncing) await syncing;
+    if (journalSuspect) {
+      try {
+        compact();
+        failure = null;
+      } catch (error) {
+        failure = error;
+      }
+    } else {
+      await datasync().catch((error: unknown) => {
+        failure = error;
+      });
+    }
+    if (failure) {
+      const error = failure;
+      failure = null;
+      throw new StateStoreError(
+        'write_failed',
+        `Could not save the sync state to ${file} (${errnoOf(error) ?? String(error)}); it will be rebuilt from the files.`,
+        error,
+      );
+    }
+  };
+
+  return {
+    file,
+    loaded,
+    get size() {
+      return records.size;
+    },
+    all: () => new Map(records),
+    get: (key) => {
+      const record = records.get(key);
+      return record ? { ...record } : undefined;
+    },
+    put(record) {
+      const checked = parseStateRecord(record);
+      if (!checked) throw new TypeError(`not a valid state record: ${JSON.stringify(record)}`);
+      records.set(checked.key, checked);
+      append({ p: checked });
+    },
+    delete(key) {
+      if (!records.delete(key)) return;
+      append({ d: key });
+    },
+    get cursor() {
+      return cursor;
+    },
+    getCursor: () => cursor,
+    setCursor(next) {
+      if (next !== null && typeof next !== 'string') throw new TypeError('a cursor is a string');
+      if (next === cursor) return;
+      cursor = next;
+      append({ c: next });
+    },
+    flush,
+    async close() {
+      if (closed) return;
+      try {
+        await flush();
+      } finally {
+        closed = true;
+        closeSync(fd);
+        fd = -1;
+      }
+    },
+  };
+}
