@@ -1,0 +1,44 @@
+// Where the desktop app gets its engine. The sync engine (sync-engine/) is being written alongside this app;
+// until its desktop entry point exists this returns a backend that says so, and the integrator replaces the body.
+
+import { StatusModel } from '../../sync-engine/status.js';
+import { type AppBackend, AppError } from '../core/backend.js';
+import type { AppConfig } from '../core/config.js';
+import type { AppLog } from '../core/controller.js';
+import type { TokenVault } from '../core/token-vault.js';
+import type { SettingsStore } from './store.js';
+
+export interface BackendContext {
+  config: AppConfig;
+  /** app.getPath('userData'): sync state and locks live here, never inside the sync folder. */
+  dataDir: string;
+  logsDir: string;
+  settings: SettingsStore;
+  vault: TokenVault;
+  log: AppLog;
+  clientVersion: string;
+  deviceName: string;
+}
+
+const MISSING = 'This build has no sync engine yet. Use `npm run sync -- start` to sync from a terminal.';
+
+export async function createAppBackend(context: BackendContext): Promise<AppBackend> {
+  context.log('warn', 'no sync engine in this build: the window can only show the signed-out state');
+  const status = new StatusModel({ phase: 'signed-out', folder: context.settings.get().folder });
+  const refuse = async (): Promise<never> => {
+    throw new AppError('engine_missing', MISSING);
+  };
+  return {
+    status,
+    beginSignIn: refuse,
+    completeSignIn: refuse,
+    cancelSignIn: async () => {},
+    setSyncOn: refuse,
+    logOut: async () => {},
+    chooseFolder: async (path) => context.settings.set({ folder: path }),
+    setOsOnline: () => {},
+    suspend: () => {},
+    resume: () => {},
+    shutdown: async () => {},
+  };
+}
