@@ -18,7 +18,8 @@ export function checkRedirectUri(raw: string, appScheme: string): string | null 
   if (url.protocol !== 'http:') return null;
   if (url.hostname !== '127.0.0.1' && url.hostname !== '[::1]') return null;
   if (url.port === '' || url.pathname !== '/callback') return null;
-  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return null;
+  // An empty `?` or `#` leaves search and hash empty, so the raw text is checked too.
+  if (/[?#@]/.test(raw) || url.username !== '' || url.password !== '') return null;
   // Comparing with the serialised form refuses every spelling the URL parser would quietly rewrite
   // (userinfo, empty query, `%2e` segments, `127.1`, a default port, upper-case scheme...).
   if (url.href !== raw) return null;
