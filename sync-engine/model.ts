@@ -65,8 +65,11 @@ export type Action =
   | { type: 'push'; key: EntryKey; kind: 'site' | 'upload'; localPath: string; baseVersion: number; why: string }
   /** Create the folder on the platform (empty local folders too). */
   | { type: 'createFolder'; key: EntryKey; localPath: string; why: string }
-  /** Back up the local file if there is one (and it differs), then install R. */
-  | { type: 'pull'; key: EntryKey; entry: Entry; localPath: string; why: string }
+  /**
+   * Back up the local file if there is one (and it differs), then install R. `local` is what the planner
+   * compared (absent: no file was there); if the disk no longer matches it, it is a local change: do not overwrite.
+   */
+  | { type: 'pull'; key: EntryKey; entry: Entry; localPath: string; local?: LocalItem; why: string }
   /** Create the local folder for a remote folder entry. */
   | { type: 'makeLocalFolder'; key: EntryKey; entry: Entry; localPath: string; why: string }
   /** Both sides hold the same content: record the agreement, transfer nothing. */
@@ -74,7 +77,7 @@ export type Action =
   /** The local file was deleted: remember it (nothing happens on the platform). */
   | { type: 'rememberDelete'; key: EntryKey; why: string }
   /** A remote tombstone for an unchanged local file: move it into sites-versions. */
-  | { type: 'removeLocal'; key: EntryKey; localPath: string; why: string }
+  | { type: 'removeLocal'; key: EntryKey; localPath: string; local?: LocalItem; why: string }
   /** A remote folder tombstone: remove the local folder only if it is empty. */
   | { type: 'removeLocalFolder'; key: EntryKey; localPath: string; why: string }
   /** Drop the entry from the state (deleted on both sides). */

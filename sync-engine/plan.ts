@@ -279,13 +279,12 @@ function reconcileSlot(slot: Slot, ctx: Context): void {
       // The agreed spelling is gone and its case twin is now the first: it replaces the local file (the
       // pull backs the old content up), neither platform entry overwriting the other.
       ctx.out.push({ type: 'forget', key, why: 'deleted on the platform; its case twin takes its place' });
-      ctx.out.push({
-        type: 'pull',
-        key: successor.key,
-        entry: successor.entry,
-        localPath: local?.localPath ?? successor.entry.path,
-        why: 'the case twin of an entry deleted on the platform',
-      });
+      const why = 'the case twin of an entry deleted on the platform';
+      ctx.out.push(
+        local
+          ? { type: 'pull', key: successor.key, entry: successor.entry, localPath: local.localPath, local, why }
+          : { type: 'pull', key: successor.key, entry: successor.entry, localPath: successor.entry.path, why },
+      );
       return;
     }
     ctx.out.push({
@@ -467,7 +466,11 @@ function reconcileFile(
       out.push({ type: 'skip', key, localPath, why: 'path_conflict: there is a local folder there' });
       return;
     }
-    out.push({ type: 'pull', key, entry: into, localPath, why });
+    out.push(
+      local
+        ? { type: 'pull', key, entry: into, localPath, local, why }
+        : { type: 'pull', key, entry: into, localPath, why },
+    );
   };
   const record = (why: string): void => {
     if (!local || !state) return;
@@ -513,7 +516,13 @@ function reconcileFile(
       return;
     case 'same/tombstone':
       if (state?.held && !ctx.allowDeletes) return;
-      out.push({ type: 'removeLocal', key, localPath: local!.localPath, why: 'deleted on the platform' });
+      out.push({
+        type: 'removeLocal',
+        key,
+        localPath: local!.localPath,
+        local: local!,
+        why: 'deleted on the platform',
+      });
       return;
     case 'changed/tombstone':
       push(0, 'deleted on the platform, changed locally: the local edit survives as a new entry');

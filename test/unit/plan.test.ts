@@ -128,8 +128,9 @@ describe('reconcile table (SPEC.md "Reconcile")', () => {
 
   it('same / changed on the platform: pull R (the executor backs up L first)', () => {
     const remote = entry('a.png', 'B', 2);
-    const result = run({ local: [file('a.png', 'A')], remote: [remote], state: [agreed('a.png', 'A')] });
-    expect(bare(result)).toEqual([{ type: 'pull', key: 'upload:a.png', entry: remote, localPath: 'a.png' }]);
+    const local = file('a.png', 'A');
+    const result = run({ local: [local], remote: [remote], state: [agreed('a.png', 'A')] });
+    expect(bare(result)).toEqual([{ type: 'pull', key: 'upload:a.png', entry: remote, localPath: 'a.png', local }]);
   });
 
   it('nothing locally / new on the platform: pull R to its platform path', () => {
@@ -178,12 +179,9 @@ describe('reconcile table (SPEC.md "Reconcile")', () => {
   });
 
   it('same / tombstone: move L into sites-versions (removeLocal)', () => {
-    const result = run({
-      local: [file('a.png', 'A')],
-      remote: [{ tombstone: 'upload:a.png' }],
-      state: [agreed('a.png', 'A')],
-    });
-    expect(bare(result)).toEqual([{ type: 'removeLocal', key: 'upload:a.png', localPath: 'a.png' }]);
+    const local = file('a.png', 'A');
+    const result = run({ local: [local], remote: [{ tombstone: 'upload:a.png' }], state: [agreed('a.png', 'A')] });
+    expect(bare(result)).toEqual([{ type: 'removeLocal', key: 'upload:a.png', localPath: 'a.png', local }]);
   });
 
   it('changed / tombstone: push L as a new entry (the local edit survives)', () => {
@@ -317,12 +315,15 @@ describe('folders (SPEC.md "Reconcile", "Pushing")', () => {
 describe('sites by name (SPEC.md "Reconcile": site matching)', () => {
   it('a site that exists locally is updated where it is locally', () => {
     const remote = entry('hello.html', 'H2', 2);
+    const local = file('blog/hello.html', 'H');
     const result = run({
-      local: [file('blog/hello.html', 'H')],
+      local: [local],
       remote: [remote],
       state: [agreed('hello.html', 'H', { localPath: 'blog/hello.html' })],
     });
-    expect(bare(result)).toEqual([{ type: 'pull', key: 'site:hello', entry: remote, localPath: 'blog/hello.html' }]);
+    expect(bare(result)).toEqual([
+      { type: 'pull', key: 'site:hello', entry: remote, localPath: 'blog/hello.html', local },
+    ]);
   });
 
   it('a site found locally in another folder than on the platform is the same site (no state yet): nothing moves', () => {
@@ -420,12 +421,10 @@ describe('uploads (SPEC.md "Reconcile", "Pushing")', () => {
   it('a macOS NFD spelling and its NFC twin are one entry, written through the local spelling', () => {
     const nfd = 'cafe\u0301.png';
     const remote = entry('caf\u00e9.png', 'B', 2);
-    const result = run({
-      local: [file(nfd, 'A')],
-      remote: [remote],
-      state: [agreed('caf\u00e9.png', 'A', { localPath: nfd })],
-    });
-    expect(bare(result)).toEqual([{ type: 'pull', key: 'upload:caf\u00e9.png', entry: remote, localPath: nfd }]);
+    const local = file(nfd, 'A');
+    const result = run({ local: [local], remote: [remote], state: [agreed('caf\u00e9.png', 'A', { localPath: nfd })] });
+    expect(local.key).toBe('upload:caf\u00e9.png');
+    expect(bare(result)).toEqual([{ type: 'pull', key: 'upload:caf\u00e9.png', entry: remote, localPath: nfd, local }]);
   });
 });
 
@@ -456,14 +455,15 @@ describe('case-insensitive disks (SPEC.md "The folder")', () => {
     const remote = entry('Docs/Read.TXT', 'R2', 2);
     const same = run({ local: [file('docs/read.txt', 'R')], remote: [entry('Docs/Read.TXT', 'R')], options: ci });
     expect(same.actions.map((a) => a.type)).toEqual(['record']);
+    const local = file('docs/read.txt', 'R');
     const changed = run({
-      local: [file('docs/read.txt', 'R')],
+      local: [local],
       remote: [remote],
       state: [agreed('Docs/Read.TXT', 'R', { localPath: 'docs/read.txt' })],
       options: ci,
     });
     expect(bare(changed)).toEqual([
-      { type: 'pull', key: 'upload:Docs/Read.TXT', entry: remote, localPath: 'docs/read.txt' },
+      { type: 'pull', key: 'upload:Docs/Read.TXT', entry: remote, localPath: 'docs/read.txt', local },
     ]);
   });
 
@@ -474,15 +474,16 @@ describe('case-insensitive disks (SPEC.md "The folder")', () => {
 
   it('when the synced spelling is deleted on the platform, its case twin replaces the local file (backed up by the pull)', () => {
     const twin = entry('Photo.png', 'ONE', 1, 20);
+    const local = file('photo.png', 'TWO');
     const result = run({
-      local: [file('photo.png', 'TWO')],
+      local: [local],
       remote: [{ tombstone: 'upload:photo.png' }, twin],
       state: [agreed('photo.png', 'TWO')],
       options: { caseInsensitive: true, scope: ['upload:photo.png', 'upload:Photo.png'] },
     });
     expect(bare(result)).toEqual([
       { type: 'forget', key: 'upload:photo.png' },
-      { type: 'pull', key: 'upload:Photo.png', entry: twin, localPath: 'photo.png' },
+      { type: 'pull', key: 'upload:Photo.png', entry: twin, localPath: 'photo.png', local },
     ]);
   });
 });
