@@ -2,7 +2,7 @@
 // events, and whether the folder's disk folds case.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants, type Dirent, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { lstat, open, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkPath, checkSitePath, isSiteFile, type NameRule, type PathRule, RULE_TEXT } from '../protocol/index.js';
@@ -26,7 +26,7 @@ export interface ScanResult {
 }
 
 export interface ScanOptions {
-  /** Files hashed at once (default 16). */
+  /** Files over 1 MiB hashed at once (default 4). */
   concurrency?: number;
   /** Skip the probe when the caller already knows. */
   caseInsensitive?: boolean;
@@ -51,38 +51,77 @@ function skip(localPath: string, rule: SkipRule, detail?: string): SkippedPath {
   return { localPath, rule, message: detail ? `${base} (${detail})` : base };
 }
 
-/** Files at most this big are read in one call; bigger ones are streamed so memory stays flat. */
-const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
+/** Files at most this big are read and hashed synchronously: with few cores the thread pool's round trips cost
+ * more than the read itself (10,000 small files: ~0.5 s this way, ~1.7 s through fs.promises). */
+const SYNC_READ_LIMIT = 1024 * 1024;
 const CHUNK = 1024 * 1024;
+// One buffer for every synchronous read (one extra byte shows a file that grew during the read).
+const shared = Buffer.allocUnsafe(SYNC_READ_LIMIT + 1);
 
 const changed = (a: Stats, b: Stats): boolean => a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino;
+
+function notAFile(absPath: string): Error {
+  return Object.assign(new Error(`${absPath} is not a regular file`), { code: 'EISDIR' });
+}
+
+/**
+ * Hashes a small file on this thread without following a symlink; null when it is bigger than 1 MiB (use hashFile).
+ * Re-reads when the file moved under the read, like hashFile.
+ */
+export function hashSmallFileSync(absPath: string): FileDigest | null {
+  for (let attempt = 0; ; attempt++) {
+    const fd = openSync(absPath, constants.O_RDONLY | NO_FOLLOW);
+    try {
+      const before = fstatSync(fd);
+      if (!before.isFile()) throw notAFile(absPath);
+      if (before.size > SYNC_READ_LIMIT) return null;
+      let total = 0;
+      for (;;) {
+        const read = readSync(fd, shared, total, shared.length - total, total);
+        if (read === 0) break;
+        total += read;
+        if (total === shared.length) break;
+      }
+      const after = fstatSync(fd);
+      if (total > SYNC_READ_LIMIT) {
+        if (attempt >= 4) return null;
+        continue;
+      }
+      if ((!changed(before, after) && total === after.size) || attempt >= 4) {
+        const sha256 = createHash('sha256').update(shared.subarray(0, total)).digest('hex');
+        return { sha256, size: total, mtimeMs: after.mtimeMs };
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
 
 /**
  * Hashes a file without following a symlink, and returns the size and mtime that belong to that content: when the
  * file moved under the read (size or mtime changed), it is read again (up to 5 times, then the last read wins).
+ * `size` is always the number of bytes hashed.
  */
 export async function hashFile(absPath: string): Promise<FileDigest> {
+  const small = hashSmallFileSync(absPath);
+  if (small) return small;
   for (let attempt = 0; ; attempt++) {
     const handle = await open(absPath, constants.O_RDONLY | NO_FOLLOW);
     try {
       const before = await handle.stat();
-      if (!before.isFile()) {
-        throw Object.assign(new Error(`${absPath} is not a regular file`), { code: 'EISDIR' });
-      }
+      if (!before.isFile()) throw notAFile(absPath);
       const hash = createHash('sha256');
-      if (before.size <= WHOLE_READ_LIMIT) {
-        hash.update(await handle.readFile());
-      } else {
-        const buffer = Buffer.allocUnsafe(CHUNK);
-        for (;;) {
-          const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
-          if (bytesRead === 0) break;
-          hash.update(buffer.subarray(0, bytesRead));
-        }
+      const buffer = Buffer.allocUnsafe(CHUNK);
+      let total = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, CHUNK, total);
+        if (bytesRead === 0) break;
+        hash.update(buffer.subarray(0, bytesRead));
+        total += bytesRead;
       }
       const after = await handle.stat();
-      if (!changed(before, after) || attempt >= 4) {
-        return { sha256: hash.digest('hex'), size: after.size, mtimeMs: after.mtimeMs };
+      if ((!changed(before, after) && total === after.size) || attempt >= 4) {
+        return { sha256: hash.digest('hex'), size: total, mtimeMs: after.mtimeMs };
       }
     } finally {
       await handle.close();
@@ -198,15 +237,34 @@ export async function scanFolder(root: string, rules: FolderRules, options: Scan
   };
   await walk('');
 
-  await pool(files, options.concurrency ?? 16, async (file) => {
+  const failedHash = (localPath: string, error: unknown): void => {
+    const code = errnoOf(error);
+    if (code === 'ENOENT') return;
+    if (code === 'ELOOP' || code === 'EMLINK') report(skip(localPath, 'symlink'));
+    else report(skip(localPath, 'unreadable', code));
+  };
+  // Small files synchronously, in slices of a few ms so timers and watcher events still get their turn.
+  const big: typeof files = [];
+  let slice = performance.now();
+  for (const file of files) {
+    try {
+      const digest = hashSmallFileSync(join(root, file.localPath));
+      if (digest) items.push({ key: file.key, kind: file.kind, localPath: file.localPath, ...digest });
+      else big.push(file);
+    } catch (error) {
+      failedHash(file.localPath, error);
+    }
+    if (performance.now() - slice > 10) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+  }
+  await pool(big, options.concurrency ?? 4, async (file) => {
     try {
       const digest = await hashFile(join(root, file.localPath));
       items.push({ key: file.key, kind: file.kind, localPath: file.localPath, ...digest });
     } catch (error) {
-      const code = errnoOf(error);
-      if (code === 'ENOENT') return;
-      if (code === 'ELOOP' || code === 'EMLINK') report(skip(file.localPath, 'symlink'));
-      else report(skip(file.localPath, 'unreadable', code));
+      failedHash(file.localPath, error);
     }
   });
 
