@@ -20,8 +20,9 @@ export function pageHeaders(formAction: string[] = []): Record<string, string> {
     'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action ${formSources}; frame-ancestors 'none'`,
     'X-Frame-Options': 'DENY',
     'X-Content-Type-Options': 'nosniff',
-    // The code page's URL and links carry a sign-in code: never pass it on as a referrer, never cache it.
-    'Referrer-Policy': 'no-referrer',
+    // Nothing from these pages (the code page's links carry a sign-in code) goes to another origin as a referrer.
+    // Not `no-referrer`: with it, browsers send `Origin: null` on the consent POST and the origin check fails.
+    'Referrer-Policy': 'same-origin',
     'Cache-Control': 'no-store',
   };
 }
@@ -35,7 +36,7 @@ code#code{display:block;font-size:1.1rem;padding:.6rem;background:#f3f3f3;border
 function page(title: string, body: string, head = ''): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer">${head}<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+${head}<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body>${body}</body></html>
 `;
 }
