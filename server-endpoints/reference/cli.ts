@@ -85,7 +85,7 @@ const LIMITS = {
 function describe(account: Account): string {
   const sites = account.maxSites === null ? 'unlimited' : String(account.maxSites);
   const storage = account.maxStorageBytes === null ? 'unlimited' : `${account.maxStorageBytes} bytes`;
-  return `${account.email}  id=${account.id}  plan=${account.plan}  max-sites=${sites}  max-storage=${storage}`;
+  return `${account.email} id=${account.id} plan=${account.plan} max-sites=${sites} max-storage=${storage}`;
 }
 
 async function withStores<T>(
