@@ -1,13 +1,14 @@
 // A real sync platform for tests: createSyncEndpoints on 127.0.0.1:<free port>, embedded storage and auth store
 // in a temp folder, and an in-memory identity provider (a Map of accounts).
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { encodePath } from '../../protocol/index.js';
 import { openEmbeddedAuthStore } from '../../server-endpoints/auth/store.js';
 import { signToken } from '../../server-endpoints/auth/tokens.js';
 import { createSyncEndpoints } from '../../server-endpoints/index.js';
@@ -135,3 +136,81 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     },
   };
 }
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+  /** The body parsed as JSON (tests assert its shape). */
+  json: Record<string, unknown>;
+}
+
+export interface PutOptions {
+  /** Default 0. */
+  baseVersion?: number;
+  /** Default now. */
+  modifiedAt?: string | number;
+  /** X-Path, unencoded (encoded here). */
+  path?: string;
+  /** Default the body's real sha256. */
+  sha256?: string;
+  headers?: Record<string, string>;
+}
+
+export function sha256Hex(content: string | Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** A thin client for the /sync API with one token; every call returns status, headers and body, never throws on 4xx. */
+export function syncApi(url: string, token: string | null) {
+  const auth: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
+  async function request(
+    method: string,
+    path: string,
+    init: { body?: string | Uint8Array; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse> {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { ...auth, ...init.headers },
+      ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : Buffer.from(init.body) }),
+    });
+    const body = Buffer.from(await response.arrayBuffer());
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    } catch {}
+    return { status: response.status, headers: response.headers, body, json };
+  }
+  function put(route: string, content: string | Uint8Array, options: PutOptions = {}): Promise<ApiResponse> {
+    const modifiedAt = options.modifiedAt ?? Date.now();
+    const headers: Record<string, string> = {
+      'X-Base-Version': String(options.baseVersion ?? 0),
+      'X-Modified-At': typeof modifiedAt === 'number' ? new Date(modifiedAt).toISOString() : modifiedAt,
+      'Content-SHA256': options.sha256 ?? sha256Hex(content),
+      ...(options.path === undefined ? {} : { 'X-Path': encodePath(options.path) }),
+      ...options.headers,
+    };
+    return request('PUT', route, { body: content, headers });
+  }
+  return {
+    request,
+    get: (path: string) => request('GET', path),
+    putSite: (name: string, content: string | Uint8Array, options?: PutOptions) =>
+      put(`/sync/sites/${encodeURIComponent(name)}`, content, options),
+    putUpload: (path: string, content: string | Uint8Array, options?: PutOptions) =>
+      put(`/sync/uploads/${encodePath(path)}`, content, options),
+    putFolder: (path: string) => request('PUT', `/sync/folders/${encodePath(path)}`),
+    session: (deviceName = 'test device', clientVersion = '1.0.0') =>
+      request('POST', '/sync/sessions', {
+        body: JSON.stringify({ deviceName, clientVersion }),
+        headers: { 'content-type': 'application/json' },
+      }),
+    changes: (cursor: string, params: { limit?: number; wait?: number; session?: string } = {}) => {
+      const query = new URLSearchParams({ cursor });
+      for (const [name, value] of Object.entries(params)) query.set(name, String(value));
+      return request('GET', `/sync/changes?${query}`);
+    },
+  };
+}
+
+export type SyncApi = ReturnType<typeof syncApi>;
