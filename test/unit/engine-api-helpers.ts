@@ -16,7 +16,7 @@ export type Handler = (
   request: http.IncomingMessage & { body: Buffer },
   response: http.ServerResponse,
   index: number,
-) => void | Promise<void>;
+) => unknown;
 
 export interface TestServer {
   origin: string;
