@@ -2,10 +2,11 @@
 // signed-out -> waiting-for-browser -> on / off / offline / needs-attention, and back on log out.
 
 import { EventEmitter } from 'node:events';
+import { parseCallbackUrl } from '../../sync-engine/auth.js';
 import type { SyncStatus } from '../../sync-engine/status.js';
 import { type AppBackend, describeError } from './backend.js';
 import { isAllowedExternalUrl } from './config.js';
-import { parseDeepLink, parsePastedCode } from './deep-link.js';
+import { parsePastedCode } from './deep-link.js';
 import type { ActionResult, WindowView } from './view.js';
 
 export type AppPhase = 'signed-out' | 'waiting-for-browser' | 'on' | 'off' | 'offline' | 'needs-attention';
@@ -104,21 +105,13 @@ export class AppController extends EventEmitter<{ change: [AppState] }> {
 
   /** A link from argv, a second instance or open-url. Anything unexpected is ignored and logged. */
   async handleDeepLink(raw: unknown): Promise<ActionResult> {
-    const parsed = parseDeepLink(raw, this.#options.scheme);
-    if (!parsed.ok) {
-      this.#options.log('warn', `deep link ignored: ${parsed.reason}`);
-      return failed('bad_link', 'The sign-in link was not valid.');
+    const result = parseCallbackUrl(raw, { scheme: this.#options.scheme, expectedState: this.#pendingState });
+    if (result.type === 'ignored') {
+      this.#options.log('warn', `deep link ignored: ${result.reason}`);
+      return failed('link_ignored', 'The sign-in link was not for this sign-in.');
     }
-    if (this.#pendingState === null) {
-      this.#options.log('warn', 'deep link ignored: no sign-in is pending');
-      return failed('no_sign_in_pending', 'No sign-in is in progress.');
-    }
-    if (parsed.link.state !== this.#pendingState) {
-      this.#options.log('warn', 'deep link ignored: its state does not match the pending sign-in');
-      return failed('state_mismatch', 'The sign-in link belongs to another sign-in.');
-    }
-    if (parsed.link.kind === 'error') {
-      this.#options.log('info', `sign-in refused in the browser (${parsed.link.error})`);
+    if (result.type === 'cancelled') {
+      this.#options.log('info', 'sign-in refused in the browser');
       await this.#dropPending();
       return this.#setFailure('access_denied', CANCELLED);
     }

@@ -38,7 +38,8 @@ export class FakeBackend implements AppBackend {
   async completeSignIn(input: SignInCompletion): Promise<void> {
     this.#call('completeSignIn', 'completeSignIn');
     const code = 'code' in input ? input.code : new URL(input.deepLink).searchParams.get('code');
-    if (code !== GOOD_CODE) throw new AppError('invalid_grant', 'That code is wrong or expired. Click Sync to get a new one.');
+    if (code !== GOOD_CODE)
+      throw new AppError('invalid_grant', 'That code is wrong or expired. Click Sync to get a new one.');
     this.pendingState = null;
     this.status.update({
       phase: this.syncOn ? 'syncing' : 'off',

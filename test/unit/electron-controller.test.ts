@@ -97,7 +97,7 @@ describe('app controller', () => {
   it('a link when no sign-in is pending is ignored and logged', async () => {
     const { controller, backend, logs } = setup();
     const result = await controller.handleDeepLink(callbackLink('abcdefgh12345678'));
-    expect(result).toMatchObject({ ok: false, code: 'no_sign_in_pending' });
+    expect(result).toMatchObject({ ok: false, code: 'link_ignored' });
     expect(backend.calls).toEqual([]);
     expect(controller.state.phase).toBe('signed-out');
     expect(logs).toContain('warn deep link ignored: no sign-in is pending');
@@ -107,7 +107,7 @@ describe('app controller', () => {
     const { controller, backend, logs } = setup();
     await controller.signIn();
     const result = await controller.handleDeepLink(callbackLink('someone-elses-state-1234'));
-    expect(result).toMatchObject({ ok: false, code: 'state_mismatch' });
+    expect(result).toMatchObject({ ok: false, code: 'link_ignored' });
     expect(backend.calls).toEqual(['beginSignIn']);
     expect(controller.state.phase).toBe('waiting-for-browser');
     expect(logs.some((line) => line.includes('state does not match'))).toBe(true);
@@ -131,7 +131,7 @@ describe('app controller', () => {
     const state = backend.pendingState!;
     await controller.cancelSignIn();
     expect(controller.view).toEqual({ screen: 'signed-out', notice: null });
-    expect(await controller.handleDeepLink(callbackLink(state))).toMatchObject({ code: 'no_sign_in_pending' });
+    expect(await controller.handleDeepLink(callbackLink(state))).toMatchObject({ code: 'link_ignored' });
   });
 
   it('clicking Sync again restarts the flow with a new state; the old link no longer works', async () => {
@@ -140,7 +140,7 @@ describe('app controller', () => {
     const old = backend.pendingState!;
     await controller.signIn();
     expect(backend.pendingState).not.toBe(old);
-    expect(await controller.handleDeepLink(callbackLink(old))).toMatchObject({ code: 'state_mismatch' });
+    expect(await controller.handleDeepLink(callbackLink(old))).toMatchObject({ code: 'link_ignored' });
     expect(await controller.handleDeepLink(callbackLink(backend.pendingState!))).toEqual({ ok: true });
   });
 
@@ -148,7 +148,10 @@ describe('app controller', () => {
     const { controller, backend, opened } = setup();
     backend.failNext.beginSignIn = new AppError('offline', 'Hyperclay is not reachable. Check your connection.');
     expect(await controller.signIn()).toMatchObject({ ok: false, code: 'offline' });
-    expect(controller.view).toEqual({ screen: 'signed-out', notice: 'Hyperclay is not reachable. Check your connection.' });
+    expect(controller.view).toEqual({
+      screen: 'signed-out',
+      notice: 'Hyperclay is not reachable. Check your connection.',
+    });
     expect(opened).toEqual([]);
   });
 
@@ -206,7 +209,10 @@ describe('app controller', () => {
 
   it('needs-attention and offline still show Sync: On', async () => {
     const { controller, backend } = await signedIn();
-    backend.status.update({ phase: 'needs-attention', notice: { code: 'delete_brake', text: NOTICE_TEXT.delete_brake } });
+    backend.status.update({
+      phase: 'needs-attention',
+      notice: { code: 'delete_brake', text: NOTICE_TEXT.delete_brake },
+    });
     expect(controller.state.phase).toBe('needs-attention');
     expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, notice: NOTICE_TEXT.delete_brake });
     backend.status.update({ phase: 'syncing', notice: null });
@@ -245,7 +251,10 @@ describe('app controller', () => {
 
   it('a failed toggle keeps the state and shows why', async () => {
     const { controller, backend } = await signedIn();
-    backend.failNext.setSyncOn = new AppError('folder_locked', 'Another Hyperclay Sync (pid 42) is syncing this folder.');
+    backend.failNext.setSyncOn = new AppError(
+      'folder_locked',
+      'Another Hyperclay Sync (pid 42) is syncing this folder.',
+    );
     expect(await controller.setSyncOn(false)).toMatchObject({ ok: false, code: 'folder_locked' });
     expect(controller.view).toEqual({
       screen: 'signed-in',
@@ -260,7 +269,10 @@ describe('app controller', () => {
   it('the deep link and the pasted code at once sign in once', async () => {
     const { controller, backend } = setup();
     await controller.signIn();
-    const [a, b] = await Promise.all([controller.handleDeepLink(callbackLink(backend.pendingState!)), controller.submitCode(GOOD_CODE)]);
+    const [a, b] = await Promise.all([
+      controller.handleDeepLink(callbackLink(backend.pendingState!)),
+      controller.submitCode(GOOD_CODE),
+    ]);
     expect([a.ok, b.ok].filter(Boolean)).toHaveLength(1);
     expect(backend.calls.filter((c) => c === 'completeSignIn')).toHaveLength(1);
     expect(controller.state.phase).toBe('on');

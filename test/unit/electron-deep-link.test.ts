@@ -1,77 +1,88 @@
-// The sign-in deep link: strict parsing of hostile URLs, argv scanning, the pre-ready queue and the single-instance hand-off.
+// The sign-in deep link: hostile URLs reaching the controller, argv scanning, the pre-ready queue and the single-instance hand-off.
 
 import { describe, expect, it } from 'vitest';
-import {
-  DeepLinkInbox,
-  findDeepLinkInArgv,
-  isValidScheme,
-  parseDeepLink,
-  parsePastedCode,
-} from '../../electron/core/deep-link.js';
+import { AppController } from '../../electron/core/controller.js';
+import { DeepLinkInbox, findDeepLinkInArgv, parsePastedCode } from '../../electron/core/deep-link.js';
 import { createLaunchHandler } from '../../electron/core/launch.js';
+import { FakeBackend, GOOD_CODE, ORIGIN } from './desktop-fake-backend.js';
 
 const STATE = 'Zm9vYmFyYmF6cXV4MTIz';
 const CODE = 'k3y-AbC_123.xyz~';
 const GOOD = `hyperclay://auth/callback?code=${CODE}&state=${STATE}`;
 
-describe('parseDeepLink', () => {
-  it('accepts the callback with a code, and the browser refusal', () => {
-    expect(parseDeepLink(GOOD, 'hyperclay')).toEqual({ ok: true, link: { kind: 'code', code: CODE, state: STATE } });
-    expect(parseDeepLink(`hyperclay://auth/callback?state=${STATE}&code=${CODE}`, 'hyperclay').ok).toBe(true);
-    expect(parseDeepLink(`hyperclay://auth/callback?error=access_denied&state=${STATE}`, 'hyperclay')).toEqual({
-      ok: true,
-      link: { kind: 'error', error: 'access_denied', state: STATE },
+describe('deep links reaching the controller', () => {
+  async function waiting() {
+    const backend = new FakeBackend();
+    const logs: string[] = [];
+    const controller = new AppController({
+      backend,
+      origin: ORIGIN,
+      scheme: 'hyperclay',
+      openExternal: async () => {},
+      log: (_level, message) => logs.push(message),
     });
-    // Scheme and host are case-insensitive in URLs; Windows may upper-case them.
-    expect(parseDeepLink(`HYPERCLAY://AUTH/CALLBACK?code=${CODE}&state=${STATE}`, 'hyperclay').ok).toBe(true);
+    await controller.signIn();
+    return { backend, controller, logs, state: backend.pendingState! };
+  }
+
+  it('the callback with the pending state and a code signs in (any case of scheme and host)', async () => {
+    const { controller, state } = await waiting();
+    expect(await controller.handleDeepLink(`hyperclay://auth/callback?code=${GOOD_CODE}&state=${state}`)).toEqual({
+      ok: true,
+    });
+    expect(controller.state.phase).toBe('on');
   });
 
-  it('uses the configured scheme only', () => {
-    expect(parseDeepLink(GOOD.replace('hyperclay', 'hyperclay-dev'), 'hyperclay-dev').ok).toBe(true);
-    expect(parseDeepLink(GOOD, 'hyperclay-dev').ok).toBe(false);
-  });
-
-  const hostile: Array<[string, unknown]> = [
-    ['not a string', 42],
-    ['null', null],
-    ['another scheme', `https://auth/callback?code=${CODE}&state=${STATE}`],
-    ['a lookalike scheme', `hyperclayx://auth/callback?code=${CODE}&state=${STATE}`],
-    ['javascript', `javascript:alert(1)//hyperclay://auth/callback?code=${CODE}&state=${STATE}`],
-    ['another host', `hyperclay://evil/callback?code=${CODE}&state=${STATE}`],
-    ['credentials', `hyperclay://user:pw@auth/callback?code=${CODE}&state=${STATE}`],
-    ['a port', `hyperclay://auth:80/callback?code=${CODE}&state=${STATE}`],
-    ['another path', `hyperclay://auth/callbackx?code=${CODE}&state=${STATE}`],
-    ['dot segments', `hyperclay://auth/x/../callback?code=${CODE}&state=${STATE}`],
-    ['escaped path', `hyperclay://auth/%63allback?code=${CODE}&state=${STATE}`],
-    ['a trailing slash', `hyperclay://auth/callback/?code=${CODE}&state=${STATE}`],
-    ['a fragment', `${GOOD}#frag`],
-    ['no query', 'hyperclay://auth/callback'],
-    ['no state', `hyperclay://auth/callback?code=${CODE}`],
-    ['an empty state', `hyperclay://auth/callback?code=${CODE}&state=`],
-    ['a short state', `hyperclay://auth/callback?code=${CODE}&state=abc`],
-    ['a state with spaces', `hyperclay://auth/callback?code=${CODE}&state=a%20b%20c%20d%20e%20f`],
-    ['a repeated state', `${GOOD}&state=${STATE}`],
-    ['a repeated code', `${GOOD}&code=other-code-123`],
-    ['an extra parameter', `${GOOD}&redirect=https://evil`],
-    ['code and error', `${GOOD}&error=access_denied`],
-    ['neither code nor error', `hyperclay://auth/callback?state=${STATE}`],
-    ['a code with quotes', `hyperclay://auth/callback?code=%22%3E%3Cscript%3E&state=${STATE}`],
-    ['a code with a NUL', `hyperclay://auth/callback?code=abcdefgh%00ijk&state=${STATE}`],
-    ['a bad escape', `hyperclay://auth/callback?code=%E0%A4%A&state=${STATE}`],
-    ['a raw space', `hyperclay://auth/callback?code=${CODE} &state=${STATE}`],
-    ['a newline', `hyperclay://auth/callback?code=${CODE}\n&state=${STATE}`],
-    ['non-ASCII', `hyperclay://auth/callback?code=${CODE}é&state=${STATE}`],
-    ['a parameter without value', `hyperclay://auth/callback?code&state=${STATE}`],
-    ['an empty parameter', `hyperclay://auth/callback?code=${CODE}&&state=${STATE}`],
-    ['an enormous link', `${GOOD}&${'x'.repeat(5000)}`],
-    ['an odd error', `hyperclay://auth/callback?error=<b>&state=${STATE}`],
+  const good = (s: string): string => `hyperclay://auth/callback?code=${GOOD_CODE}&state=${s}`;
+  const hostile: Array<[string, (state: string) => unknown]> = [
+    ["another sign-in's state", () => good('c29tZW9uZS1lbHNlcy1zdGF0ZQ')],
+    ['the state with a suffix', (s) => good(`${s}x`)],
+    ['not a string', (s) => 42],
+    ['null', (s) => null],
+    ['another scheme', (s) => `https://auth/callback?code=${GOOD_CODE}&state=${s}`],
+    ['a lookalike scheme', (s) => `hyperclayx://auth/callback?code=${GOOD_CODE}&state=${s}`],
+    ['javascript', (s) => `javascript:alert(1)//hyperclay://auth/callback?code=${GOOD_CODE}&state=${s}`],
+    ['another host', (s) => `hyperclay://evil/callback?code=${GOOD_CODE}&state=${s}`],
+    ['credentials', (s) => `hyperclay://user:pw@auth/callback?code=${GOOD_CODE}&state=${s}`],
+    ['a port', (s) => `hyperclay://auth:80/callback?code=${GOOD_CODE}&state=${s}`],
+    ['another path', (s) => `hyperclay://auth/callbackx?code=${GOOD_CODE}&state=${s}`],
+    ['dot segments', (s) => `hyperclay://auth/x/../callback?code=${GOOD_CODE}&state=${s}`],
+    ['escaped path', (s) => `hyperclay://auth/%63allback?code=${GOOD_CODE}&state=${s}`],
+    ['a trailing slash', (s) => `hyperclay://auth/callback/?code=${GOOD_CODE}&state=${s}`],
+    ['a fragment', (s) => `${good(s)}#frag`],
+    ['no query', (s) => 'hyperclay://auth/callback'],
+    ['no state', (s) => `hyperclay://auth/callback?code=${GOOD_CODE}`],
+    ['an empty state', (s) => `hyperclay://auth/callback?code=${GOOD_CODE}&state=`],
+    ['a short state', (s) => `hyperclay://auth/callback?code=${GOOD_CODE}&state=abc`],
+    ['a state with spaces', (s) => `hyperclay://auth/callback?code=${GOOD_CODE}&state=a%20b%20c%20d%20e%20f`],
+    ['a repeated state', (s) => `${good(s)}&state=${s}`],
+    ['a repeated code', (s) => `${good(s)}&code=other-code-123`],
+    ['an extra parameter', (s) => `${good(s)}&redirect=https://evil`],
+    ['code and error', (s) => `${good(s)}&error=access_denied`],
+    ['neither code nor error', (s) => `hyperclay://auth/callback?state=${s}`],
+    ['a code with quotes', (s) => `hyperclay://auth/callback?code=%22%3E%3Cscript%3E&state=${s}`],
+    ['a code with a NUL', (s) => `hyperclay://auth/callback?code=abcdefgh%00ijk&state=${s}`],
+    ['a bad escape', (s) => `hyperclay://auth/callback?code=%E0%A4%A&state=${s}`],
+    ['a raw space', (s) => `hyperclay://auth/callback?code=${GOOD_CODE} &state=${s}`],
+    ['a newline', (s) => `hyperclay://auth/callback?code=${GOOD_CODE}\n&state=${s}`],
+    ['non-ASCII', (s) => `hyperclay://auth/callback?code=${GOOD_CODE}é&state=${s}`],
+    ['a parameter without value', (s) => `hyperclay://auth/callback?code&state=${s}`],
+    ['an enormous link', (s) => `${good(s)}&${'x'.repeat(5000)}`],
+    ['an odd error', (s) => `hyperclay://auth/callback?error=<b>&state=${s}`],
   ];
   for (const [what, link] of hostile) {
-    it(`refuses ${what}`, () => {
-      const parsed = parseDeepLink(link, 'hyperclay');
-      expect(parsed.ok).toBe(false);
-      // The reason is safe to log: it never echoes the code.
-      if (!parsed.ok) expect(parsed.reason).not.toContain(CODE);
+    it(`ignores and logs ${what}; the sign-in goes on waiting`, async () => {
+      const { backend, controller, logs, state } = await waiting();
+      const result = await controller.handleDeepLink(link(state));
+      expect(result).toMatchObject({ ok: false, code: 'link_ignored' });
+      expect(backend.calls).toEqual(['beginSignIn']);
+      expect(controller.state.phase).toBe('waiting-for-browser');
+      expect(logs.some((line) => line.startsWith('deep link ignored: '))).toBe(true);
+      expect(logs.join('\n')).not.toContain(GOOD_CODE);
+      // The real link still works afterwards.
+      expect(await controller.handleDeepLink(`hyperclay://auth/callback?code=${GOOD_CODE}&state=${state}`)).toEqual({
+        ok: true,
+      });
     });
   }
 });
@@ -86,22 +97,14 @@ describe('parsePastedCode', () => {
   });
 });
 
-describe('isValidScheme', () => {
-  it('refuses schemes that would hijack the web or files', () => {
-    expect(isValidScheme('hyperclay')).toBe(true);
-    expect(isValidScheme('hyperclay-dev')).toBe(true);
-    for (const bad of ['http', 'https', 'file', 'javascript', 'data', '', '1abc', 'a b', 'Hyperclay']) {
-      expect(isValidScheme(bad)).toBe(false);
-    }
-  });
-});
-
 describe('findDeepLinkInArgv', () => {
   it('finds the link among Chromium switches (Windows and Linux cold start / second instance)', () => {
     const argv = ['C:\\Program Files\\Hyperclay Sync\\hyperclay-sync.exe', '--allow-file-access-from-files', GOOD];
     expect(findDeepLinkInArgv(argv, 'hyperclay')).toBe(GOOD);
     expect(findDeepLinkInArgv(['/usr/bin/electron', '/app/main.js', '--', GOOD], 'hyperclay')).toBe(GOOD);
-    expect(findDeepLinkInArgv(['/opt/app', `HYPERCLAY://auth/callback?code=${CODE}&state=${STATE}`], 'hyperclay')).not.toBeNull();
+    expect(
+      findDeepLinkInArgv(['/opt/app', `HYPERCLAY://auth/callback?code=${CODE}&state=${STATE}`], 'hyperclay'),
+    ).not.toBeNull();
   });
 
   it('ignores arguments that only contain the scheme', () => {
