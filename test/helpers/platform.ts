@@ -29,6 +29,8 @@ export interface TestPlatformOptions {
 }
 
 export interface NewAccount {
+  /** Default a random id; give one to keep an account across restarts on the same dir. */
+  id?: string;
   email: string;
   plan?: string;
   /** Default true. */
@@ -111,7 +113,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     identity,
     addAccount(spec) {
       const account: Account = {
-        id: `acct-${randomUUID()}`,
+        id: spec.id ?? `acct-${randomUUID()}`,
         email: spec.email,
         plan: spec.plan ?? (spec.paid === false ? 'free' : 'paid'),
         paid: spec.paid ?? true,
