@@ -66,16 +66,25 @@ function authorizeReturnTo(c: Ctx, params: AuthorizeParams): string {
   return `${new URL(c.req.url).pathname}?${query.toString()}`;
 }
 
-/** A browser's POST must come from this origin: Origin when sent, else Sec-Fetch-Site when sent. */
+/**
+ * A browser's POST must come from this origin: Origin when sent (else Sec-Fetch-Site when sent) must name the host
+ * the request was sent to. Behind a proxy that rewrites Host, X-Forwarded-Host names it; a cross-site form cannot
+ * set that header, so trusting it here does not help an attacker.
+ */
 function sameOrigin(c: Ctx): boolean {
   const origin = c.req.header('Origin');
   if (origin !== undefined) {
-    if (origin === 'null') return false;
+    let originHost: string;
     try {
-      return new URL(origin).host === new URL(c.req.url).host;
+      if (origin === 'null') return false;
+      originHost = new URL(origin).host;
     } catch {
       return false;
     }
+    const hosts = [new URL(c.req.url).host];
+    const forwarded = c.req.header('X-Forwarded-Host')?.split(',')[0]?.trim();
+    if (forwarded) hosts.push(forwarded.toLowerCase());
+    return hosts.includes(originHost);
   }
   const site = c.req.header('Sec-Fetch-Site');
   return site === undefined || site === 'same-origin';

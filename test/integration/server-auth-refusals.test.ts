@@ -265,6 +265,29 @@ describe('consent CSRF', () => {
     await expectRefused('acct-ann', { ...fields, decision: 'cancel' }, { origin: 'https://evil.example' });
   });
 
+  it('accepts the origin a proxy names in X-Forwarded-Host, and only that one', async () => {
+    const fields = await freshConsent();
+    await expectRefused(
+      'acct-ann',
+      { ...fields, decision: 'allow' },
+      {
+        origin: 'https://sync.example',
+        'x-forwarded-host': 'other.example',
+      },
+    );
+    const posted = await submitConsent(
+      rig,
+      'acct-ann',
+      { ...fields, decision: 'allow' },
+      {
+        origin: 'https://sync.example',
+        'x-forwarded-host': 'sync.example',
+      },
+    );
+    expect(posted.response.status).toBe(200);
+    expect(shownCode(posted.html)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
   it('refuses a consent form older than 30 minutes', async () => {
     const fields = await freshConsent();
     rig.clock.ms += 30 * 60 * 1000 + 1000;
