@@ -17,6 +17,7 @@ import {
 
 const EMAIL = 'carol@example.com';
 const PASSWORD = 'carol password 1';
+const SITE_HTML = '<!doctype html><title>Carol</title><p id="text">first</p>';
 
 /** The CLI's loopback listener, reduced to what the test needs: it remembers every callback URL it receives. */
 async function startCallbackListener(): Promise<{ server: Server; port: number; calls: URL[] }> {
@@ -50,16 +51,29 @@ describe('browser sign-in (real Chromium)', () => {
   let platform: ReferenceServer;
   let callback: Awaited<ReturnType<typeof startCallbackListener>>;
   let browser: Browser;
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hc-auth-browser-'));
     const stores = await openReferenceStores(dir);
     try {
-      await stores.accounts.create({ email: EMAIL, password: PASSWORD, plan: 'paid' });
+      const carol = await stores.accounts.create({ email: EMAIL, password: PASSWORD, plan: 'paid' });
+      const content = Buffer.from(SITE_HTML);
+      await stores.storage.writeFile({
+        accountId: carol.id,
+        kind: 'site',
+        key: 'carolsite',
+        path: 'carolsite.html',
+        content,
+        sha256: createHash('sha256').update(content).digest('hex'),
+        baseVersion: 0,
+        modifiedAtMs: Date.now(),
+        limits: { maxSites: null, maxStorageBytes: null },
+      });
     } finally {
       await stores.close();
     }
-    platform = await startReferenceServer({ port: 0, dataDir: dir, log: () => {} });
+    platform = await startReferenceServer({ port: 0, dataDir: dir, log: (line) => logLines.push(line) });
     callback = await startCallbackListener();
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -175,6 +189,50 @@ describe('browser sign-in (real Chromium)', () => {
     );
     expect(arrived.searchParams.get('error')).toBe('access_denied');
     expect(arrived.searchParams.get('code')).toBeNull();
+    await context.close();
+  });
+
+  it('a site saves itself from the browser with the login cookie; a page on another origin cannot save it', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${platform.url}/login`);
+    await page.fill('input[name="email"]', EMAIL);
+    await page.fill('input[name="password"]', PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#account-email').waitFor();
+
+    await page.goto(`${platform.url}/carolsite`);
+    await expect(page.locator('#text').textContent()).resolves.toBe('first');
+    const saved = await page.evaluate(async () => {
+      document.querySelector('#text')!.textContent = 'second';
+      const response = await fetch('/save/carolsite', {
+        method: 'POST',
+        body: `<!doctype html>${document.documentElement.outerHTML}`,
+      });
+      return { status: response.status, body: (await response.json()) as { entry: { version: number } } };
+    });
+    expect(saved.status).toBe(200);
+    expect(saved.body.entry.version).toBe(2);
+    await page.reload();
+    await expect(page.locator('#text').textContent()).resolves.toBe('second');
+
+    // Another origin on the same host is the same site for SameSite=Lax, so the cookie travels: Origin must stop it.
+    await page.goto(`http://127.0.0.1:${callback.port}/elsewhere`);
+    const attack = await page.evaluate(async (target) => {
+      try {
+        await fetch(target, { method: 'POST', body: '<p>defaced</p>', mode: 'no-cors', credentials: 'include' });
+        return 'sent';
+      } catch (error) {
+        return String(error);
+      }
+    }, `${platform.url}/save/carolsite`);
+    expect(attack).toBe('sent');
+    // It reached the server (so the refusal below is the server's, not the browser's).
+    expect(logLines.filter((line) => /^POST \/save\/carolsite 403 /.test(line))).toHaveLength(1);
+    const served = await fetch(`${platform.url}/carolsite`);
+    const html = await served.text();
+    expect(html).toContain('second');
+    expect(html).not.toContain('defaced');
     await context.close();
   });
 });
