@@ -1,20 +1,19 @@
 // Where the desktop app gets its engine. The sync engine (sync-engine/) is being written alongside this app;
 // until its desktop entry point exists this returns a backend that says so, and the integrator replaces the body.
 
+import type { Settings } from '../../sync-engine/settings.js';
 import { StatusModel } from '../../sync-engine/status.js';
 import { type AppBackend, AppError } from '../core/backend.js';
 import type { AppConfig } from '../core/config.js';
 import type { AppLog } from '../core/controller.js';
-import type { TokenVault } from '../core/token-vault.js';
-import type { SettingsStore } from './store.js';
 
 export interface BackendContext {
   config: AppConfig;
   /** app.getPath('userData'): sync state and locks live here, never inside the sync folder. */
   dataDir: string;
   logsDir: string;
-  settings: SettingsStore;
-  vault: TokenVault;
+  /** The engine's settings: token (keychain-encrypted where possible), folder, sync on/off. */
+  settings: Settings;
   log: AppLog;
   clientVersion: string;
   deviceName: string;
@@ -24,7 +23,7 @@ const MISSING = 'This build has no sync engine yet. Use `npm run sync -- start` 
 
 export async function createAppBackend(context: BackendContext): Promise<AppBackend> {
   context.log('warn', 'no sync engine in this build: the window can only show the signed-out state');
-  const status = new StatusModel({ phase: 'signed-out', folder: context.settings.get().folder });
+  const status = new StatusModel({ phase: 'signed-out', folder: context.settings.getFolder() });
   const refuse = async (): Promise<never> => {
     throw new AppError('engine_missing', MISSING);
   };
@@ -35,7 +34,7 @@ export async function createAppBackend(context: BackendContext): Promise<AppBack
     cancelSignIn: async () => {},
     setSyncOn: refuse,
     logOut: async () => {},
-    chooseFolder: async (path) => context.settings.set({ folder: path }),
+    chooseFolder: async (path) => context.settings.setFolder(path),
     setOsOnline: () => {},
     suspend: () => {},
     resume: () => {},

@@ -6,14 +6,13 @@ import { app, dialog, net, powerMonitor, shell } from 'electron';
 import { type AppConfig, isAllowedExternalUrl, resolveAppConfig } from '../core/config.js';
 import { AppController, type AppLog } from '../core/controller.js';
 import { createLaunchHandler } from '../core/launch.js';
-import { chooseProtection, TokenVault } from '../core/token-vault.js';
 import type { TrayAction } from '../core/tray.js';
 import { registerAppScheme, serveAppScheme } from './app-protocol.js';
 import { createAppBackend } from './backend.js';
 import { wireIpc } from './ipc.js';
 import { createFileLog } from './log.js';
 import { registerProtocolClient } from './protocol-client.js';
-import { createSettingsStore, createTokenRecordStore, safeStorageCipher } from './store.js';
+import { openDesktopSettings } from './store.js';
 import { destroyTray, renderTray } from './tray.js';
 import { lockDownSession, markQuitting, showWindow } from './window.js';
 
@@ -86,15 +85,11 @@ async function start(): Promise<void> {
   lockDownSession();
   serveAppScheme(RENDERER_DIR);
   registerProtocolClient(config.scheme, log);
-  const protection = chooseProtection(safeStorageCipher);
-  log('info', `token protection: ${protection.kind === 'os-encryption' ? 'OS keychain' : protection.reason}`);
-  const vault = new TokenVault(createTokenRecordStore(), safeStorageCipher, (message) => log('warn', message));
   const backend = await createAppBackend({
     config,
     dataDir: app.getPath('userData'),
     logsDir: app.getPath('logs'),
-    settings: createSettingsStore(),
-    vault,
+    settings: openDesktopSettings(log),
     log,
     clientVersion: app.getVersion(),
     deviceName: `Hyperclay Sync on ${hostname()}`,
