@@ -48,6 +48,11 @@ export class TestIdentity implements IdentityProvider {
   }
 }
 
+/** What the flow helpers need: any server with the sync endpoints whose login reads the `test_account` cookie. */
+export interface Server {
+  url: string;
+}
+
 export interface Rig {
   url: string;
   ctx: EndpointContext;
@@ -141,7 +146,7 @@ export interface FlowOptions {
 }
 
 /** Authorize + consent page as the signed-in account: the consent HTML and its form fields. */
-export async function openConsent(rig: Rig, options: FlowOptions & { challenge: string }) {
+export async function openConsent(rig: Server, options: FlowOptions & { challenge: string }) {
   const query = authorizeQuery({
     redirect_uri: options.redirectUri,
     state: options.state ?? 'state-123',
@@ -159,7 +164,7 @@ export async function openConsent(rig: Rig, options: FlowOptions & { challenge: 
 
 /** Submits the consent form the way a browser does (same Origin, form-encoded). */
 export async function submitConsent(
-  rig: Rig,
+  rig: Server,
   accountId: string,
   fields: Record<string, string>,
   headers: Record<string, string> = { origin: rig.url },
@@ -178,7 +183,7 @@ export async function submitConsent(
   return { response, html };
 }
 
-export async function exchange(rig: Rig, body: Record<string, unknown>) {
+export async function exchange(rig: Server, body: Record<string, unknown>) {
   const response = await fetch(`${rig.url}/sync/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -188,7 +193,7 @@ export async function exchange(rig: Rig, body: Record<string, unknown>) {
 }
 
 /** The whole browser part of the flow: the sign-in code K, as the code page shows it. */
-export async function signInCode(rig: Rig, options: FlowOptions) {
+export async function signInCode(rig: Server, options: FlowOptions) {
   const { verifier, challenge } = pkcePair();
   const consent = await openConsent(rig, { ...options, challenge });
   if (consent.response.status !== 200) throw new Error(`consent page: ${consent.response.status}`);
@@ -198,14 +203,14 @@ export async function signInCode(rig: Rig, options: FlowOptions) {
   return { code, verifier, html: allowed.html };
 }
 
-export async function signIn(rig: Rig, options: FlowOptions): Promise<{ token: string; expiresAt: string }> {
+export async function signIn(rig: Server, options: FlowOptions): Promise<{ token: string; expiresAt: string }> {
   const { code, verifier } = await signInCode(rig, options);
   const result = await exchange(rig, { code, code_verifier: verifier, redirect_uri: options.redirectUri });
   if (result.status !== 200) throw new Error(`token: ${result.status} ${JSON.stringify(result.body)}`);
   return result.body as { token: string; expiresAt: string };
 }
 
-export async function call(rig: Rig, pathname: string, authorization?: string, method = 'GET') {
+export async function call(rig: Server, pathname: string, authorization?: string, method = 'GET') {
   const response = await fetch(`${rig.url}${pathname}`, {
     method,
     headers: authorization === undefined ? {} : { authorization },
