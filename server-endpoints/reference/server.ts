@@ -8,11 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { errorBody } from '../../protocol/index.js';
 import { openEmbeddedAuthStore } from '../auth/store.js';
 import { createSyncEndpoints } from '../index.js';
 import { openEmbeddedStorage } from '../storage/embedded.js';
 import type { AuthStore, SyncStorage } from '../types.js';
 import { type AccountStore, openAccountStore } from './accounts.js';
+import { errorPage } from './pages.js';
 import { createPlatform, notFoundPage, subdomainSite } from './platform.js';
 
 export const DEFAULT_PORT = 4321;
@@ -151,6 +153,20 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
   );
   app.route('/', platform.routes);
   app.notFound(notFoundPage);
+  // The platform's own routes answer their errors themselves; this catches anything else (a store failing).
+  app.onError((error, c) => {
+    log(`error ${c.req.method} ${new URL(c.req.url).pathname}: ${error.message}`);
+    if (new URL(c.req.url).pathname.startsWith('/sync/')) {
+      return c.json(
+        errorBody('internal', 'The server failed on this request. Try again; the server log has the details.'),
+        500,
+      );
+    }
+    return c.html(
+      errorPage(500, 'Something went wrong', 'The server failed on this request. The log has the details.'),
+      500,
+    );
+  });
 
   const server = await new Promise<Server>((resolveServer, reject) => {
     const created = serve({ fetch: app.fetch, hostname: host, port: options.port ?? DEFAULT_PORT }, () =>

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../../protocol/index.js';
+import { openAccountStore } from '../../server-endpoints/reference/accounts.js';
 import {
   openReferenceStores,
   type ReferenceServer,
@@ -488,6 +489,50 @@ describe('reference platform server', () => {
       const missing = await save('nosuchsite', 'x', { cookie, origin: base });
       expect(missing.status).toBe(404);
       expect(JSON.parse(missing.text).error.code).toBe('not_found');
+    });
+  });
+
+  describe('plans and limits', () => {
+    it('gives the sync client the account limits and usage in /sync/me', async () => {
+      const token = await tokenFor('bob@example.com');
+      const me = await call(base, { path: '/sync/me', headers: { authorization: `Bearer ${token}` } });
+      expect(me.status).toBe(200);
+      const body = JSON.parse(me.text) as { user: { email: string; plan: string }; limits: unknown; usage: unknown };
+      expect(body.user).toMatchObject({ email: 'bob@example.com', plan: 'paid' });
+      expect(body.limits).toMatchObject({ maxSites: 10, maxStorageBytes: null, maxFileBytes: 20971520 });
+      expect(body.usage).toMatchObject({ sites: 1 });
+    });
+
+    it('refuses a platform save past the storage quota set by the admin, and keeps the content', async () => {
+      const admin = openAccountStore({ dir });
+      try {
+        admin.update('bob@example.com', { maxStorageBytes: 20 });
+        const cookie = await cookieFor('bob@example.com');
+        const reply = await call(base, {
+          method: 'POST',
+          path: '/save/bobsite',
+          headers: { cookie, origin: base, 'content-type': 'text/html' },
+          body: '<p>Bob, now much longer than twenty bytes</p>',
+        });
+        expect(reply.status).toBe(403);
+        expect(JSON.parse(reply.text).error.code).toBe('storage_limit_reached');
+        expect((await call(base, { path: '/bobsite' })).text).toBe('<p>Bob</p>');
+      } finally {
+        admin.update('bob@example.com', { maxStorageBytes: null });
+        admin.close();
+      }
+    });
+
+    it('refuses a save body over 20 MiB with 413 too_large', async () => {
+      const cookie = await cookieFor('alice@example.com');
+      const reply = await call(base, {
+        method: 'POST',
+        path: '/save/hello',
+        headers: { cookie, origin: base, 'content-type': 'text/html' },
+        body: Buffer.alloc(20 * 1024 * 1024 + 1, 0x61),
+      });
+      expect(reply.status).toBe(413);
+      expect(JSON.parse(reply.text).error.code).toBe('too_large');
     });
   });
 
