@@ -53,6 +53,11 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** One line per event; never given a token, a code or a query string. */
 export type EngineLog = (level: LogLevel, line: string) => void;
 
+/** The engine's log file (log.ts `Logger`) as an EngineLog. */
+export function logTo(logger: Record<LogLevel, (message: string) => void>): EngineLog {
+  return (level, line) => logger[level](line);
+}
+
 /** A token as the engine keeps it: bound to the origin that issued it, with the local time it was obtained. */
 export interface SavedToken {
   token: string;

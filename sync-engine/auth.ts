@@ -5,7 +5,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiClient, checkOrigin, createApiClient, type EngineLog, type SavedToken } from './api.js';
-import { ApiError, SignInError } from './errors.js';
+import { ApiError, EngineError, SignInError } from './errors.js';
+import type { TokenStore as SettingsTokens } from './settings.js';
 
 /** Where the token lives between runs (settings.ts implements it over conf with mode 0600). */
 export interface TokenStore {
@@ -419,4 +420,40 @@ export function tokenAccess(store: TokenStore): {
   onToken: (token: SavedToken) => void | Promise<void>;
 } {
   return { getToken: () => store.load(), onToken: (token) => store.save(token) };
+}
+
+/**
+ * The settings file's token store (settings.ts, conf, mode 0600) seen as this module's TokenStore for one origin.
+ * `issuedAt` there holds the local time the token was obtained or refreshed, which the 24 h rule counts from.
+ */
+export function settingsTokenStore(tokens: SettingsTokens, origin: string): TokenStore {
+  const bound = checkOrigin(origin);
+  return {
+    load(): SavedToken | null {
+      const stored = tokens.load(bound);
+      if (!stored) return null;
+      const obtainedAtMs = Date.parse(stored.issuedAt);
+      return {
+        token: stored.token,
+        origin: stored.origin,
+        expiresAt: stored.expiresAt,
+        obtainedAtMs: Number.isNaN(obtainedAtMs) ? 0 : obtainedAtMs,
+        user: stored.user,
+      };
+    },
+    save(token: SavedToken): void {
+      const user = token.user ?? tokens.account()?.user;
+      if (!user) throw new EngineError('bad_token', 'The sign-in answer did not say who signed in; sign in again.');
+      tokens.save({
+        token: token.token,
+        origin: token.origin,
+        expiresAt: token.expiresAt,
+        issuedAt: new Date(token.obtainedAtMs).toISOString(),
+        user,
+      });
+    },
+    clear(): void {
+      tokens.clear();
+    },
+  };
 }
