@@ -82,7 +82,11 @@ export type Action =
   | { type: 'removeLocalFolder'; key: EntryKey; localPath: string; why: string }
   /** Drop the entry from the state (deleted on both sides). */
   | { type: 'forget'; key: EntryKey; why: string }
-  /** The delete brake held this removal: keep the file, mark it held. */
+  /** The delete brake held this removal: keep the file, mark it held (at `localPath`: a held file may move). */
   | { type: 'hold'; key: EntryKey; localPath: string; why: string }
-  /** Not synced: a broken rule, a name twin, a case twin, a path conflict. Logged once with the rule. */
-  | { type: 'skip'; key: EntryKey; localPath: string; why: string };
+  /**
+   * Not synced: a broken rule, a name twin, a case twin, a path conflict. Logged once with the rule.
+   * `entry`: a platform case twin; pass it again with the next plans (its key in `failedKeys`, like a failed
+   * pull) so that it takes over when the synced spelling goes away.
+   */
+  | { type: 'skip'; key: EntryKey; localPath: string; entry?: Entry; why: string };

@@ -84,6 +84,16 @@ export interface PlanResult {
   held: number;
   /** How many removals the plan wanted before the brake. */
   removals: number;
+  /**
+   * Keys to reconcile once more as soon as this plan is carried out (a scoped plan, like a watcher event):
+   * a file that was skipped as another's twin takes over once that one is removed.
+   */
+  again: EntryKey[];
+  /**
+   * For every key this plan acted on, the platform's side as the planner understood it (a complete listing's
+   * silence is a tombstone). When a transfer fails, pass this again with the key in `failedKeys`.
+   */
+  remoteSeen: Map<EntryKey, RemoteState>;
 }
 
 /** The key of a platform entry: sites by name, uploads and folders by path. */
@@ -144,6 +154,8 @@ interface Context {
   fold: (path: string) => string;
   paths: PathIndex;
   out: Action[];
+  again: EntryKey[];
+  seen: Map<EntryKey, RemoteState>;
 }
 
 const ORDER: Record<Action['type'], number> = {
@@ -203,6 +215,8 @@ export function plan(input: PlanInput): PlanResult {
     fold,
     paths: indexPaths(input, fold),
     out: [],
+    again: [],
+    seen: new Map(),
   };
   for (const id of [...wanted].sort()) {
     const slot = slots.get(id);
@@ -238,7 +252,8 @@ export function plan(input: PlanInput): PlanResult {
     if (a.type === 'removeLocalFolder') return depth(actionPath(b)) - depth(actionPath(a));
     return 0;
   });
-  return { actions, brake, held, removals };
+  const again = brake ? [] : ctx.again;
+  return { actions, brake, held, removals, again, remoteSeen: ctx.seen };
 }
 
 function indexPaths(input: PlanInput, fold: (path: string) => string): PathIndex {
@@ -273,6 +288,29 @@ function reconcileSlot(slot: Slot, ctx: Context): void {
   const { key, remote, successor } = chooseRemote(slot, state, ctx);
   const local = chooseLocal(slot, state, remote, ctx);
   if (!key) return;
+  const before = ctx.out.length;
+  reconcileChosen(key, local, remote, state, successor, ctx);
+  const acted = ctx.out.slice(before);
+  if (acted.length > 0) {
+    ctx.seen.set(
+      key,
+      remote.is === 'entry' ? { entry: remote.entry } : remote.is === 'tombstone' ? { tombstone: true } : undefined,
+    );
+    if (successor) ctx.seen.set(successor.key, { entry: successor.entry });
+  }
+  const removed = acted.some((a) => a.type === 'removeLocal' || a.type === 'removeLocalFolder');
+  const twins = slot.locals.some((item) => item !== local && refusal(item) === null);
+  if (removed && twins) ctx.again.push(key);
+}
+
+function reconcileChosen(
+  key: EntryKey,
+  local: LocalItem | undefined,
+  remote: RemoteView,
+  state: StateRecord | undefined,
+  successor: { key: EntryKey; entry: Entry } | undefined,
+  ctx: Context,
+): void {
   if (state && successor) {
     const l = compareLocal(local, state);
     if (l === 'same' || l === 'deleted') {
@@ -291,6 +329,7 @@ function reconcileSlot(slot: Slot, ctx: Context): void {
       type: 'skip',
       key: successor.key,
       localPath: successor.entry.path,
+      entry: successor.entry,
       why: `case twin of ${key.slice(key.indexOf(':') + 1)}: this disk does not tell them apart, so it is not synced`,
     });
   }
@@ -347,6 +386,7 @@ function chooseRemote(
       type: 'skip',
       key: twin.key,
       localPath: twin.remote.entry.path,
+      entry: twin.remote.entry,
       why: `case twin of ${key?.slice(key.indexOf(':') + 1)}: this disk does not tell them apart, so it is not synced`,
     });
   }
@@ -515,7 +555,13 @@ function reconcileFile(
       pull(entry!, state!.localPath, 'deleted locally, then changed on the platform');
       return;
     case 'same/tombstone':
-      if (state?.held && !ctx.allowDeletes) return;
+      if (state?.held && !ctx.allowDeletes) {
+        // Still held; a local move of the held file only updates where it is.
+        if (local!.localPath !== state.localPath) {
+          out.push({ type: 'hold', key, localPath: local!.localPath, why: 'held by the delete brake; moved locally' });
+        }
+        return;
+      }
       out.push({
         type: 'removeLocal',
         key,
@@ -579,7 +625,12 @@ function reconcileFolder(
 
   if (local) {
     if (removed) {
-      if (state.held && !ctx.allowDeletes) return;
+      if (state.held && !ctx.allowDeletes) {
+        if (local.localPath !== state.localPath) {
+          out.push({ type: 'hold', key, localPath: local.localPath, why: 'held by the delete brake; moved locally' });
+        }
+        return;
+      }
       out.push({ type: 'removeLocalFolder', key, localPath: local.localPath, why: 'deleted on the platform' });
     } else if (state.localDeleted || state.held || local.localPath !== state.localPath) {
       out.push({ type: 'record', key, entry: entry ?? agreedEntry(state), local, why: 'the folder is back locally' });

@@ -436,7 +436,7 @@ describe('case-insensitive disks (SPEC.md "The folder")', () => {
     const second = entry('photo.png', 'TWO', 1, 11);
     const result = run({ remote: [second, first], options: ci });
     expect(bare(result)).toEqual([
-      { type: 'skip', key: 'upload:photo.png', localPath: 'photo.png' },
+      { type: 'skip', key: 'upload:photo.png', localPath: 'photo.png', entry: second },
       { type: 'pull', key: 'upload:Photo.PNG', entry: first, localPath: 'Photo.PNG' },
     ]);
   });
