@@ -6,6 +6,7 @@ import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, open, rename, unlink, utimes } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { baseName, folderOf } from '../protocol/index.js';
+import { EngineError } from './errors.js';
 import { BACKUP_FOLDER } from './folder-rules.js';
 import { errnoOf, fsyncDir, LocalPathError, resolveInside, tempPathFor, writeFileAtomic } from './fsutil.js';
 import { hashFile } from './scan.js';
@@ -13,13 +14,11 @@ import { hashFile } from './scan.js';
 export type BackupErrorCode = 'missing' | 'not_a_file' | 'backup_failed';
 
 /** A backup could not be made; whoever asked for it must not overwrite or remove the file. */
-export class BackupError extends Error {
-  readonly code: BackupErrorCode;
+export class BackupError extends EngineError {
+  declare readonly code: BackupErrorCode;
   readonly relPath: string;
   constructor(code: BackupErrorCode, relPath: string, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'BackupError';
-    this.code = code;
+    super(code, message, cause === undefined ? undefined : { cause });
     this.relPath = relPath;
   }
 }

@@ -5,17 +5,17 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import { homedir as osHomedir } from 'node:os';
 import { join, resolve, win32 } from 'node:path';
 import { config as loadDotenv } from 'dotenv';
+import { EngineError } from './errors.js';
 
 export const DEFAULT_URL = 'https://localhyperclay.com';
 export const DEFAULT_PROTOCOL = 'hyperclay';
 export const DEFAULT_POLL_SECONDS = 10;
 
-export class ConfigError extends Error {
-  readonly code = 'bad_config';
+export class ConfigError extends EngineError {
+  declare readonly code: 'bad_config';
   readonly variable: string;
   constructor(variable: string, message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('bad_config', message);
     this.variable = variable;
   }
 }

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { folderId } from './config.js';
+import { EngineError } from './errors.js';
 import { errnoOf } from './fsutil.js';
 
 export interface LockHolder {
@@ -18,14 +19,14 @@ export interface LockHolder {
   host: string;
 }
 
-export class FolderLockedError extends Error {
-  readonly code = 'folder_locked';
+export class FolderLockedError extends EngineError {
+  declare readonly code: 'folder_locked';
   readonly holder: LockHolder;
   constructor(folder: string, holder: LockHolder) {
     super(
+      'folder_locked',
       `${folder} is already being synced by ${holder.description} (process ${holder.pid}); stop it first, or sync another folder.`,
     );
-    this.name = 'FolderLockedError';
     this.holder = holder;
   }
 }

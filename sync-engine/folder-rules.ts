@@ -6,6 +6,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, parse, resolve } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { EngineError } from './errors.js';
 import { errnoOf, writeFileAtomic } from './fsutil.js';
 
 export const SYNCIGNORE_FILE = '.syncignore';
@@ -39,8 +40,11 @@ export const BUILTIN_IGNORES: readonly string[] = [
 
 export interface FolderRules {
   readonly root: string;
-  /** True when the path (relative, `/`-separated) or any folder above it is not synced. */
-  isIgnored(relPath: string, isDir: boolean): boolean;
+  /**
+   * True when the path (relative, `/`-separated) or any folder above it is not synced. `isDir` undefined (a watcher
+   * that has no stats yet) is judged as a file: folder-only patterns match once the folder is known.
+   */
+  isIgnored(relPath: string, isDir: boolean | undefined): boolean;
   /** Re-reads `.syncignore` (call it when the file changes). Returns the problem, if the file could not be read. */
   reload(): string | null;
   /** The `.syncignore` patterns in force. */
@@ -49,12 +53,10 @@ export interface FolderRules {
 
 export type FolderErrorCode = 'home_folder' | 'filesystem_root' | 'not_a_folder' | 'bound_to_other_account';
 
-export class SyncFolderError extends Error {
-  readonly code: FolderErrorCode;
+export class SyncFolderError extends EngineError {
+  declare readonly code: FolderErrorCode;
   constructor(code: FolderErrorCode, message: string) {
-    super(message);
-    this.name = 'SyncFolderError';
-    this.code = code;
+    super(code, message);
   }
 }
 
@@ -96,7 +98,7 @@ export function createFolderRules(root: string): FolderRules {
       return userPatterns;
     },
     reload,
-    isIgnored(relPath: string, isDir: boolean): boolean {
+    isIgnored(relPath: string, isDir: boolean | undefined): boolean {
       if (relPath === '' || relPath.startsWith('/') || relPath.split('/').some((s) => s === '..' || s === '')) {
         // Not a path inside the folder: never synced.
         return true;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { EngineError } from './errors.js';
 
 /** Every temp file the engine writes starts with this: a dot-file, so the folder rules and the watcher ignore it. */
 export const TEMP_PREFIX = '.hyperclay-tmp-';
@@ -14,13 +15,11 @@ export const NO_FOLLOW: number = constants.O_NOFOLLOW ?? 0;
 export type LocalPathCode = 'outside_folder' | 'through_symlink' | 'not_a_folder' | 'bad_path';
 
 /** A path that would land outside the sync folder, or go through a symlink or a file. */
-export class LocalPathError extends Error {
-  readonly code: LocalPathCode;
+export class LocalPathError extends EngineError {
+  declare readonly code: LocalPathCode;
   readonly relPath: string;
   constructor(code: LocalPathCode, relPath: string, message: string) {
-    super(message);
-    this.name = 'LocalPathError';
-    this.code = code;
+    super(code, message);
     this.relPath = relPath;
   }
 }

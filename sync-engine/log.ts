@@ -224,8 +224,17 @@ export function createLogger(options: LoggerOptions): Logger {
     async close() {
       if (closed) return;
       closed = true;
-      // winston's end() can race lines still buffered in its pipe: wait for our own count instead.
-      await transport.waitFor(submitted);
+      // winston's end() can race lines still buffered in its pipe: wait for our own count instead (bounded, so a
+      // line winston dropped can never hang the shutdown).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        transport.waitFor(submitted),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 10_000);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
       logger.close();
       transport.closeFile();
     },

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, type Dirent, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { lstat, open, readdir, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { checkPath, checkSitePath, isSiteFile, type NameRule, type PathRule, RULE_TEXT } from '../protocol/index.js';
 import type { FolderRules } from './folder-rules.js';
 import { errnoOf, NO_FOLLOW, resolveInside, TEMP_PREFIX } from './fsutil.js';
@@ -148,16 +148,33 @@ function classify(localPath: string, isDir: boolean): { key: string; kind: Local
 
 const isSkip = (value: { key: string } | SkippedPath): value is SkippedPath => 'rule' in value;
 
+/** Swaps the case of every letter: `Hyperclay` -> `hYPERCLAY`. */
+const swapCase = (text: string): string =>
+  text.replace(/\p{L}/gu, (c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()));
+
 /**
- * Finds out whether the disk under `root` folds case: writes a lowercase probe dot-file and looks for its
- * uppercase twin.
+ * Finds out whether the disk under `root` folds case: writes a lowercase probe dot-file and looks for its uppercase
+ * twin. A folder that cannot be written to is judged by its own name's case twin, else by the platform's default.
  */
 export async function detectCaseInsensitive(root: string): Promise<boolean> {
   const suffix = randomBytes(6)
     .toString('hex')
     .replace(/[0-9]/g, (d) => 'ghijklmnop'[Number(d)]!);
   const probe = join(root, `${TEMP_PREFIX}case-${suffix}`);
-  await writeFile(probe, '', { flag: 'wx' });
+  try {
+    await writeFile(probe, '', { flag: 'wx' });
+  } catch {
+    const twin = join(dirname(root), swapCase(basename(root)));
+    if (twin !== root) {
+      try {
+        const [a, b] = await Promise.all([lstat(root), lstat(twin)]);
+        return a.ino === b.ino && a.dev === b.dev;
+      } catch {
+        return false;
+      }
+    }
+    return process.platform === 'darwin' || process.platform === 'win32';
+  }
   try {
     await lstat(join(root, `${TEMP_PREFIX}CASE-${suffix.toUpperCase()}`));
     return true;

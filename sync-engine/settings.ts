@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import Conf from 'conf';
 import { checkPlatformUrl } from './config.js';
+import { EngineError } from './errors.js';
 
 export const SETTINGS_NAME = 'settings';
 
@@ -58,11 +59,10 @@ export interface Settings {
   setSyncOn(on: boolean): void;
 }
 
-export class SettingsError extends Error {
-  readonly code = 'bad_token';
+export class SettingsError extends EngineError {
+  declare readonly code: 'bad_token';
   constructor(message: string) {
-    super(message);
-    this.name = 'SettingsError';
+    super('bad_token', message);
   }
 }
 

@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import type { EntryKind } from '../protocol/index.js';
+import { EngineError } from './errors.js';
 import { errnoOf, tempPathFor } from './fsutil.js';
 import type { EntryKey, StateRecord } from './model.js';
 
@@ -36,7 +37,7 @@ export interface StateStore {
   /** How the state was found at open (for one log line). */
   readonly loaded: StateLoadReport;
   readonly size: number;
-  /** A copy of every record. */
+  /** A copy of the map; its records are frozen (change one with put). */
   all(): Map<EntryKey, StateRecord>;
   get(key: EntryKey): StateRecord | undefined;
   /** Records (replaces) one entry: O(1), one journal line. */
@@ -52,12 +53,10 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
-export class StateStoreError extends Error {
-  readonly code: 'closed' | 'write_failed';
+export class StateStoreError extends EngineError {
+  declare readonly code: 'closed' | 'write_failed';
   constructor(code: 'closed' | 'write_failed', message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'StateStoreError';
-    this.code = code;
+    super(code, message, cause === undefined ? undefined : { cause });
   }
 }
 
@@ -160,7 +159,7 @@ export async function openStateStore(file: string, options: StateStoreOptions = 
       if (body.cursor !== null && typeof body.cursor !== 'string') throw new Error('bad cursor');
       for (const item of body.records) {
         const record = parseStateRecord(item);
-        if (record) records.set(record.key, record);
+        if (record) records.set(record.key, Object.freeze(record));
         else loaded.droppedRecords++;
       }
       cursor = body.cursor as string | null;
@@ -202,7 +201,7 @@ export async function openStateStore(file: string, options: StateStoreOptions = 
           loaded.dropped++;
           continue;
         }
-        records.set(record.key, record);
+        records.set(record.key, Object.freeze(record));
       } else if (typeof o.d === 'string') {
         records.delete(o.d);
       } else if ('c' in o && (typeof o.c === 'string' || o.c === null)) {
@@ -322,7 +321,7 @@ export async function openStateStore(file: string, options: StateStoreOptions = 
     put(record) {
       const checked = parseStateRecord(record);
       if (!checked) throw new TypeError(`not a valid state record: ${JSON.stringify(record)}`);
-      records.set(checked.key, checked);
+      records.set(checked.key, Object.freeze(checked));
       append({ p: checked });
     },
     delete(key) {
