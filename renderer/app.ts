@@ -67,7 +67,16 @@ async function run(api: DesktopApi, action: () => Promise<unknown>): Promise<voi
     for (const button of buttons) button.disabled = false;
     // The view that arrived during the action is the truth; ask once more in case a push was missed.
     render(await api.getView());
+    keepFocus();
   }
+}
+
+/** A disabled or hidden control drops focus to the page; give it back to the screen's first control. */
+function keepFocus(): void {
+  const active = document.activeElement;
+  const lost =
+    active === null || active === document.body || (active instanceof HTMLElement && active.offsetParent === null);
+  if (lost && current !== null) FIRST_CONTROL[current.screen].focus();
 }
 
 function start(api: DesktopApi): void {
