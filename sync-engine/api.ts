@@ -164,7 +164,7 @@ export interface ApiClient {
   logout(): Promise<void>;
   /** POST /sync/token: the sign-in's code exchange (unauthenticated). */
   exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<TokenResponse>;
-  /** Closes the keep-alive connections. */
+  /** Aborts every request in flight (they reject with code `client_closed`) and closes the keep-alive connections. */
   close(): void;
 }
 
@@ -242,7 +242,7 @@ interface Call {
   retry?: boolean;
   /** Added to the response timeout (long-poll). */
   extraWaitMs?: number;
-  /** Downloads stream for as long as bytes keep coming: no total deadline, only idleness. */
+  /** File transfers go on for as long as bytes keep moving: no total deadline, only idleness. */
   streaming?: boolean;
   /** Report giving up on network errors to onNetworkFailure (not for the health probe itself). */
   reportOffline?: boolean;
@@ -398,6 +398,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
   };
 
+  // close() aborts whatever is in flight, including a long-poll and a retry's wait.
+  const closing = new AbortController();
+  const closed = new Promise<void>((resolve) => closing.signal.addEventListener('abort', () => resolve()));
+  const closedError = () => new EngineError('client_closed', 'Sync was stopped while talking to the platform.');
+
   const clockSamples: Array<{ rttMs: number; offsetMs: number }> = [];
   let clockOffsetMs = 0;
 
@@ -493,14 +498,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       throwHttpErrors: false,
       retry: { limit: 0 },
       decompress: false,
+      signal: closing.signal,
+      // A file transfer may take long on a slow link, so it has no overall deadline: it fails when it stalls
+      // (socket idle). Everything else must finish within a bounded time as a whole.
       timeout: {
         lookup: timeoutMs,
         connect: timeoutMs,
         secureConnect: timeoutMs,
-        send: timeoutMs,
         response: timeoutMs + waitMs,
         socket: timeoutMs + waitMs,
-        ...(call.streaming ? {} : { request: 2 * timeoutMs + waitMs }),
+        ...(call.streaming ? {} : { send: timeoutMs, request: 2 * timeoutMs + waitMs }),
       },
     });
     // Failures surface through the response promise or the body iterator; a late second 'error' must not crash.
@@ -550,12 +557,14 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   /** Attempts with the retry schedule; transient failures wait (Retry-After wins) and try again. */
   async function perform<T>(call: Call, consume: Consume<T>, tokenOverride?: string): Promise<T> {
+    if (closing.signal.aborted) throw closedError();
     const token = tokenOverride ?? (call.auth ? await bearer() : null);
     const attempts = call.retry === false ? 1 : retryDelays.length + 1;
     for (let index = 0; ; index++) {
       try {
         return await attempt(call, token, consume);
       } catch (error) {
+        if (closing.signal.aborted) throw closedError();
         if (!(error instanceof Transient)) throw error;
         const last = index + 1 >= attempts;
         const offline = options.isOnline ? !options.isOnline() : false;
@@ -574,7 +583,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         let delay = retryDelays[index] ?? 0;
         if (error.retryAfter !== null) delay = Math.min(error.retryAfter, maxRetryAfterMs);
         log('info', `retry ${call.what} in ${delay} ms (${reason}), attempt ${index + 2}/${attempts}`);
-        await sleep(delay);
+        await Promise.race([sleep(delay), closed]);
+        if (closing.signal.aborted) throw closedError();
       }
     }
   }
@@ -634,10 +644,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     limit: number,
     exact: boolean,
     what: string,
+    onOpened: () => void,
   ): Promise<{ size: number; sha256: string }> {
     const hash = createHash('sha256');
     let size = 0;
     let handle: FileHandle | null = await open(destinationPath, 'w');
+    onOpened();
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         size += chunk.length;
@@ -705,7 +717,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       );
     },
 
-    changes(request: ChangesRequest): Promise<ChangesPage> {
+    async changes(request: ChangesRequest): Promise<ChangesPage> {
       const query: Record<string, string> = { session: request.session, cursor: request.cursor };
       if (request.limit !== undefined) {
         if (!Number.isSafeInteger(request.limit) || request.limit < 1 || request.limit > MAX_PAGE_LIMIT) {
@@ -728,6 +740,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     async download(kind, key, destinationPath, expect): Promise<FileHeaders> {
       const path = filePath(kind, key);
       const what = `${kind} ${key}`;
+      // Only a file this call created is removed on failure.
+      let opened = false;
       try {
         return await perform(
           { method: 'GET', path, auth: true, streaming: true, what: `GET ${path}`, headers: { accept: '*/*' } },
@@ -754,7 +768,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
               );
             }
             const known = expect?.size ?? announced;
-            const written = await writeBody(stream, destinationPath, known ?? maxUnannounced, known !== null, what);
+            const written = await writeBody(
+              stream,
+              destinationPath,
+              known ?? maxUnannounced,
+              known !== null,
+              what,
+              () => {
+                opened = true;
+              },
+            );
             if (written.sha256 !== headers.sha256) {
               throw new TransferIntegrityError('sha256', `${what} arrived with a sha256 that does not match its ETag`);
             }
@@ -762,7 +785,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           },
         );
       } catch (error) {
-        await unlink(destinationPath).catch(() => {});
+        if (opened) await unlink(destinationPath).catch(() => {});
         throw error;
       }
     },
@@ -786,7 +809,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
       let status = 0;
       const entry = await perform(
-        { method: 'PUT', path, auth: true, body: input.content, headers, what: `PUT ${path}` },
+        { method: 'PUT', path, auth: true, body: input.content, headers, streaming: true, what: `PUT ${path}` },
         async (response, stream) => {
           status = response.statusCode;
           const body = await readBounded(stream, MAX_JSON_BYTES);
@@ -858,6 +881,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
 
     close(): void {
+      closing.abort();
       agent.http.destroy();
       agent.https.destroy();
     },

@@ -1,7 +1,7 @@
 // The engine's HTTP client against a real (and sometimes hostile) platform on 127.0.0.1: SPEC.md "Errors,
 // retries, offline" and the origin binding of "Auth and account".
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,16 @@ import {
   SignedOutError,
   TransferIntegrityError,
 } from '../../sync-engine/errors.js';
-import { ME, sendError, sendJson, sha256, siteEntry, startServer, type TestServer } from './engine-api-helpers.js';
+import {
+  ME,
+  sendError,
+  sendJson,
+  sha256,
+  siteEntry,
+  startServer,
+  type TestServer,
+  waitFor,
+} from './engine-api-helpers.js';
 
 const HOUR = 60 * 60 * 1000;
 let folder: string;
@@ -224,6 +233,33 @@ describe('retries', () => {
     expect(error).toBeInstanceOf(OfflineError);
     expect(String((error as Error).message)).toContain('ETIMEDOUT');
     expect(server.requests).toHaveLength(2);
+  });
+});
+
+describe('stopping', () => {
+  it('close() ends a long-poll in flight and a retry that is waiting', async () => {
+    const server = await serve((q, s) => {
+      if (q.url?.startsWith('/sync/changes')) return; // holds the long-poll open
+      sendError(s, 503, 'unavailable', 'Later.');
+    });
+    const poller = createApiClient({ origin: server.origin, getToken: () => token(server.origin), clientVersion: '1' });
+    const poll = poller.changes({ session: 's', cursor: '5', wait: 30 }).catch((e: unknown) => e);
+    await waitFor(() => server.requests.length === 1, 5000, 'the long-poll');
+    poller.close();
+    expect(await poll).toMatchObject({ code: 'client_closed' });
+
+    const retrier = createApiClient({
+      origin: server.origin,
+      getToken: () => token(server.origin),
+      clientVersion: '1',
+      retryDelaysMs: [60_000],
+    });
+    const me = retrier.me().catch((e: unknown) => e);
+    await waitFor(() => server.requests.length === 2, 5000, 'the first attempt');
+    retrier.close();
+    expect(await me).toMatchObject({ code: 'client_closed' });
+    expect(server.requests).toHaveLength(2);
+    await expect(retrier.me()).rejects.toMatchObject({ code: 'client_closed' });
   });
 });
 
@@ -616,9 +652,20 @@ describe('downloads', () => {
     const file = target();
     await expect(api.download('site', 'hello', file, { size: 100_000 })).rejects.toMatchObject({ reason: 'too_long' });
     expect(existsSync(file)).toBe(false);
+    // The platform really did keep sending past what was announced.
+    expect(written).toBeGreaterThan(100_000);
     // Nothing announced at all: the client's own cap applies.
     await expect(api.download('site', 'hello', file)).rejects.toMatchObject({ reason: 'too_long' });
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('a missing file is not_found and removes nothing it did not create', async () => {
+    const server = await serve((_q, s) => sendError(s, 404, 'not_found', 'No such site.'));
+    const { api } = client(server);
+    const file = target();
+    await writeFile(file, 'keep me');
+    await expect(api.download('site', 'hello', file)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    expect(await readFile(file, 'utf8')).toBe('keep me');
   });
 
   it('refuses download headers that point elsewhere', async () => {
