@@ -3,8 +3,15 @@
 import { parseArgs } from 'node:util';
 import { checkSiteName } from '../../protocol/index.js';
 import type { Account } from '../types.js';
-import { AccountError, checkPlan, type Plan } from './accounts.js';
-import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, openReferenceStores, startReferenceServer } from './server.js';
+import { AccountError, checkPlan, openAccountStore, type Plan } from './accounts.js';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  dataPaths,
+  openReferenceStores,
+  startReferenceServer,
+} from './server.js';
 
 const USAGE = `Usage: npm run platform -- <command>
 
@@ -108,6 +115,10 @@ async function serveCommand(args: string[]): Promise<void> {
     dataDir: dataDir(values),
   });
   process.stdout.write(`Hyperclay reference platform at ${server.publicUrl} (data: ${dataDir(values)})\n`);
+  const accounts = openAccountStore({ dir: dataPaths(dataDir(values)).accounts });
+  const none = accounts.list().length === 0;
+  accounts.close();
+  if (none) process.stdout.write('No accounts yet: add one with npm run platform -- user add --email E --password P\n');
   await new Promise<void>((done) => {
     const stop = (signal: string): void => {
       process.stdout.write(`${signal}: stopping\n`);

@@ -160,11 +160,11 @@ function errorHtml(c: Context, status: number, title: string, message: string): 
 }
 
 function jsonError(c: Context, error: PlatformError): Response {
-  const code = error.code === 'forbidden' ? 'unauthorized' : error.code;
+  // 'forbidden' (a CSRF refusal) is this endpoint's own code: PROTOCOL.md's table has none for it.
   const body =
     error.code === 'forbidden'
       ? { error: { code: 'forbidden', message: error.message } }
-      : errorBody(code, error.message);
+      : errorBody(error.code, error.message);
   return c.json(body, error.status as 400);
 }
 
