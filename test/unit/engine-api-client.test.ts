@@ -642,7 +642,10 @@ describe('downloads', () => {
     const server = await serve((_q, s) => {
       s.writeHead(200, headersFor(content));
       const pump = () => {
-        while (!s.destroyed && s.write(chunk)) written += chunk.length;
+        while (!s.destroyed) {
+          written += chunk.length;
+          if (!s.write(chunk)) break;
+        }
         if (!s.destroyed) s.once('drain', pump);
       };
       s.on('close', () => s.removeAllListeners('drain'));
