@@ -5,6 +5,7 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import { homedir as osHomedir } from 'node:os';
 import { join, resolve, win32 } from 'node:path';
 import { config as loadDotenv } from 'dotenv';
+import { isLoopbackHost } from './api.js';
 import { EngineError } from './errors.js';
 
 export const DEFAULT_URL = 'https://localhyperclay.com';
@@ -78,14 +79,6 @@ export function defaultDataHome(
 /** Where the sync folder goes unless the user picks another: `~/Hyperclay`. */
 export function defaultSyncFolder(home: string = osHomedir()): string {
   return join(home, 'Hyperclay');
-}
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-/** True for `localhost`, `*.localhost`, 127.0.0.0/8 and ::1. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return LOOPBACK_HOSTS.has(host) || host.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
 
 /**

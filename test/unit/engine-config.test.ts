@@ -97,7 +97,7 @@ describe('loadConfig', () => {
   });
 
   it('allows plain http only on loopback', () => {
-    for (const url of ['http://localhost:4321', 'http://127.0.0.1:4321', 'http://[::1]:4321', 'http://app.localhost']) {
+    for (const url of ['http://localhost:4321', 'http://127.0.0.1:4321', 'http://[::1]:4321']) {
       expect(checkPlatformUrl(url).origin).toBe(new URL(url).origin);
     }
     expect(() => checkPlatformUrl('http://127.0.0.1.example.com')).toThrow(ConfigError);
