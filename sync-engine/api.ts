@@ -439,7 +439,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   async function bearer(): Promise<string> {
     const saved = await currentToken();
-    if (now() - saved.obtainedAtMs < TOKEN_REFRESH_AFTER_MS || now() < refreshBlockedUntil) return saved.token;
+    const age = now() - saved.obtainedAtMs;
+    // A negative age means the clock was set back since: refresh rather than wait for a day that never comes.
+    if ((age >= 0 && age < TOKEN_REFRESH_AFTER_MS) || now() < refreshBlockedUntil) return saved.token;
     try {
       return (await refreshOnce(saved)).token;
     } catch (error) {

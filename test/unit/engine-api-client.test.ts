@@ -405,6 +405,24 @@ describe('token refresh', () => {
     expect(server.requests[0]?.headers.authorization).toBe('Bearer tok-young');
   });
 
+  it('refreshes a token obtained "in the future" (the clock was set back)', async () => {
+    const server = await refreshingServer();
+    const { api } = client(server, { getToken: () => token(server.origin, -48 * HOUR, 'tok-future') });
+    await api.me();
+    expect(server.requests.map((r) => r.url)).toEqual(['/sync/token/refresh', '/sync/me']);
+  });
+
+  it('a failed refresh keeps the current token working and is not retried at every call', async () => {
+    const server = await serve((q, s) =>
+      q.url === '/sync/token/refresh' ? sendError(s, 500, 'internal', 'Oops.') : sendJson(s, 200, ME),
+    );
+    const { api } = client(server, { getToken: () => token(server.origin, 25 * HOUR, 'tok-old'), retryDelaysMs: [] });
+    await api.me();
+    await api.me();
+    expect(server.requests.map((r) => r.url)).toEqual(['/sync/token/refresh', '/sync/me', '/sync/me']);
+    expect(server.requests[2]?.headers.authorization).toBe('Bearer tok-old');
+  });
+
   it('a refused refresh is signed out', async () => {
     const server = await serve((_q, s) => sendError(s, 401, 'unauthorized', 'Revoked.'));
     const { api } = client(server, { getToken: () => token(server.origin, 25 * HOUR) });
