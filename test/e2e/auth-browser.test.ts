@@ -17,6 +17,9 @@ import {
 
 const EMAIL = 'carol@example.com';
 const PASSWORD = 'carol password 1';
+// A site in a folder that loads an upload next to it by a relative URL, as it would from disk.
+const GALLERY_HTML = '<p id="t">Gallery</p><img id="dot" src="dot.svg" onload="document.title = \'loaded\'">';
+const DOT_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>';
 const SITE_HTML = '<!doctype html><title>Carol</title><p id="text">first</p>';
 
 /** The CLI's loopback listener, reduced to what the test needs: it remembers every callback URL it receives. */
@@ -59,6 +62,22 @@ describe('browser sign-in (real Chromium)', () => {
     try {
       const carol = await stores.accounts.create({ email: EMAIL, password: PASSWORD, plan: 'paid' });
       const content = Buffer.from(SITE_HTML);
+      const seed = (kind: 'site' | 'upload', key: string, path: string, text: string) => {
+        const bytes = Buffer.from(text);
+        return stores.storage.writeFile({
+          accountId: carol.id,
+          kind,
+          key,
+          path,
+          content: bytes,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          baseVersion: 0,
+          modifiedAtMs: Date.now(),
+          limits: { maxSites: null, maxStorageBytes: null },
+        });
+      };
+      await seed('site', 'gallery', 'art/gallery.html', GALLERY_HTML);
+      await seed('upload', 'art/dot.svg', 'art/dot.svg', DOT_SVG);
       await stores.storage.writeFile({
         accountId: carol.id,
         kind: 'site',
@@ -233,6 +252,17 @@ describe('browser sign-in (real Chromium)', () => {
     const html = await served.text();
     expect(html).toContain('second');
     expect(html).not.toContain('defaced');
+    await context.close();
+  });
+
+  it('opens a site at http://<name>.localhost:<port>/ with the upload it links relatively', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`http://gallery.localhost:${platform.port}/`);
+    await expect(page.locator('#t').textContent()).resolves.toBe('Gallery');
+    await page.waitForFunction(() => document.title === 'loaded');
+    const width = await page.evaluate(() => (document.getElementById('dot') as HTMLImageElement).naturalWidth);
+    expect(width).toBe(4);
     await context.close();
   });
 });
