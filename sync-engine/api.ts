@@ -603,15 +603,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     );
   }
 
-  function filePath(kind: FileKind, key: string): string {
+  /** The URL path of a file and its key as the platform spells it (an upload's path in NFC). */
+  function fileRoute(kind: FileKind, key: string): { url: string; key: string } {
     if (kind === 'site') {
       const name = checkSiteName(key);
       if (!name.ok) throw new EngineError('invalid_name', `"${key}" is not a site name: ${name.message}.`);
-      return `/sync/sites/${encodeURIComponent(name.value)}`;
+      return { url: `/sync/sites/${encodeURIComponent(name.value)}`, key: name.value };
     }
     const path = checkPath(key, 'file');
     if (!path.ok) throw new EngineError('invalid_path', `"${key}" cannot be synced: ${path.message}.`);
-    return `/sync/uploads/${encodePath(path.value)}`;
+    return { url: `/sync/uploads/${encodePath(path.value)}`, key: path.value };
   }
 
   function fileHeaders(kind: FileKind, key: string, response: PlainResponse): FileHeaders {
@@ -619,7 +620,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     const etag = header(response.headers, 'etag')
       ?.replace(/^W\//, '')
       .replace(/^"(.*)"$/, '$1');
-    const version = Number(header(response.headers, HEADER.version));
+    const versionText = header(response.headers, HEADER.version) ?? '';
+    const version = /^\d{1,15}$/.test(versionText) ? Number(versionText) : Number.NaN;
     const updatedAt = header(response.headers, HEADER.updatedAt);
     const encodedPath = header(response.headers, HEADER.path);
     if (!isSha256(etag)) throw new BadResponseError(status, 'a file without a valid ETag');
@@ -740,7 +742,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
 
     async download(kind, key, destinationPath, expect): Promise<FileHeaders> {
-      const path = filePath(kind, key);
+      const { url: path, key: canonical } = fileRoute(kind, key);
       const what = `${kind} ${key}`;
       // Only a file this call created is removed on failure.
       let opened = false;
@@ -748,7 +750,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         return await perform(
           { method: 'GET', path, auth: true, streaming: true, what: `GET ${path}`, headers: { accept: '*/*' } },
           async (response, stream) => {
-            const headers = fileHeaders(kind, key, response);
+            const headers = fileHeaders(kind, canonical, response);
             if (expect?.sha256 !== undefined && expect.sha256 !== headers.sha256) {
               stream.destroy();
               throw new TransferIntegrityError('changed', `${what} is no longer the version that was planned`);
@@ -793,7 +795,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
 
     async putFile(kind, key, input): Promise<PutFileResult> {
-      const path = filePath(kind, key);
+      const { url: path, key: canonical } = fileRoute(kind, key);
       if (!isSha256(input.sha256)) throw new RangeError('sha256 must be 64 lowercase hex digits');
       if (!Number.isSafeInteger(input.baseVersion) || input.baseVersion < 0) throw new RangeError('bad baseVersion');
       if (!isIsoUtc(input.modifiedAtIso)) throw new RangeError('modifiedAtIso must be ISO 8601 UTC with ms');
@@ -822,7 +824,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       if (entry.kind !== kind || entry.sha256 !== input.sha256 || entry.deleted) {
         throw new BadResponseError(status, `a saved entry that is not the ${kind} that was sent`);
       }
-      if (kind === 'site' ? entry.name !== key : entry.path !== key) {
+      if (kind === 'site' ? entry.name !== canonical : entry.path !== canonical) {
         throw new BadResponseError(status, `a saved entry for another ${kind}`);
       }
       const outcome = status === 201 ? 'created' : entry.version === input.baseVersion ? 'unchanged' : 'saved';
@@ -850,7 +852,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
 
     versions(name: string): Promise<VersionInfo[]> {
-      const path = `${filePath('site', name)}/versions`;
+      const path = `${fileRoute('site', name).url}/versions`;
       return json({ method: 'GET', path, auth: true, what: `GET ${path}` }, parseVersions);
     },
 

@@ -518,6 +518,15 @@ describe('endpoints', () => {
     });
     expect(result.entry.path).toBe(path);
     expect(server.requests[0]?.url).toBe('/sync/uploads/img/caf%C3%A9%20%231.png');
+    // A macOS (NFD) spelling is the same upload, sent in NFC.
+    const nfd = await api.putFile('upload', path.normalize('NFD'), {
+      content,
+      sha256: sha256(content),
+      baseVersion: 0,
+      modifiedAtIso: '2026-11-25T13:24:11.123Z',
+    });
+    expect(nfd.entry.path).toBe(path);
+    expect(server.requests[1]?.url).toBe('/sync/uploads/img/caf%C3%A9%20%231.png');
     await expect(
       api.putFile('upload', '../escape.png', {
         content,
@@ -526,7 +535,7 @@ describe('endpoints', () => {
         modifiedAtIso: '2026-11-25T13:24:11.123Z',
       }),
     ).rejects.toMatchObject({ code: 'invalid_path' });
-    expect(server.requests).toHaveLength(1);
+    expect(server.requests).toHaveLength(2);
   });
 
   it('409 conflict carries the current entry, parsed', async () => {
