@@ -20,7 +20,7 @@ export interface BuilderOptions {
 
 export function builderConfig(options: BuilderOptions): Configuration {
   const scheme = options.scheme ?? DEFAULT_SCHEME;
-  const config: Configuration = {
+  const base: Configuration = {
     appId: APP_ID,
     productName: PRODUCT_NAME,
     executableName: 'hyperclay-sync',
@@ -59,17 +59,18 @@ export function builderConfig(options: BuilderOptions): Configuration {
     deb: { priority: 'optional' },
     publish: null,
   };
-  if (options.electronDist !== undefined) config.electronDist = options.electronDist;
-  if (options.release) {
-    config.electronFuses = {
-      runAsNode: false,
-      enableCookieEncryption: true,
-      enableNodeOptionsEnvironmentVariable: false,
-      enableNodeCliInspectArguments: false,
-      enableEmbeddedAsarIntegrityValidation: true,
-      onlyLoadAppFromAsar: true,
-      grantFileProtocolExtraPrivileges: false,
-    };
-  }
-  return config;
+  const fuses: Configuration['electronFuses'] = {
+    runAsNode: false,
+    enableCookieEncryption: true,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    enableEmbeddedAsarIntegrityValidation: true,
+    onlyLoadAppFromAsar: true,
+    grantFileProtocolExtraPrivileges: false,
+  };
+  return {
+    ...base,
+    ...(options.electronDist === undefined ? {} : { electronDist: options.electronDist }),
+    ...(options.release ? { electronFuses: fuses } : {}),
+  };
 }
