@@ -225,3 +225,74 @@ export async function replaceFile(
     throw error;
   }
 }
+
+/** What the planner compared for the local file: the install only goes ahead if the disk still says so. */
+export interface ComparedLocal {
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export type InstallResult =
+  /** The new content is in place; the old one (if any) is in `backup`. */
+  | { status: 'installed'; backup: Backup | null }
+  /** The local file changed (or appeared) since it was compared: nothing was overwritten, the temp file is gone. */
+  | { status: 'local_changed' }
+  /**
+   * A save landed between the last check and the move: that content is the newest write and was put back in
+   * place. The caller pushes it.
+   */
+  | { status: 'restored' };
+
+const sameStat = (info: { size: number; mtimeMs: number }, compared: ComparedLocal): boolean =>
+  info.size === compared.size && Math.round(info.mtimeMs) === Math.round(compared.mtimeMs);
+
+/**
+ * Installs a verified, fsynced temp file (in the target's folder) at `relPath` (SPEC.md "Pulling"): re-stats the
+ * target, and if it is still what was compared, moves it into sites-versions (one rename: the move is the backup)
+ * and renames the temp file into place. `compared` is null when no local file was there at compare time. If the
+ * moved file's content is not what was compared, it is put back at once (status `restored`). A BackupError means
+ * nothing was overwritten. The temp file never survives a call that did not install it.
+ */
+export async function installFile(
+  root: string,
+  relPath: string,
+  tempAbsPath: string,
+  compared: ComparedLocal | null,
+  now: Date = new Date(),
+): Promise<InstallResult> {
+  let installed = false;
+  try {
+    const target = await resolveInside(root, relPath);
+    let current: Awaited<ReturnType<typeof lstat>> | null = null;
+    try {
+      current = await lstat(target);
+    } catch (error) {
+      if (errnoOf(error) !== 'ENOENT') throw error;
+    }
+    if (current && (!current.isFile() || compared === null || !sameStat(current, compared))) {
+      return { status: 'local_changed' };
+    }
+    await mkdir(dirname(target), { recursive: true });
+    // A file deleted since the compare is a local delete against a remote change: the remote edit comes back.
+    const backup = current ? await moveToBackup(root, relPath, now) : null;
+    const incoming = await lstat(tempAbsPath);
+    await rename(tempAbsPath, target);
+    installed = true;
+    await fsyncDir(dirname(target));
+    if (!backup || !compared) return { status: 'installed', backup };
+    const moved = await hashFile(backup.absPath);
+    if (moved.sha256 === compared.sha256) return { status: 'installed', backup };
+    // The newest write went into the backup. Put it back, unless yet another save touched the target meanwhile
+    // (then that one is newer still, and the moved content stays safe in sites-versions).
+    const onDisk = await lstat(target).catch(() => null);
+    if (onDisk && onDisk.ino === incoming.ino && onDisk.size === incoming.size && onDisk.mtimeMs === incoming.mtimeMs) {
+      await rename(backup.absPath, target);
+      await fsyncDir(dirname(target));
+      await fsyncDir(dirname(backup.absPath));
+    }
+    return { status: 'restored' };
+  } finally {
+    if (!installed) await unlink(tempAbsPath).catch(() => {});
+  }
+}

@@ -1,7 +1,7 @@
 // SPEC.md "Backups" and promise 1 ("Nothing is ever lost"): the sites-versions layout, never a partial or
 // overwritten backup, and no overwrite when the backup cannot be written.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   mkdirSync,
   mkdtempSync,
@@ -20,7 +20,9 @@ import {
   BackupError,
   backupPathFor,
   backupStamp,
+  type ComparedLocal,
   copyToBackup,
+  installFile,
   moveToBackup,
   replaceFile,
 } from '../../sync-engine/backup.js';
@@ -158,6 +160,82 @@ describe('a failed backup stops the overwrite', () => {
     const fresh = await replaceFile(root, 'new/page.html', 'p1', { now: AT });
     expect(fresh).toEqual({ backup: null, written: true });
     expect(tree(root)).toEqual(['hello.html', 'new/page.html', first.backup!.path]);
+  });
+});
+
+describe('installFile (pull: re-stat, back up by moving, rename into place)', () => {
+  async function compare(rel: string): Promise<ComparedLocal> {
+    const info = statSync(join(root, rel));
+    return {
+      sha256: createHash('sha256')
+        .update(readFileSync(join(root, rel)))
+        .digest('hex'),
+      size: info.size,
+      mtimeMs: info.mtimeMs,
+    };
+  }
+  function temp(content: string): string {
+    const path = join(root, `.hyperclay-tmp-${randomBytes(4).toString('hex')}`);
+    writeFileSync(path, content);
+    return path;
+  }
+
+  it('moves the compared file into sites-versions and puts the new content in place', async () => {
+    writeFileSync(join(root, 'hello.html'), 'local v1');
+    const compared = await compare('hello.html');
+    const result = await installFile(root, 'hello.html', temp('remote v2'), compared, AT);
+    expect(result.status).toBe('installed');
+    const backup = (result as { backup: { absPath: string; path: string } }).backup;
+    expect(readFileSync(backup.absPath, 'utf8')).toBe('local v1');
+    expect(readFileSync(join(root, 'hello.html'), 'utf8')).toBe('remote v2');
+    expect(tree(root)).toEqual(['hello.html', backup.path]);
+  });
+
+  it('writes a new file with no backup, and brings back a file deleted since the compare', async () => {
+    expect(await installFile(root, 'blog/new.html', temp('new'), null, AT)).toEqual({
+      status: 'installed',
+      backup: null,
+    });
+    writeFileSync(join(root, 'gone.html'), 'was here');
+    const compared = await compare('gone.html');
+    rmSync(join(root, 'gone.html'));
+    expect(await installFile(root, 'gone.html', temp('remote'), compared, AT)).toEqual({
+      status: 'installed',
+      backup: null,
+    });
+    expect(readFileSync(join(root, 'gone.html'), 'utf8')).toBe('remote');
+    expect(tree(root)).toEqual(['blog/new.html', 'gone.html']);
+  });
+
+  it('does not overwrite a file that changed (or appeared) since it was compared', async () => {
+    writeFileSync(join(root, 'hello.html'), 'local v1');
+    const compared = await compare('hello.html');
+    writeFileSync(join(root, 'hello.html'), 'local v1 plus an edit');
+    expect(await installFile(root, 'hello.html', temp('remote'), compared, AT)).toEqual({ status: 'local_changed' });
+    writeFileSync(join(root, 'appeared.html'), 'mine');
+    expect(await installFile(root, 'appeared.html', temp('remote'), null, AT)).toEqual({ status: 'local_changed' });
+    expect(readFileSync(join(root, 'hello.html'), 'utf8')).toBe('local v1 plus an edit');
+    expect(readFileSync(join(root, 'appeared.html'), 'utf8')).toBe('mine');
+    expect(tree(root)).toEqual(['appeared.html', 'hello.html']);
+  });
+
+  it('puts back a save that landed between the check and the move (same size and mtime, other content)', async () => {
+    writeFileSync(join(root, 'hello.html'), 'local AAAA');
+    const compared = await compare('hello.html');
+    writeFileSync(join(root, 'hello.html'), 'local BBBB');
+    utimesSync(join(root, 'hello.html'), compared.mtimeMs / 1000, compared.mtimeMs / 1000);
+    expect(await installFile(root, 'hello.html', temp('remote'), compared, AT)).toEqual({ status: 'restored' });
+    expect(readFileSync(join(root, 'hello.html'), 'utf8')).toBe('local BBBB');
+    expect(tree(root)).toEqual(['hello.html']);
+  });
+
+  it('stops when the backup fails: the file stays, the temp file goes', async () => {
+    writeFileSync(join(root, 'sites-versions'), 'not a folder');
+    writeFileSync(join(root, 'hello.html'), 'the only copy');
+    const compared = await compare('hello.html');
+    await expect(installFile(root, 'hello.html', temp('remote'), compared, AT)).rejects.toBeInstanceOf(BackupError);
+    expect(readFileSync(join(root, 'hello.html'), 'utf8')).toBe('the only copy');
+    expect(tree(root)).toEqual(['hello.html', 'sites-versions']);
   });
 });
 
