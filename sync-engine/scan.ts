@@ -6,9 +6,18 @@ import { closeSync, constants, type Dirent, fstatSync, openSync, readSync, type 
 import { lstat, open, readdir, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkPath, checkSitePath, isSiteFile, type NameRule, type PathRule, RULE_TEXT } from '../protocol/index.js';
+import { EngineError } from './errors.js';
 import type { FolderRules } from './folder-rules.js';
 import { errnoOf, NO_FOLLOW, resolveInside, TEMP_PREFIX } from './fsutil.js';
 import { folderKey, type LocalItem, siteKey, uploadKey } from './model.js';
+
+/** The sync folder itself cannot be scanned: nothing may be concluded about its files. */
+export class ScanError extends EngineError {
+  declare readonly code: 'folder_missing' | 'folder_unreadable';
+  constructor(code: 'folder_missing' | 'folder_unreadable', message: string, cause?: unknown) {
+    super(code, message, cause === undefined ? undefined : { cause });
+  }
+}
 
 /** Why a path on disk is not synced (beyond the ignore rules, which are silent). */
 export type SkipRule = PathRule | NameRule | 'symlink' | 'special_file' | 'unreadable';
@@ -212,6 +221,15 @@ export async function scanFolder(root: string, rules: FolderRules, options: Scan
     options.onSkip?.(s);
   };
 
+  // A missing sync folder (moved, renamed, a disk not connected) must never look like a folder whose files were
+  // all deleted.
+  const rootInfo = await lstat(root).catch(() => null);
+  if (!rootInfo?.isDirectory()) {
+    throw new ScanError(
+      'folder_missing',
+      `The sync folder ${root} is missing or not a folder; was it moved, renamed, or is its disk disconnected?`,
+    );
+  }
   const caseInsensitive = options.caseInsensitive ?? (await detectCaseInsensitive(root));
 
   const walk = async (relDir: string): Promise<void> => {
@@ -219,8 +237,14 @@ export async function scanFolder(root: string, rules: FolderRules, options: Scan
     try {
       entries = await readdir(relDir === '' ? root : join(root, relDir), { withFileTypes: true });
     } catch (error) {
+      if (relDir === '') {
+        throw new ScanError(
+          'folder_unreadable',
+          `The sync folder ${root} cannot be read (${errnoOf(error) ?? String(error)}); check its permissions.`,
+          error,
+        );
+      }
       if (errnoOf(error) === 'ENOENT') return;
-      if (relDir === '') throw error;
       report(skip(relDir, 'unreadable', errnoOf(error)));
       return;
     }

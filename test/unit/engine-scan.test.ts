@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFolderRules } from '../../sync-engine/folder-rules.js';
-import { detectCaseInsensitive, hashFile, scanFolder, statItem } from '../../sync-engine/scan.js';
+import { detectCaseInsensitive, hashFile, ScanError, scanFolder, statItem } from '../../sync-engine/scan.js';
 
 const sha = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -96,6 +96,14 @@ describe('scanFolder', () => {
     ).toBe(false);
     expect(paths).not.toContain('linked-folder/file.txt');
     expect(paths).not.toContain('notes.txt~');
+  });
+
+  it('refuses to scan a missing sync folder rather than report every file deleted', async () => {
+    await expect(scanFolder(join(root, 'unplugged'), createFolderRules(root))).rejects.toMatchObject({
+      code: 'folder_missing',
+    });
+    writeFileSync(join(root, 'file'), 'x');
+    await expect(scanFolder(join(root, 'file'), createFolderRules(root))).rejects.toBeInstanceOf(ScanError);
   });
 
   it('lists both files when two local files map to one site name (the planner picks one)', async () => {
