@@ -246,8 +246,8 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
     listing: db.prepare<[string, string, number], EntryRow>(
       'SELECT * FROM entries WHERE account_id = ? AND deleted = 0 AND path > ? ORDER BY path LIMIT ?',
     ),
-    changes: db.prepare<[string, number, number], EntryRow>(
-      'SELECT * FROM entries WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    changes: db.prepare<[string, number, number, number], EntryRow>(
+      'SELECT * FROM entries WHERE account_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
     ),
     expiredTombstones: db.prepare<[number], { account_id: string; top: number; n: number }>(
       `SELECT account_id, MAX(seq) AS top, COUNT(*) AS n FROM entries
@@ -267,6 +267,8 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
   };
 
   const listeners = new Map<string, Set<() => void>>();
+  /** When this instance last wrote each session's last-seen time. */
+  const touched = new Map<string, number>();
   function notify(accountId: string): void {
     for (const listener of listeners.get(accountId) ?? []) listener();
   }
@@ -375,6 +377,7 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
     return decision.created ? { outcome: 'created', entry: saved } : { outcome: 'saved', entry: saved };
   }
 
+  // Write transactions start IMMEDIATE: a deferred one upgraded under another process's write would fail, not wait.
   const commitWriteTx = db.transaction(commitWrite);
 
   function createFolderNow(
@@ -431,11 +434,15 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
     return result;
   });
 
-  const changesTx = db.transaction((accountId: string, afterSeq: number, limit: number) => {
+  /**
+   * No transaction needed: the head is read first and the page stops at it, so a write committed in between
+   * (by another process) is simply left for the next poll.
+   */
+  function changesNow(accountId: string, afterSeq: number, limit: number) {
     const account = accountRow(accountId);
     if (afterSeq < account.purged_seq || afterSeq > account.seq) return null;
-    return { entries: q.changes.all(accountId, afterSeq, limit).map(toEntry), head: account.seq };
-  });
+    return { entries: q.changes.all(accountId, afterSeq, account.seq, limit).map(toEntry), head: account.seq };
+  }
 
   const purgeTx = db.transaction((before: number) => {
     let purged = 0;
@@ -448,7 +455,7 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
   });
 
   function purgeTombstones(): number {
-    return purgeTx(now() - horizonMs);
+    return purgeTx.immediate(now() - horizonMs);
   }
 
   purgeTombstones();
@@ -473,7 +480,7 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
       const first = commitWrite(request, false);
       if (first.outcome !== 'needs_content') return first;
       await storeBlob(request.sha256, request.content);
-      const result = commitWriteTx(request, true);
+      const result = commitWriteTx.immediate(request, true);
       if (result.outcome === 'needs_content') throw new Error('unreachable: content was stored');
       if (result.outcome === 'created' || result.outcome === 'saved') notify(request.accountId);
       return result;
@@ -491,13 +498,13 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
     async createFolder(accountId, path) {
       const checked = checkPath(path, 'folder');
       if (!checked.ok) throw new StorageError('bad_write', `refused a folder with a bad path: ${checked.message}`);
-      const result = createFolderTx(accountId, checked.value);
+      const result = createFolderTx.immediate(accountId, checked.value);
       if (result.outcome === 'created') notify(accountId);
       return result;
     },
 
     async deleteEntry(accountId, kind, key) {
-      const entry = deleteTx(accountId, kind, key);
+      const entry = deleteTx.immediate(accountId, kind, key);
       if (entry) notify(accountId);
       return entry;
     },
@@ -530,7 +537,7 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
     },
 
     async changesSince(accountId, afterSeq, limit) {
-      return changesTx(accountId, afterSeq, limit);
+      return changesNow(accountId, afterSeq, limit);
     },
 
     async siteOwner(name) {
@@ -551,6 +558,11 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
 
     async touchSession(accountId, sessionId) {
       const stamp = now();
+      // Polls come every few seconds; the database is written at most once a minute per session.
+      const key = `${accountId}\n${sessionId}`;
+      if (stamp - (touched.get(key) ?? Number.NEGATIVE_INFINITY) < SESSION_TOUCH_MS) return;
+      if (touched.size >= 10_000) touched.clear();
+      touched.set(key, stamp);
       q.touchSession.run(stamp, sessionId, accountId, stamp - SESSION_TOUCH_MS);
     },
 

@@ -322,7 +322,7 @@ export function syncRoutes(ctx: EndpointContext): Hono<SyncEnv> {
     const cursor: Cursor | null =
       cursorText === '0' ? { kind: 'listing', continuation: null } : cursors.decode(account.id, cursorText);
     const page =
-      cursor === null ? null : await changesPage(account.id, cursor, limit, waitSeconds * 1000, c.req.raw.signal);
+      cursor === null ? null : await changesPage(account.id, cursor, limit, waitSeconds * 1000, () => c.req.raw.signal);
     if (page === null) {
       return fail(c, 'cursor_reset', 410, 'This cursor can no longer be served. List again from cursor 0.');
     }
@@ -334,7 +334,7 @@ export function syncRoutes(ctx: EndpointContext): Hono<SyncEnv> {
     cursor: Cursor,
     limit: number,
     waitMs: number,
-    signal: AbortSignal,
+    abortSignal: () => AbortSignal,
   ): Promise<{ entries: Entry[]; cursor: string; hasMore: boolean } | null> {
     if (cursor.kind === 'listing') {
       const page = await ctx.storage.listing(accountId, cursor.continuation, limit);
@@ -343,14 +343,16 @@ export function syncRoutes(ctx: EndpointContext): Hono<SyncEnv> {
       return { entries: page.entries, cursor: next, hasMore: page.next !== null };
     }
     const deadline = Date.now() + waitMs;
-    const waiter = waitMs > 0 ? changeWaiter(accountId, signal) : null;
+    // The request's abort signal costs an AbortController per request: only a long-poll asks for it.
+    const signal = waitMs > 0 ? abortSignal() : null;
+    const waiter = signal ? changeWaiter(accountId, signal) : null;
     try {
       for (;;) {
         const changes = await ctx.storage.changesSince(accountId, cursor.seq, limit);
         if (!changes) return null;
         const last = changes.entries.at(-1);
         const remaining = deadline - Date.now();
-        if (last || !waiter || remaining <= 0 || signal.aborted) {
+        if (last || !waiter || remaining <= 0 || signal?.aborted) {
           const hasMore = changes.entries.length === limit && last !== undefined && last.seq < changes.head;
           const next = hasMore && last ? last.seq : changes.head;
           return { entries: changes.entries, cursor: cursors.feed(accountId, next), hasMore };
