@@ -1,6 +1,8 @@
 // Packages the desktop app: builds it, then runs electron-builder with build/electron-builder.ts.
 // Run: npx tsx build/package-app.ts [--release] [--mac|--win|--linux] [--dir] [--electron-dist DIR]
 
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, Platform } from 'electron-builder';
 import { buildApp, ROOT } from './build-app.js';
@@ -13,10 +15,23 @@ export interface PackageOptions {
   dirOnly: boolean;
   electronDist?: string;
   outputDir?: string;
+  /** Package from a copy of the manifest and icons in this folder instead of the repository (hermetic tests). */
+  projectDir?: string;
 }
 
 export async function packageApp(options: PackageOptions): Promise<string[]> {
-  await buildApp({ release: options.release });
+  const projectDir = options.projectDir ?? ROOT;
+  if (projectDir !== ROOT) {
+    mkdirSync(join(projectDir, 'build', 'icons'), { recursive: true });
+    // The bundles need no node_modules, so the copy declares no dependencies for electron-builder to collect.
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(
+      join(projectDir, 'package.json'),
+      JSON.stringify({ ...manifest, dependencies: {}, devDependencies: {} }, null, 2),
+    );
+    copyFileSync(join(ROOT, 'build', 'icons', 'icon.png'), join(projectDir, 'build', 'icons', 'icon.png'));
+  }
+  await buildApp({ release: options.release, outDir: join(projectDir, 'dist') });
   const platform = { mac: Platform.MAC, win: Platform.WINDOWS, linux: Platform.LINUX }[options.platform];
   const config = builderConfig({
     release: options.release,
@@ -25,7 +40,7 @@ export async function packageApp(options: PackageOptions): Promise<string[]> {
     outputDir: options.outputDir,
   });
   return build({
-    projectDir: ROOT,
+    projectDir,
     targets: platform.createTarget(options.dirOnly ? ['dir'] : undefined),
     config,
     publish: 'never',

@@ -102,6 +102,7 @@ describe('packaging smoke test (--linux dir, stand-in Electron)', () => {
       dirOnly: true,
       electronDist: standInElectron(),
       outputDir: output,
+      projectDir: join(temp, 'project'),
     });
     expect(artifacts).toBeDefined();
     const unpacked = join(output, 'linux-unpacked');
