@@ -20,6 +20,20 @@ import { errnoOf, tempPathFor } from './fsutil.js';
 import type { EntryKey, StateRecord } from './model.js';
 
 const FORMAT = 1;
+const KNOWN_FIELDS: ReadonlySet<string> = new Set([
+  'key',
+  'kind',
+  'name',
+  'localPath',
+  'platformPath',
+  'sha256',
+  'size',
+  'mtimeMs',
+  'version',
+  'updatedAt',
+  'localDeleted',
+  'held',
+]);
 const KINDS: ReadonlySet<string> = new Set<EntryKind>(['site', 'upload', 'folder']);
 
 export interface StateLoadReport {
@@ -88,6 +102,13 @@ export function parseStateRecord(value: unknown): StateRecord | null {
   if (r.updatedAt !== undefined) record.updatedAt = r.updatedAt as string;
   if (r.localDeleted !== undefined) record.localDeleted = r.localDeleted as boolean;
   if (r.held !== undefined) record.held = r.held as boolean;
+  // Fields a newer StateRecord may add are kept (plain values only), so an upgrade never drops them on a reopen.
+  for (const [field, extra] of Object.entries(r)) {
+    if (field in record || KNOWN_FIELDS.has(field)) continue;
+    if (typeof extra === 'string' || typeof extra === 'number' || typeof extra === 'boolean') {
+      (record as unknown as Record<string, unknown>)[field] = extra;
+    }
+  }
   return record;
 }
 

@@ -167,7 +167,12 @@ describe('state store', () => {
     expect([...store.all().keys()]).toEqual(['site:site-4']);
     expect(store.getCursor()).toBe('3');
     expect(() => store.put({ key: 'x' } as StateRecord)).toThrow(TypeError);
+    // A field a later version adds survives a reopen; nested junk does not.
+    store.put({ ...site(8), heldSince: '2026-11-25', junk: { a: 1 } } as StateRecord);
     await store.close();
+    const again = await openStateStore(file);
+    expect(again.get('site:site-8')).toEqual({ ...site(8), heldSince: '2026-11-25' });
+    await again.close();
   });
 
   it('compacts a long journal while running without losing anything', async () => {
