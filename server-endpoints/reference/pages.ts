@@ -94,7 +94,7 @@ export function dashboardPage(data: DashboardData): string {
   const notice = data.notice ? `<p id="notice">${escapeHtml(data.notice)}</p>` : '';
   return layout(
     'Your sites',
-    `<p>Signed in as <strong id="account-email">${escapeHtml(account.email)}</strong> (${escapeHtml(account.plan)} plan) ${logoutForm(data.csrf)}</p>
+    `<div>Signed in as <strong id="account-email">${escapeHtml(account.email)}</strong> (${escapeHtml(account.plan)} plan) ${logoutForm(data.csrf)}</div>
 ${notice}
 <h1>Your sites</h1>
 <p class="muted">Sites: ${data.usage.sites} of ${limitText(account.maxSites)} · Storage: ${formatBytes(data.usage.storageBytes)} of ${limitText(account.maxStorageBytes, formatBytes)} · Uploads: ${data.uploads}</p>
