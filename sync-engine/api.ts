@@ -398,7 +398,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
   };
 
-  // close() aborts whatever is in flight, including a long-poll and a retry's wait.
+  // close() aborts whatever is in flight, including a long-poll and a retry's wait. (Not through got's `signal`
+  // option: got leaves one listener per request on a shared signal.)
+  const inFlight = new Set<GotRequest>();
   const closing = new AbortController();
   const closed = new Promise<void>((resolve) => closing.signal.addEventListener('abort', () => resolve()));
   const closedError = () => new EngineError('client_closed', 'Sync was stopped while talking to the platform.');
@@ -500,7 +502,6 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       throwHttpErrors: false,
       retry: { limit: 0 },
       decompress: false,
-      signal: closing.signal,
       // A file transfer may take long on a slow link, so it has no overall deadline: it fails when it stalls
       // (socket idle). Everything else must finish within a bounded time as a whole.
       timeout: {
@@ -514,6 +515,15 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     });
     // Failures surface through the response promise or the body iterator; a late second 'error' must not crash.
     stream.on('error', () => {});
+    inFlight.add(stream);
+    try {
+      return await answer(stream, consume);
+    } finally {
+      inFlight.delete(stream);
+    }
+  }
+
+  async function answer<T>(stream: GotRequest, consume: Consume<T>): Promise<T> {
     const sentAt = now();
     let response: PlainResponse;
     try {
@@ -886,6 +896,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
     close(): void {
       closing.abort();
+      for (const stream of inFlight) stream.destroy(closedError());
       agent.http.destroy();
       agent.https.destroy();
     },

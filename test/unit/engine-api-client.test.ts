@@ -348,6 +348,21 @@ describe('clock offset and keep-alive', () => {
     expect(api.toServerTime(1_000_000)).toBe(1_000_000 + api.clockOffsetMs);
   });
 
+  it('many requests leave no listeners behind (a long-running engine must not leak)', async () => {
+    const server = await serve((_q, s) => sendJson(s, 200, ME));
+    const { api } = client(server);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 30; i++) await api.me();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('reuses one connection for sequential requests', async () => {
     const server = await serve((_q, s) => sendJson(s, 200, ME));
     const { api } = client(server);
