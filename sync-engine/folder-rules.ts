@@ -4,7 +4,7 @@
 import { type Dirent, readFileSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, parse, resolve } from 'node:path';
+import { isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { EngineError } from './errors.js';
 import { errnoOf, writeFileAtomic } from './fsutil.js';
@@ -51,7 +51,12 @@ export interface FolderRules {
   readonly userPatterns: readonly string[];
 }
 
-export type FolderErrorCode = 'home_folder' | 'filesystem_root' | 'not_a_folder' | 'bound_to_other_account';
+export type FolderErrorCode =
+  | 'home_folder'
+  | 'filesystem_root'
+  | 'not_a_folder'
+  | 'overlaps_data_folder'
+  | 'bound_to_other_account';
 
 export class SyncFolderError extends EngineError {
   declare readonly code: FolderErrorCode;
@@ -131,11 +136,19 @@ function realOrResolved(path: string): string {
   }
 }
 
+/** True when `inner` is `outer` or inside it. */
+function isWithin(inner: string, outer: string): boolean {
+  const rel = relative(outer, inner);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
 /**
- * Checks a folder chosen as the sync folder: never the home folder, never a filesystem root, and a folder if it
- * exists. Returns its absolute path. `home` is for tests.
+ * Checks a folder chosen as the sync folder: never the home folder, never a filesystem root, never overlapping the
+ * app's data folder (bookkeeping is never synced), and a folder if it exists. Returns its absolute path.
+ * `home` is for tests.
  */
-export function checkSyncFolder(path: string, home: string = homedir()): string {
+export function checkSyncFolder(path: string, options: { home?: string; dataHome?: string } = {}): string {
+  const home = options.home ?? homedir();
   const abs = resolve(path);
   const real = realOrResolved(abs);
   if (parse(real).root === real || parse(abs).root === abs) {
@@ -149,6 +162,15 @@ export function checkSyncFolder(path: string, home: string = homedir()): string 
       'home_folder',
       `"${abs}" is your home folder; choose a folder inside it, such as ${join(home, 'Hyperclay')}.`,
     );
+  }
+  if (options.dataHome) {
+    const data = realOrResolved(options.dataHome);
+    if (isWithin(real, data) || isWithin(data, real)) {
+      throw new SyncFolderError(
+        'overlaps_data_folder',
+        `"${abs}" overlaps the app's data folder ${data} (sync state and logs are never synced); choose another folder.`,
+      );
+    }
   }
   try {
     if (!statSync(abs).isDirectory()) {

@@ -105,21 +105,31 @@ describe('checkSyncFolder', () => {
   it('refuses the home folder and filesystem roots with a sentence naming a better choice', () => {
     const home = join(root, 'home');
     mkdirSync(home);
-    expect(() => checkSyncFolder(home, home)).toThrow(SyncFolderError);
+    expect(() => checkSyncFolder(home, { home })).toThrow(SyncFolderError);
     try {
-      checkSyncFolder(`${home}/`, home);
+      checkSyncFolder(`${home}/`, { home });
     } catch (error) {
       expect((error as SyncFolderError).code).toBe('home_folder');
       expect((error as SyncFolderError).message).toContain(join(home, 'Hyperclay'));
     }
     const fsRoot = parse(root).root;
-    expect(() => checkSyncFolder(fsRoot, home)).toThrow(/root of a disk/);
-    expect(checkSyncFolder(join(home, 'Hyperclay'), home)).toBe(join(home, 'Hyperclay'));
+    expect(() => checkSyncFolder(fsRoot, { home })).toThrow(/root of a disk/);
+    expect(checkSyncFolder(join(home, 'Hyperclay'), { home })).toBe(join(home, 'Hyperclay'));
+  });
+
+  it('refuses a folder that holds the data folder or lies inside it', () => {
+    const home = join(root, 'home');
+    const data = join(home, '.config', 'hyperclay-sync');
+    expect(() => checkSyncFolder(join(home, '.config'), { home, dataHome: data })).toThrow(
+      expect.objectContaining({ code: 'overlaps_data_folder' }),
+    );
+    expect(() => checkSyncFolder(join(data, 'sync'), { home, dataHome: data })).toThrow(SyncFolderError);
+    expect(checkSyncFolder(join(home, 'Hyperclay'), { home, dataHome: data })).toBe(join(home, 'Hyperclay'));
   });
 
   it('refuses a file', () => {
     writeFileSync(join(root, 'file'), 'x');
-    expect(() => checkSyncFolder(join(root, 'file'), join(root, 'home'))).toThrow(/is a file/);
+    expect(() => checkSyncFolder(join(root, 'file'), { home: join(root, 'home') })).toThrow(/is a file/);
   });
 });
 
