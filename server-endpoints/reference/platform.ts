@@ -16,7 +16,14 @@ import {
   MAX_FILE_BYTES,
 } from '../../protocol/index.js';
 import type { Account, SyncStorage } from '../types.js';
-import { type AccountStore, SESSION_COOKIE, SESSION_LIFETIME_MS, safeReturnPath, sessionCookie } from './accounts.js';
+import {
+  type AccountStore,
+  emailKey,
+  SESSION_COOKIE,
+  SESSION_LIFETIME_MS,
+  safeReturnPath,
+  sessionCookie,
+} from './accounts.js';
 import { dashboardPage, errorPage, loginPage, PAGE_CSP, signedOutHome, versionsPage } from './pages.js';
 
 export interface PlatformOptions {
@@ -30,6 +37,8 @@ export interface PlatformOptions {
 }
 
 const MAX_FORM_BYTES = 64 * 1024;
+const MAX_LOGIN_FAILURES = 10;
+const LOGIN_THROTTLE_MS = 60_000;
 /** A request header a cross-site HTML form cannot send (and a cross-origin script only after a CORS preflight we never grant). */
 export const SAVE_HEADER = 'X-Hyperclay-Save';
 const SUBDOMAIN_HOST = /^([a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?)\.localhost(?::\d{1,5})?$/;
@@ -193,6 +202,8 @@ export interface Platform {
 export function createPlatform(options: PlatformOptions): Platform {
   const { accounts, storage, csrfKey } = options;
   const app = new Hono();
+  // Wrong passwords per email (key): after MAX_LOGIN_FAILURES, that email waits LOGIN_THROTTLE_MS. Per instance.
+  const loginFailures = new Map<string, { count: number; untilMs: number }>();
 
   function siteResponse(c: Context, content: Buffer, entry: Entry, contentType: string): Response {
     c.header('Content-Type', contentType);
@@ -268,8 +279,23 @@ export function createPlatform(options: PlatformOptions): Platform {
     if (email.trim() === '' || password === '') {
       return pageResponse(c, 400, loginPage({ next, email, error: 'Enter your email address and your password.' }));
     }
+    const key = emailKey(email);
+    const failures = loginFailures.get(key);
+    if (failures && failures.count >= MAX_LOGIN_FAILURES && Date.now() < failures.untilMs) {
+      options.log('login throttled');
+      c.header('Retry-After', String(Math.ceil((failures.untilMs - Date.now()) / 1000)));
+      return pageResponse(
+        c,
+        429,
+        loginPage({ next, email, error: 'Too many wrong passwords for this email. Wait a minute, then try again.' }),
+      );
+    }
     const account = await accounts.verifyPassword(email, password);
     if (!account) {
+      const count = failures && Date.now() < failures.untilMs ? failures.count + 1 : 1;
+      loginFailures.set(key, { count, untilMs: Date.now() + LOGIN_THROTTLE_MS });
+      // Bounded memory: forget the oldest email when too many are tracked.
+      if (loginFailures.size > 10_000) loginFailures.delete(loginFailures.keys().next().value ?? '');
       options.log('login refused');
       return pageResponse(
         c,
@@ -277,6 +303,7 @@ export function createPlatform(options: PlatformOptions): Platform {
         loginPage({ next, email, error: 'That email and password do not match an account.' }),
       );
     }
+    loginFailures.delete(key);
     const cookie = accounts.startSession(account.id);
     c.header(
       'Set-Cookie',

@@ -101,6 +101,7 @@ describe('reference platform server', () => {
       const bob = await stores.accounts.create({ email: 'bob@example.com', password: PASSWORD, plan: 'paid' });
       ids.alice = alice.id;
       ids.bob = bob.id;
+      await stores.accounts.create({ email: 'dave@example.com', password: PASSWORD, plan: 'paid' });
       const limits = { maxSites: null, maxStorageBytes: null };
       const write = (accountId: string, kind: 'site' | 'upload', key: string, path: string, text: string) => {
         const content = Buffer.from(text);
@@ -260,6 +261,16 @@ describe('reference platform server', () => {
       }
       const page = await call(base, { path: `/login?next=${encodeURIComponent('https://evil.example/')}` });
       expect(page.text).toContain('name="next" value="/"');
+    });
+
+    it('throttles an email after 10 wrong passwords, even with the right one, and only that email', async () => {
+      for (let i = 0; i < 10; i++) expect((await login('dave@example.com', `guess ${i} wrong`)).status).toBe(401);
+      const throttled = await login('dave@example.com', PASSWORD);
+      expect(throttled.status).toBe(429);
+      expect(throttled.headers['set-cookie']).toBeUndefined();
+      expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
+      expect(throttled.text).toContain('Too many wrong passwords');
+      expect((await login('alice@example.com', PASSWORD)).status).toBe(303);
     });
 
     it('refuses a login form posted from another origin', async () => {
