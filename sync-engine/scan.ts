@@ -67,6 +67,9 @@ const CHUNK = 1024 * 1024;
 // One buffer for every synchronous read (one extra byte shows a file that grew during the read).
 const shared = Buffer.allocUnsafe(SYNC_READ_LIMIT + 1);
 
+// O_NONBLOCK: opening a FIFO must not hang the engine (it is then refused as not a regular file).
+const READ_FLAGS = constants.O_RDONLY | NO_FOLLOW | (constants.O_NONBLOCK ?? 0);
+
 const changed = (a: Stats, b: Stats): boolean => a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino;
 
 function notAFile(absPath: string): Error {
@@ -79,7 +82,7 @@ function notAFile(absPath: string): Error {
  */
 export function hashSmallFileSync(absPath: string): FileDigest | null {
   for (let attempt = 0; ; attempt++) {
-    const fd = openSync(absPath, constants.O_RDONLY | NO_FOLLOW);
+    const fd = openSync(absPath, READ_FLAGS);
     try {
       const before = fstatSync(fd);
       if (!before.isFile()) throw notAFile(absPath);
@@ -115,7 +118,7 @@ export async function hashFile(absPath: string): Promise<FileDigest> {
   const small = hashSmallFileSync(absPath);
   if (small) return small;
   for (let attempt = 0; ; attempt++) {
-    const handle = await open(absPath, constants.O_RDONLY | NO_FOLLOW);
+    const handle = await open(absPath, READ_FLAGS);
     try {
       const before = await handle.stat();
       if (!before.isFile()) throw notAFile(absPath);

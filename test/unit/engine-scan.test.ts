@@ -1,4 +1,5 @@
 // SPEC.md "The folder": what a scan of the sync folder finds, what it skips (with the rule) and how it keys entries.
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,6 +187,17 @@ describe('statItem and hashFile', () => {
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
+  });
+
+  it.skipIf(process.platform === 'win32')('refuses a FIFO without blocking on it', async () => {
+    execFileSync('mkfifo', [join(root, 'pipe.txt')]);
+    await expect(hashFile(join(root, 'pipe.txt'))).rejects.toMatchObject({ code: 'EISDIR' });
+    expect(await statItem(root, 'pipe.txt', createFolderRules(root))).toMatchObject({
+      status: 'skipped',
+      skipped: { rule: 'special_file' },
+    });
+    const { skipped } = await scanFolder(root, createFolderRules(root));
+    expect(skipped).toMatchObject([{ localPath: 'pipe.txt', rule: 'special_file' }]);
   });
 
   it('hashes large files by streaming, matching a one-shot hash', async () => {
