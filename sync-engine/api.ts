@@ -258,6 +258,7 @@ class Transient extends Error {
     readonly final: EngineError,
     readonly retryAfter: number | null,
     readonly network: boolean,
+    readonly retryable = true,
   ) {
     super(final.message);
   }
@@ -378,8 +379,24 @@ function isNetworkError(error: unknown): error is RequestError {
   return error instanceof RequestError;
 }
 
+/** Certificate failures: the TLS handshake refused the platform, so no token was sent. */
+function isCertificateError(error: RequestError): boolean {
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/.test(error.code ?? '');
+}
+
 function networkDetail(error: RequestError): string {
+  if (isCertificateError(error)) return `the platform's certificate is not trusted: ${error.code}`;
   return error.code ? `${error.code}` : error.name;
+}
+
+/** A network failure as a Transient; a certificate failure is not retried (waiting does not fix it). */
+function networkFailure(error: RequestError): Transient {
+  return new Transient(
+    new OfflineError(networkDetail(error), { cause: error }),
+    null,
+    true,
+    !isCertificateError(error),
+  );
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -533,8 +550,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       });
     } catch (error) {
       stream.destroy();
-      if (isNetworkError(error))
-        throw new Transient(new OfflineError(networkDetail(error), { cause: error }), null, true);
+      if (isNetworkError(error)) throw networkFailure(error);
       throw error;
     }
     noteServerTime(response.headers, sentAt, now());
@@ -561,8 +577,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       throw error;
     } catch (error) {
       stream.destroy();
-      if (isNetworkError(error))
-        throw new Transient(new OfflineError(networkDetail(error), { cause: error }), null, true);
+      if (isNetworkError(error)) throw networkFailure(error);
       throw error;
     }
   }
@@ -582,7 +597,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         const offline = options.isOnline ? !options.isOnline() : false;
         const reason =
           error.final instanceof ApiError ? statusText(error.final.status, error.final.code) : error.final.code;
-        if (last || offline) {
+        if (last || offline || !error.retryable) {
           log(
             'warn',
             `${call.what} gave up after ${index + 1} attempt(s): ${reason}${error.final instanceof OfflineError ? ` (${(error.final.cause as Error | undefined)?.message ?? 'network'})` : ''}`,

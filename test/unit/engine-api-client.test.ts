@@ -1,7 +1,10 @@
 // The engine's HTTP client against a real (and sometimes hostile) platform on 127.0.0.1: SPEC.md "Errors,
 // retries, offline" and the origin binding of "Auth and account".
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +125,62 @@ describe('origin binding', () => {
     expect((error as Error).message).toContain(elsewhere.origin);
     expect(server.requests[0]?.headers.authorization).toBe('Bearer tok-1');
     expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  it('https: an untrusted certificate is refused at once, before any request (and token) is sent', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'engine-api-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      let requests = 0;
+      const server = https.createServer(
+        { key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) },
+        (_q, s) => {
+          requests++;
+          s.end('{}');
+        },
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const delays: number[] = [];
+      const api = createApiClient({
+        origin,
+        getToken: () => token(origin),
+        clientVersion: '1',
+        sleep: async (ms) => {
+          delays.push(ms);
+        },
+      });
+      const error = await api.me().catch((e: unknown) => e);
+      api.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      expect(error).toBeInstanceOf(OfflineError);
+      expect((error as Error).message).toContain('certificate is not trusted');
+      expect(delays).toEqual([]);
+      expect(requests).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('signed out without a token: no request is made', async () => {
