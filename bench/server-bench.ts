@@ -145,6 +145,7 @@ async function main(): Promise<void> {
     };
     await measure(500, 4, idle); // warm-up
     report('idle poll, 1 in flight', await measure(3000, 1, idle));
+    report('idle poll, 4 in flight', await measure(10000, 4, idle));
     report('idle poll, 8 in flight', await measure(20000, 8, idle));
 
     const template = Buffer.alloc(100 * 1024, 32);
@@ -169,8 +170,9 @@ async function main(): Promise<void> {
     report('PUT 100 KB site, 4 sites in flight', await measure(600, 4, (i, worker) => put(sites[worker]!)(i)));
   } finally {
     agent.destroy();
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await exited;
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -70,12 +70,17 @@ describe('durability: kill -9 during a burst of writes', () => {
         }
       }
     };
-    const burst = Promise.all([0, 1, 2, 3, 4, 5].map(writer));
-    while (acks.length < 150) await new Promise((resolve) => setTimeout(resolve, 5));
+    let failure: unknown = null;
+    const burst = Promise.all([0, 1, 2, 3, 4, 5].map(writer)).catch((error: unknown) => {
+      failure = error;
+    });
+    while (acks.length < 150 && failure === null) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(failure).toBeNull();
+    const exited = new Promise((resolve) => first.child.once('exit', resolve));
     first.child.kill('SIGKILL');
     killed = true;
     await burst;
-    await new Promise((resolve) => first.child.once('exit', resolve));
+    await exited;
     expect(first.child.signalCode).toBe('SIGKILL');
 
     const second = await startServer();
@@ -127,8 +132,9 @@ describe('durability: kill -9 during a burst of writes', () => {
     const tail = await api.changes(cursor);
     expect((tail.json.entries as Entry[]).map((e) => e.name)).toEqual(['after-restart']);
 
+    const stopped = new Promise((resolve) => second.child.once('exit', resolve));
     second.child.kill('SIGTERM');
-    await new Promise((resolve) => second.child.once('exit', resolve));
+    await stopped;
 
     // Uploads have no versions endpoint: read every acknowledged version straight from the storage folder.
     const storage = openEmbeddedStorage({ dir: join(dir, 'sync'), purgeEveryMs: 0 });
