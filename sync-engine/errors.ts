@@ -75,7 +75,7 @@ export class OfflineError extends EngineError {
   }
 }
 
-export type IntegrityReason = 'size' | 'sha256' | 'too_long' | 'changed' | 'headers';
+export type IntegrityReason = 'size' | 'sha256' | 'too_long' | 'changed';
 
 /**
  * A download did not match what the platform said it is (size, sha256, or a body longer than announced).
