@@ -1,11 +1,12 @@
-// Where the desktop app gets its engine. The sync engine (sync-engine/) is being written alongside this app;
-// until its desktop entry point exists this returns a backend that says so, and the integrator replaces the body.
+// Where the desktop app gets its engine: the engine-backed AppBackend (sign-in, settings, log out) with the engine's
+// session loop as its SyncRunner. The loop (watcher + poller) is being written in sync-engine/; until it exports a
+// runner, `createRunner` stays null and the app shows "needs attention" instead of pretending to sync.
 
 import type { Settings } from '../../sync-engine/settings.js';
-import { StatusModel } from '../../sync-engine/status.js';
-import { type AppBackend, AppError } from '../core/backend.js';
+import type { AppBackend } from '../core/backend.js';
 import type { AppConfig } from '../core/config.js';
 import type { AppLog } from '../core/controller.js';
+import { createEngineBackend } from '../core/engine-backend.js';
 
 export interface BackendContext {
   config: AppConfig;
@@ -19,25 +20,14 @@ export interface BackendContext {
   deviceName: string;
 }
 
-const MISSING = 'This build has no sync engine yet. Use `npm run sync -- start` to sync from a terminal.';
-
 export async function createAppBackend(context: BackendContext): Promise<AppBackend> {
-  context.log('warn', 'no sync engine in this build: the window can only show the signed-out state');
-  const status = new StatusModel({ phase: 'signed-out', folder: context.settings.getFolder() });
-  const refuse = async (): Promise<never> => {
-    throw new AppError('engine_missing', MISSING);
-  };
-  return {
-    status,
-    beginSignIn: refuse,
-    completeSignIn: refuse,
-    cancelSignIn: async () => {},
-    setSyncOn: refuse,
-    logOut: async () => {},
-    chooseFolder: async (path) => context.settings.setFolder(path),
-    setOsOnline: () => {},
-    suspend: () => {},
-    resume: () => {},
-    shutdown: async () => {},
-  };
+  return createEngineBackend({
+    origin: context.config.origin,
+    scheme: context.config.scheme,
+    deviceName: context.deviceName,
+    clientVersion: context.clientVersion,
+    settings: context.settings,
+    log: (level, line) => context.log(level === 'debug' ? 'info' : level, line),
+    createRunner: null,
+  });
 }

@@ -2,154 +2,26 @@
 // real app controller through the real typed IPC wrappers, on a fake engine. SPEC.md "The desktop app".
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
-import { build } from 'esbuild';
-import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, ROOT } from '../../build/build-app.js';
-import { WINDOW_CSP } from '../../electron/core/app-protocol.js';
-import { AppController } from '../../electron/core/controller.js';
-import { VIEW_CHANNEL } from '../../electron/core/ipc-contract.js';
-import {
-  controllerHandlers,
-  type InvokeEventLike,
-  type IpcMainLike,
-  registerIpcHandlers,
-} from '../../electron/core/ipc-main.js';
 import { NOTICE_TEXT } from '../../sync-engine/status.js';
-import { callbackLink, FakeBackend, GOOD_CODE, ORIGIN, SCHEME } from '../unit/desktop-fake-backend.js';
+import { callbackLink, FakeBackend, GOOD_CODE, ORIGIN } from '../unit/desktop-fake-backend.js';
+import { screenshot as shot, startWindowHarness, visibleButtons, type WindowHarness } from './renderer-harness.js';
 
-const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
 const GREEN = 'rgb(31, 157, 85)';
 const GREY = 'rgb(138, 143, 152)';
 const RED = 'rgb(209, 44, 44)';
 
-let browser: Browser;
-let server: Server;
-let pageUrl: string;
-let bridgeScript: string;
-const temp = mkdtempSync(join(tmpdir(), 'hc-renderer-'));
-
+let harness: WindowHarness;
 beforeAll(async () => {
-  const built = await buildApp({ outDir: temp });
-  // The browser half of the bridge: the same createDesktopApi the preload uses, over exposed functions.
-  const bundled = await build({
-    stdin: {
-      contents: `
-        import { createDesktopApi } from './electron/core/api.ts';
-        const listeners = new Set();
-        window.__hcPush = (channel, payload) => { if (channel === ${JSON.stringify(VIEW_CHANNEL)}) for (const l of listeners) l(payload); };
-        window.hyperclay = Object.freeze(createDesktopApi({
-          invoke: (channel, request) => window.__hcInvoke(channel, request),
-          subscribe(listener) { listeners.add(listener); return () => listeners.delete(listener); },
-        }));`,
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-  });
-  bridgeScript = bundled.outputFiles[0]!.text;
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-  server = createServer(async (request, response) => {
-    const name =
-      (request.url ?? '/').split('?')[0] === '/' ? 'index.html' : (request.url ?? '').slice(1).split('?')[0]!;
-    if (!/^[a-z]+\.(html|js|css)$/.test(name)) {
-      response.writeHead(404).end();
-      return;
-    }
-    try {
-      const body = await readFile(join(built.rendererDir, name));
-      response
-        .writeHead(200, { 'Content-Type': types[extname(name)]!, 'Content-Security-Policy': WINDOW_CSP })
-        .end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--disable-dev-shm-usage',
-    ],
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  harness = await startWindowHarness();
 });
-
 afterAll(async () => {
-  await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
-  rmSync(temp, { recursive: true, force: true });
+  await harness?.close();
 });
 
-type Listener = (event: InvokeEventLike, ...args: unknown[]) => Promise<unknown>;
-
-/** Opens the window: a fresh controller on a fake engine, wired exactly as electron/main wires the real one. */
 async function openWindow(backend = new FakeBackend()) {
-  const opened: string[] = [];
-  const controller = new AppController({
-    backend,
-    origin: ORIGIN,
-    scheme: SCHEME,
-    openExternal: async (url) => {
-      opened.push(url);
-    },
-    log: () => {},
-  });
-  const handlers = new Map<string, Listener>();
-  const ipcMain: IpcMainLike = {
-    handle: (channel, listener) => handlers.set(channel, listener),
-    removeHandler: (channel) => handlers.delete(channel),
-  };
-  registerIpcHandlers(ipcMain, controllerHandlers(controller), { pageUrl, webContentsId: () => 1 }, () => {});
-  const context = await browser.newContext({ viewport: { width: 360, height: 320 } });
-  const page = await context.newPage();
-  // The window's own main frame is the sender of every call, as Electron would report it.
-  await page.exposeFunction('__hcInvoke', (channel: string, request: unknown) => {
-    const listener = handlers.get(channel);
-    if (listener === undefined) throw new Error(`No handler registered for '${channel}'`);
-    return listener({ sender: { id: 1 }, senderFrame: { url: page.url(), parent: null } }, request);
-  });
-  await page.addInitScript({ content: bridgeScript });
-  controller.on('change', () => {
-    void page
-      .evaluate(([channel, view]) => window.__hcPush?.(channel, view), [VIEW_CHANNEL, controller.view] as const)
-      .catch(() => {});
-  });
-  await page.goto(pageUrl);
-  await page.locator('main[aria-busy="false"]').waitFor();
-  return { page, controller, backend, opened, close: () => context.close() };
+  return { ...(await harness.openWindow(backend, ORIGIN)), backend };
 }
-
-declare global {
-  interface Window {
-    __hcPush?: (channel: string, payload: unknown) => void;
-    __hcInvoke?: (channel: string, request: unknown) => Promise<unknown>;
-    __injected?: boolean;
-  }
-}
-
-async function visibleButtons(page: Page): Promise<string[]> {
-  return page.locator('button:visible').allInnerTexts();
-}
-
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 
 describe('the window', () => {
   it('signed out: a single Sync button; click -> "Finish signing in in your browser" with the paste-code field', async () => {

@@ -1,0 +1,208 @@
+// The AppBackend over the real engine's pieces: the PKCE sign-in, the settings file and its token, log out, and a
+// SyncRunner (the engine's watcher + poller session loop) that the desktop app starts and stops.
+
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { type ApiClient, createApiClient, type EngineLog } from '../../sync-engine/api.js';
+import {
+  createSignIn,
+  type SignIn,
+  settingsTokenStore,
+  signOut,
+  type TokenStore,
+  tokenAccess,
+} from '../../sync-engine/auth.js';
+import { defaultSyncFolder } from '../../sync-engine/config.js';
+import { isSignedOut } from '../../sync-engine/errors.js';
+import type { Settings } from '../../sync-engine/settings.js';
+import { NOTICE_TEXT, StatusModel } from '../../sync-engine/status.js';
+import { type AppBackend, AppError, type SignInCompletion } from './backend.js';
+import { callbackUri } from './deep-link.js';
+
+/** What the engine's session loop offers the app: start and stop syncing one folder, and hear about the machine. */
+export interface SyncRunner {
+  /** Starts a session (list, scan, reconcile) and keeps watching and polling; updates `status` as it goes. */
+  start(): Promise<void>;
+  /** Stops watching, polling and transfers; resolves when no write is half-done. */
+  stop(): Promise<void>;
+  setOsOnline(online: boolean): void;
+  suspend(): void;
+  resume(): void;
+}
+
+export interface RunnerContext {
+  api: ApiClient;
+  folder: string;
+  accountId: string;
+  status: StatusModel;
+}
+
+export interface EngineBackendOptions {
+  origin: string;
+  scheme: string;
+  deviceName: string;
+  clientVersion: string;
+  settings: Settings;
+  log: EngineLog;
+  /** The engine's runner for a signed-in account and folder; null while this build has none. */
+  createRunner: ((context: RunnerContext) => SyncRunner) | null;
+  /** The user's home folder (the sync folder may be neither it nor a root). */
+  home?: string;
+}
+
+const NO_ENGINE = 'This build has no sync engine yet; use `npm run sync -- start` to sync from a terminal.';
+
+export function createEngineBackend(options: EngineBackendOptions): AppBackend {
+  const home = options.home ?? homedir();
+  const status = new StatusModel();
+  const tokens: TokenStore = settingsTokenStore(options.settings.tokens, options.origin);
+  let signIn: SignIn | null = null;
+  let api: ApiClient | null = null;
+  let runner: SyncRunner | null = null;
+  let online = true;
+
+  const folder = (): string => options.settings.getFolder() ?? defaultSyncFolder(home);
+
+  const openApi = (): ApiClient => {
+    api ??= createApiClient({
+      origin: options.origin,
+      clientVersion: options.clientVersion,
+      log: options.log,
+      isOnline: () => online,
+      ...tokenAccess(tokens),
+    });
+    return api;
+  };
+
+  const stopRunner = async (): Promise<void> => {
+    const current = runner;
+    runner = null;
+    if (current !== null) await current.stop();
+  };
+
+  /** Brings the status and the runner in line with the settings: signed in or not, on or off. */
+  const settle = async (): Promise<void> => {
+    const account = options.settings.tokens.account();
+    if (account === null || (await tokens.load()) === null) {
+      await stopRunner();
+      status.update({ phase: 'signed-out', account: null, folder: folder(), pending: 0 });
+      return;
+    }
+    status.update({ account: { id: account.user.id, email: account.user.email }, folder: folder() });
+    if (!options.settings.getSyncOn()) {
+      await stopRunner();
+      status.update({ phase: 'off', lastError: null });
+      return;
+    }
+    if (runner !== null) return;
+    if (options.createRunner === null) {
+      status.update({ phase: 'needs-attention', lastError: NO_ENGINE });
+      return;
+    }
+    status.update({ phase: 'syncing', lastError: null });
+    const started = options.createRunner({ api: openApi(), folder: folder(), accountId: account.user.id, status });
+    runner = started;
+    try {
+      await started.start();
+    } catch (error) {
+      runner = null;
+      await fail(error);
+    }
+  };
+
+  const fail = async (error: unknown): Promise<void> => {
+    if (isSignedOut(error)) {
+      await stopRunner();
+      const subscription = error.code === 'subscription_required';
+      status.update({
+        phase: 'signed-out',
+        account: null,
+        notice: subscription ? { code: 'subscription_required', text: NOTICE_TEXT.subscription_required } : null,
+      });
+      return;
+    }
+    throw error;
+  };
+
+  const exchange = async (code: string): Promise<void> => {
+    if (signIn === null)
+      throw new AppError('no_sign_in_pending', 'Click Sync first, then paste the code from your browser.');
+    await signIn.exchange(code);
+    signIn = null;
+    status.update({ notice: null });
+    options.log('info', 'signed in');
+    await settle();
+  };
+
+  void settle().catch((error: unknown) => options.log('error', `start failed: ${(error as Error).message}`));
+
+  return {
+    status,
+    async beginSignIn() {
+      signIn?.cancel();
+      signIn = createSignIn({
+        origin: options.origin,
+        redirectUri: callbackUri(options.scheme),
+        deviceName: options.deviceName,
+        clientVersion: options.clientVersion,
+        tokenStore: tokens,
+        log: options.log,
+      });
+      if (signIn.authorizeUrl === null) throw new AppError('sign_in_failed', 'Sign-in could not start.');
+      return { authorizeUrl: signIn.authorizeUrl };
+    },
+    async completeSignIn(input: SignInCompletion) {
+      if ('code' in input) return exchange(input.code);
+      if (signIn === null) throw new AppError('no_sign_in_pending', 'No sign-in is in progress.');
+      const result = signIn.acceptCallbackUrl(input.deepLink, options.scheme);
+      if (result.type === 'cancelled') throw new AppError('sign_in_cancelled', 'Sign-in was cancelled in the browser.');
+      if (result.type === 'ignored')
+        throw new AppError('link_ignored', `The sign-in link was ignored: ${result.reason}.`);
+      return exchange(result.code);
+    },
+    async cancelSignIn() {
+      signIn?.cancel();
+      signIn = null;
+    },
+    async setSyncOn(on) {
+      options.settings.setSyncOn(on);
+      await settle();
+    },
+    async logOut() {
+      await stopRunner();
+      await signOut({ api: openApi(), tokenStore: tokens, log: options.log });
+      api?.close();
+      api = null;
+      status.update({ notice: null, lastError: null });
+      await settle();
+    },
+    async chooseFolder(path) {
+      const chosen = resolve(path);
+      if (chosen === resolve(home) || chosen === resolve(chosen, '..')) {
+        throw new AppError(
+          'bad_folder',
+          'Choose a folder inside your home folder, not the home folder or a drive itself.',
+        );
+      }
+      await stopRunner();
+      options.settings.setFolder(chosen);
+      await settle();
+    },
+    setOsOnline(now) {
+      online = now;
+      runner?.setOsOnline(now);
+    },
+    suspend() {
+      runner?.suspend();
+    },
+    resume() {
+      runner?.resume();
+    },
+    async shutdown() {
+      signIn?.cancel();
+      await stopRunner();
+      api?.close();
+      api = null;
+    },
+  };
+}
