@@ -1,7 +1,7 @@
 // The log file of SPEC.md: one redacted line per event, appended in order by one synchronous winston transport,
 // rotated by size.
 
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import winston from 'winston';
 import type WinstonTransport from 'winston-transport';
@@ -123,6 +123,7 @@ class RotatingFileTransport extends TransportStream {
   readonly #echo: ((line: string) => void) | undefined;
   #fd: number;
   #size: number;
+  #ino = 0;
   written = 0;
   #waiters: Array<() => void> = [];
   #target = 0;
@@ -134,8 +135,30 @@ class RotatingFileTransport extends TransportStream {
     this.#maxFiles = Math.max(1, options.maxFiles);
     this.#echo = options.echo;
     mkdirSync(dirname(this.#file), { recursive: true, mode: 0o700 });
+    this.#fd = -1;
+    this.#size = 0;
+    this.#open();
+  }
+
+  #open(): void {
     this.#fd = openSync(this.#file, 'a', 0o600);
-    this.#size = fstatSync(this.#fd).size;
+    const info = fstatSync(this.#fd);
+    this.#size = info.size;
+    this.#ino = info.ino;
+  }
+
+  /**
+   * Another process logging to the same file (the app and a CLI on another folder) may have rotated it: then our
+   * descriptor points at sync.1.log, and we follow the new sync.log instead.
+   */
+  #followRotation(): void {
+    let ino: number | null = null;
+    try {
+      ino = statSync(this.#file).ino;
+    } catch {}
+    if (ino === this.#ino) return;
+    closeSync(this.#fd);
+    this.#open();
   }
 
   #rotatedName(n: number): string {
@@ -163,15 +186,18 @@ class RotatingFileTransport extends TransportStream {
         }
       }
     }
-    this.#fd = openSync(this.#file, 'a', 0o600);
-    this.#size = 0;
+    this.#open();
   }
 
   override log(info: LineInfo, next: () => void): void {
     const line = `${info[LINE] ?? info.message}\n`;
     const bytes = Buffer.byteLength(line);
     try {
-      if (this.#size > 0 && this.#size + bytes > this.#maxBytes) this.#rotate();
+      if (this.written % 256 === 0) this.#followRotation();
+      if (this.#size > 0 && this.#size + bytes > this.#maxBytes) {
+        this.#followRotation();
+        if (this.#size > 0 && this.#size + bytes > this.#maxBytes) this.#rotate();
+      }
       writeSync(this.#fd, line);
       this.#size += bytes;
     } catch (error) {

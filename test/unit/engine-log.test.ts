@@ -137,6 +137,17 @@ describe('the log file', () => {
     });
   });
 
+  it('follows a rotation made by another logger on the same file, losing nothing', async () => {
+    const file = join(dir, 'sync.log');
+    const app = createLogger({ file, maxBytes: 2048, maxFiles: 1000 });
+    const cli = createLogger({ file, maxBytes: 2048, maxFiles: 1000 });
+    for (let i = 0; i < 3000; i++) (i % 2 === 0 ? app : cli).info(`line ${i}`);
+    await app.close();
+    await cli.close();
+    const numbers = allLines(file).map((line) => Number(line.split(' ').pop()));
+    expect(numbers.slice().sort((a, b) => a - b)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+  });
+
   it('appends to an existing log after a restart', async () => {
     const file = join(dir, 'sync.log');
     const first = createLogger({ file });
