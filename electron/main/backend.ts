@@ -27,7 +27,9 @@ export async function createAppBackend(context: BackendContext): Promise<AppBack
     deviceName: context.deviceName,
     clientVersion: context.clientVersion,
     settings: context.settings,
-    log: (level, line) => context.log(level === 'debug' ? 'info' : level, line),
+    log: (level, line) => {
+      if (level !== 'debug') context.log(level, line);
+    },
     createRunner: null,
   });
 }

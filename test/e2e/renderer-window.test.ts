@@ -1,7 +1,6 @@
 // The window in real Chromium: renderer/ served over 127.0.0.1, its preload API bridged (page.exposeFunction) to the
 // real app controller through the real typed IPC wrappers, on a fake engine. SPEC.md "The desktop app".
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOTICE_TEXT } from '../../sync-engine/status.js';
 import { callbackLink, FakeBackend, GOOD_CODE, ORIGIN } from '../unit/desktop-fake-backend.js';
