@@ -612,6 +612,26 @@ describe('endpoints', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it('an upload whose answer is lost is sent again with the same content and headers', async () => {
+    const content = Buffer.from('<p>lost answer</p>');
+    const server = await serve((q, s, i) => {
+      if (i === 0) return q.socket.destroy();
+      sendJson(s, 201, siteEntry('hello', content.toString()));
+    });
+    const { api, delays } = client(server);
+    const result = await api.putFile('site', 'hello', {
+      content,
+      sha256: sha256(content),
+      baseVersion: 0,
+      modifiedAtIso: '2026-11-25T13:24:11.123Z',
+    });
+    expect(result.status).toBe('created');
+    expect(delays).toEqual([1000]);
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1]?.body.equals(content)).toBe(true);
+    expect(server.requests[1]?.headers['content-sha256']).toBe(server.requests[0]?.headers['content-sha256']);
+  });
+
   it('409 conflict carries the current entry, parsed', async () => {
     const current = siteEntry('hello', '<p>theirs</p>', 5, 42);
     const server = await serve((_q, s) => sendError(s, 409, 'conflict', 'A newer version exists.', { current }));
