@@ -445,11 +445,7 @@ function refusal(item: LocalItem): string | null {
     return checked.ok ? null : `not synced: ${checked.message}`;
   }
   const checked = checkPath(item.localPath, item.kind === 'folder' ? 'folder' : 'file');
-  if (!checked.ok) return `not synced: ${checked.message}`;
-  if (item.kind !== 'folder' && (item.size ?? 0) > MAX_FILE_BYTES) {
-    return `not synced: the file is over ${MAX_FILE_BYTES / 1024 / 1024} MiB`;
-  }
-  return null;
+  return checked.ok ? null : `not synced: ${checked.message}`;
 }
 
 function compareLocal(local: LocalItem | undefined, state: StateRecord | undefined): LocalVsState {
@@ -489,6 +485,12 @@ function reconcileFile(
 
   const push = (baseVersion: number, why: string): void => {
     if (!local) return;
+    // Only sending is limited: a big file that came down from the platform is still an ordinary entry.
+    if ((local.size ?? 0) > MAX_FILE_BYTES) {
+      const why = `too_large: the file is over ${MAX_FILE_BYTES / 1024 / 1024} MiB; not sent until it changes`;
+      out.push({ type: 'skip', key, localPath: local.localPath, why });
+      return;
+    }
     const target = pushTarget(key, local, state, remote);
     if (ctx.paths.remoteFolders.has(ctx.fold(target))) {
       out.push({

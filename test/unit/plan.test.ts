@@ -416,6 +416,21 @@ describe('uploads (SPEC.md "Reconcile", "Pushing")', () => {
   it('a file over 20 MiB is not sent: skipped until it changes', () => {
     const big = { ...file('video.mp4', 'V'), size: 20 * 1024 * 1024 + 1 };
     expect(types(run({ local: [big] }))).toEqual(['skip upload:video.mp4']);
+    const bigSite = { ...file('huge.html', 'V2', 5_000), size: 20 * 1024 * 1024 + 1 };
+    const changed = run({ local: [bigSite], remote: [entry('huge.html', 'V')], state: [agreed('huge.html', 'V')] });
+    expect(types(changed)).toEqual(['skip site:huge']);
+  });
+
+  it('a file over 20 MiB that came down from the platform is still synced: a tombstone moves it into sites-versions', () => {
+    const big = { ...file('video.mp4', 'V'), size: 30 * 1024 * 1024 };
+    const same = run({ local: [big], remote: [entry('video.mp4', 'V')], state: [agreed('video.mp4', 'V')] });
+    expect(same.actions).toEqual([]);
+    const removed = run({
+      local: [big],
+      remote: [{ tombstone: 'upload:video.mp4' }],
+      state: [agreed('video.mp4', 'V')],
+    });
+    expect(types(removed)).toEqual(['removeLocal upload:video.mp4']);
   });
 
   it('a macOS NFD spelling and its NFC twin are one entry, written through the local spelling', () => {
