@@ -154,6 +154,33 @@ export async function resolveInside(root: string, relPath: string): Promise<stri
   return target;
 }
 
+/**
+ * Removes the engine's temp files (relative paths, e.g. ScanResult.tempFiles) older than `olderThanMs`: leftovers of
+ * a crash. Younger ones may belong to a transfer in flight and are kept. Returns the paths removed.
+ */
+export async function removeStaleTemps(
+  root: string,
+  tempFiles: readonly string[],
+  olderThanMs = 3_600_000,
+): Promise<string[]> {
+  const removed: string[] = [];
+  const cutoff = Date.now() - olderThanMs;
+  for (const relPath of tempFiles) {
+    const name = relPath.slice(relPath.lastIndexOf('/') + 1);
+    if (!isTempName(name)) continue;
+    try {
+      const abs = await resolveInside(root, relPath);
+      const info = await lstat(abs);
+      if (!info.isFile() || info.mtimeMs > cutoff) continue;
+      await unlink(abs);
+      removed.push(relPath);
+    } catch {
+      // Gone already, or no longer ours to judge: leave it.
+    }
+  }
+  return removed;
+}
+
 /** The errno code of an error from node:fs, or undefined. */
 export function errnoOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;

@@ -32,6 +32,8 @@ export interface ScanResult {
   items: LocalItem[];
   skipped: SkippedPath[];
   caseInsensitive: boolean;
+  /** The engine's own `.hyperclay-tmp-*` files seen (left by a crash, or in use right now): see removeStaleTemps. */
+  tempFiles: string[];
 }
 
 export interface ScanOptions {
@@ -218,6 +220,7 @@ async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Pr
 export async function scanFolder(root: string, rules: FolderRules, options: ScanOptions = {}): Promise<ScanResult> {
   const items: LocalItem[] = [];
   const skipped: SkippedPath[] = [];
+  const tempFiles: string[] = [];
   const files: Array<{ localPath: string; key: string; kind: LocalItem['kind'] }> = [];
   const report = (s: SkippedPath): void => {
     skipped.push(s);
@@ -255,7 +258,10 @@ export async function scanFolder(root: string, rules: FolderRules, options: Scan
     for (const entry of entries) {
       const localPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
       const isDir = entry.isDirectory();
-      if (rules.isIgnored(localPath, isDir)) continue;
+      if (rules.isIgnored(localPath, isDir)) {
+        if (!isDir && entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) tempFiles.push(localPath);
+        continue;
+      }
       if (entry.isSymbolicLink()) {
         report(skip(localPath, 'symlink'));
         continue;
@@ -314,7 +320,7 @@ export async function scanFolder(root: string, rules: FolderRules, options: Scan
 
   items.sort((a, b) => (a.localPath < b.localPath ? -1 : a.localPath > b.localPath ? 1 : 0));
   skipped.sort((a, b) => (a.localPath < b.localPath ? -1 : a.localPath > b.localPath ? 1 : 0));
-  return { items, skipped, caseInsensitive };
+  return { items, skipped, caseInsensitive, tempFiles: tempFiles.sort() };
 }
 
 export type StatResult =

@@ -8,13 +8,22 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFolderRules } from '../../sync-engine/folder-rules.js';
-import { LocalPathError, resolveInside, TEMP_PREFIX, tempPathFor, writeFileAtomic } from '../../sync-engine/fsutil.js';
+import {
+  LocalPathError,
+  removeStaleTemps,
+  resolveInside,
+  TEMP_PREFIX,
+  tempPathFor,
+  writeFileAtomic,
+} from '../../sync-engine/fsutil.js';
+import { scanFolder } from '../../sync-engine/scan.js';
 
 let root: string;
 let outside: string;
@@ -81,6 +90,24 @@ describe('writeFileAtomic', () => {
     await expect(writeFileAtomic(join(root, 'dir'), 'data')).rejects.toThrow();
     expect(readdirSync(root)).toEqual(['dir']);
     expect(readFileSync(join(root, 'dir', 'keep'), 'utf8')).toBe('x');
+  });
+
+  it('finds temp files left by a crash in a scan and removes only the stale ones', async () => {
+    mkdirSync(join(root, 'blog'));
+    writeFileSync(join(root, 'blog', 'hello.html'), 'x');
+    const stale = tempPathFor(join(root, 'blog', 'hello.html'));
+    const fresh = tempPathFor(join(root, 'hello.html'));
+    writeFileSync(stale, 'partial');
+    writeFileSync(fresh, 'in flight');
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(stale, old, old);
+    const { items, tempFiles } = await scanFolder(root, createFolderRules(root));
+    expect(items.map((item) => item.localPath)).toEqual(['blog', 'blog/hello.html']);
+    const staleRel = `blog/${basename(stale)}`;
+    expect(tempFiles).toEqual([basename(fresh), staleRel].sort());
+    expect(await removeStaleTemps(root, [...tempFiles, 'blog/hello.html'])).toEqual([staleRel]);
+    expect(readdirSync(join(root, 'blog'))).toEqual(['hello.html']);
+    expect(readdirSync(root).sort()).toEqual([basename(fresh), 'blog'].sort());
   });
 
   it('names temp files so the folder rules ignore them', () => {
