@@ -130,9 +130,19 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     log,
   });
   const app = new Hono();
+  // Requests still running: close() lets them finish (a long-poll ends at once when its socket closes) before
+  // the stores close under them.
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
   app.use('*', async (c, next) => {
     const started = performance.now();
-    await next();
+    inFlight++;
+    try {
+      await next();
+    } finally {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    }
     const url = new URL(c.req.url);
     const site = subdomainSite(c.req.header('host'));
     // The path only: queries can carry codes and states, and never belong in a log.
@@ -195,7 +205,17 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
         server.close(() => done());
         // Keep-alive connections would hold close() open until they time out.
         server.closeAllConnections();
-      }).then(() => stores.close());
+      })
+        .then(
+          () =>
+            new Promise<void>((done) => {
+              if (inFlight === 0) return done();
+              idle = done;
+              // A handler that never ends must not keep the stores open forever.
+              setTimeout(done, 5_000).unref();
+            }),
+        )
+        .then(() => stores.close());
       return closed;
     },
   };

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../../protocol/index.js';
+import { signToken } from '../../server-endpoints/auth/tokens.js';
 import { openAccountStore } from '../../server-endpoints/reference/accounts.js';
 import {
   openReferenceStores,
@@ -563,5 +564,45 @@ describe('reference platform server', () => {
       expect(logLines.some((l) => /^GET hello\.localhost\/ 200 \d+ ms$/.test(l))).toBe(true);
       expect(hostPort).toContain('127.0.0.1');
     });
+  });
+
+  it('close() lets a running long-poll end before the stores close (no error logged)', async () => {
+    const closeDir = await mkdtemp(join(tmpdir(), 'hc-reference-close-'));
+    const lines: string[] = [];
+    try {
+      const stores = await openReferenceStores(closeDir);
+      const account = await stores.accounts.create({ email: 'erin@example.com', password: PASSWORD });
+      const sid = await stores.authStore.createConnection(account.id, 'test');
+      const { token } = signToken(stores.tokenSecret, { sub: account.id, sid }, Date.now());
+      await stores.close();
+      const second = await startReferenceServer({ port: 0, dataDir: closeDir, log: (line) => lines.push(line) });
+      const auth = { authorization: `Bearer ${token}` };
+      const first = await call(second.url, { path: '/sync/changes?cursor=0', headers: auth });
+      const { cursor } = JSON.parse(first.text) as { cursor: string };
+      // A raw request, to know when its bytes have left; a health round trip after that means the server has
+      // read the poll too (one event loop, bytes in arrival order), so the poll is in its handler when close() runs.
+      let sent: () => void = () => {};
+      const flushed = new Promise<void>((r) => {
+        sent = r;
+      });
+      const poll = new Promise<Error | number>((done) => {
+        const req = httpRequest(new URL(`/sync/changes?cursor=${cursor}&wait=30`, second.url), {
+          headers: auth,
+          agent: false,
+        });
+        req.on('response', (res) => done(res.statusCode ?? 0));
+        req.on('error', (error) => done(error));
+        req.on('finish', () => sent());
+        req.end();
+      });
+      await flushed;
+      expect((await call(second.url, { path: '/sync/health' })).status).toBe(200);
+      await second.close();
+      expect(await poll).toBeInstanceOf(Error);
+      expect(lines.filter((line) => line.includes('error'))).toEqual([]);
+      expect(lines.filter((line) => line.startsWith('GET /sync/changes '))).toHaveLength(2);
+    } finally {
+      await rm(closeDir, { recursive: true, force: true });
+    }
   });
 });
