@@ -461,6 +461,13 @@ describe('reference platform server', () => {
       expect(list.map((v) => v.sha256)).toContain(sha256('<h1>Hello from Alice</h1>'));
       const page = await call(base, { path: '/dashboard/sites/hello', headers: { cookie } });
       expect(page.text).toContain('data-version="1"');
+      const old = await call(base, { path: '/dashboard/sites/hello/versions/1', headers: { cookie } });
+      expect(old.status).toBe(200);
+      expect(old.text).toBe('<h1>Hello from Alice</h1>');
+      // Shown, never run on the platform's origin.
+      expect(old.headers['content-security-policy']).toBe('sandbox');
+      const foreign = await call(base, { path: '/dashboard/sites/bobsite/versions/1', headers: { cookie } });
+      expect(foreign.status).toBe(404);
 
       const after = await allChanges(token, before.cursor);
       const change = after.entries.find((e) => e.kind === 'site' && e.name === 'hello');
