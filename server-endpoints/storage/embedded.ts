@@ -2,7 +2,7 @@
 // file content on disk, content-addressed by sha256 and written atomically (temp + fsync + rename).
 
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -181,6 +181,18 @@ function checkRequest(request: WriteFileRequest): void {
   }
 }
 
+/** Temp files left by a crash mid-write; an hour's margin spares those of a process still writing. */
+function removeStaleTemps(tempDir: string, nowMs: number): void {
+  for (const name of readdirSync(tempDir)) {
+    const path = join(tempDir, name);
+    try {
+      if (statSync(path).mtimeMs < nowMs - 60 * 60 * 1000) unlinkSync(path);
+    } catch {
+      // Gone already, or not ours to remove: either way nothing depends on it.
+    }
+  }
+}
+
 export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedStorage {
   const dir = options.dir;
   const now = options.now ?? Date.now;
@@ -189,6 +201,7 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
   const tempDir = join(dir, 'tmp');
   mkdirSync(blobDir, { recursive: true, mode: 0o700 });
   mkdirSync(tempDir, { recursive: true, mode: 0o700 });
+  removeStaleTemps(tempDir, now());
 
   const db = new Database(join(dir, 'sync.sqlite'));
   db.pragma('journal_mode = WAL');
