@@ -125,6 +125,28 @@ function fileHeaders(c: C, entry: Entry): void {
   c.header('Cache-Control', 'no-store');
 }
 
+type ChangesQuery =
+  | { ok: true; cursor: string; limit: number; waitMs: number; session: string | null }
+  | { ok: false; message: string };
+
+function parseChangesQuery(c: C): ChangesQuery {
+  const cursor = c.req.query('cursor');
+  const limitText = c.req.query('limit') ?? String(MAX_PAGE_LIMIT);
+  const waitText = c.req.query('wait') ?? '0';
+  const session = c.req.query('session');
+  const limit = Number(limitText);
+  if (!/^\d{1,4}$/.test(limitText) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    return { ok: false, message: `limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}.` };
+  }
+  const waitSeconds = Number(waitText);
+  if (!/^\d{1,2}(\.\d{1,3})?$/.test(waitText) || waitSeconds > MAX_WAIT_SECONDS) {
+    return { ok: false, message: `wait must be a number of seconds from 0 to ${MAX_WAIT_SECONDS}.` };
+  }
+  if (cursor === undefined) return { ok: false, message: 'cursor is required ("0" lists everything).' };
+  const usableSession = session !== undefined && session.length > 0 && session.length <= MAX_SESSION_ID_CHARS;
+  return { ok: true, cursor, limit, waitMs: waitSeconds * 1000, session: usableSession ? session : null };
+}
+
 type Located = { ok: true; file: FileKey; path: string } | { ok: false; response: Response };
 
 export function syncRoutes(ctx: EndpointContext): Hono<SyncEnv> {
@@ -300,29 +322,18 @@ export function syncRoutes(ctx: EndpointContext): Hono<SyncEnv> {
 
   app.get('/sync/changes', async (c) => {
     const account = c.get('account');
-    const limitText = c.req.query('limit');
-    const waitText = c.req.query('wait');
-    const cursorText = c.req.query('cursor');
-    const session = c.req.query('session');
-    const limit = limitText === undefined ? MAX_PAGE_LIMIT : Number(limitText);
-    if (!/^\d{1,4}$/.test(limitText ?? '1000') || limit < 1 || limit > MAX_PAGE_LIMIT) {
-      return fail(c, 'bad_request', 400, `limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}.`);
-    }
-    const waitSeconds = waitText === undefined ? 0 : Number(waitText);
-    if (!/^\d{1,2}(\.\d{1,3})?$/.test(waitText ?? '0') || waitSeconds > MAX_WAIT_SECONDS) {
-      return fail(c, 'bad_request', 400, `wait must be a number of seconds from 0 to ${MAX_WAIT_SECONDS}.`);
-    }
-    if (cursorText === undefined) return fail(c, 'bad_request', 400, 'cursor is required ("0" lists everything).');
-    if (session !== undefined && session.length > 0 && session.length <= MAX_SESSION_ID_CHARS) {
+    const query = parseChangesQuery(c);
+    if (!query.ok) return fail(c, 'bad_request', 400, query.message);
+    if (query.session !== null) {
       // Advisory: a lost session is not an error, and a failed touch must not fail the poll.
-      await ctx.storage.touchSession(account.id, session).catch((error: Error) => {
+      await ctx.storage.touchSession(account.id, query.session).catch((error: Error) => {
         ctx.log(`sync session touch failed account=${account.id}: ${error.message}`);
       });
     }
     const cursor: Cursor | null =
-      cursorText === '0' ? { kind: 'listing', continuation: null } : cursors.decode(account.id, cursorText);
+      query.cursor === '0' ? { kind: 'listing', continuation: null } : cursors.decode(account.id, query.cursor);
     const page =
-      cursor === null ? null : await changesPage(account.id, cursor, limit, waitSeconds * 1000, () => c.req.raw.signal);
+      cursor === null ? null : await changesPage(account.id, cursor, query.limit, query.waitMs, () => c.req.raw.signal);
     if (page === null) {
       return fail(c, 'cursor_reset', 410, 'This cursor can no longer be served. List again from cursor 0.');
     }
