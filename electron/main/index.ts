@@ -10,7 +10,7 @@ import type { TrayAction } from '../core/tray.js';
 import { registerAppScheme, serveAppScheme } from './app-protocol.js';
 import { createAppBackend } from './backend.js';
 import { wireIpc } from './ipc.js';
-import { createFileLog } from './log.js';
+import { openAppLog } from './log.js';
 import { registerProtocolClient } from './protocol-client.js';
 import { openDesktopSettings } from './store.js';
 import { destroyTray, renderTray } from './tray.js';
@@ -34,7 +34,7 @@ try {
   throw error;
 }
 
-const fileLog = createFileLog(app.getPath('logs'));
+const fileLog = openAppLog(app.getPath('logs'));
 const log: AppLog = fileLog.log;
 let controller: AppController | null = null;
 let quitStarted = false;
@@ -68,11 +68,16 @@ if (!app.requestSingleInstanceLock()) {
     quitStarted = true;
     // Hold the quit until the engine has stopped: no half-written file, no half-applied page.
     event.preventDefault();
-    void controller.shutdown().finally(() => {
-      log('info', 'quit');
-      destroyTray();
-      app.exit(0);
-    });
+    void controller
+      .shutdown()
+      .then(() => {
+        log('info', 'quit');
+        return fileLog.close();
+      })
+      .finally(() => {
+        destroyTray();
+        app.exit(0);
+      });
   });
   app.whenReady().then(start, (error: unknown) => {
     log('error', `the app could not start: ${(error as Error).message}`);
