@@ -25,7 +25,7 @@ export class FolderLockedError extends EngineError {
   constructor(folder: string, holder: LockHolder) {
     super(
       'folder_locked',
-      `${folder} is already being synced by ${holder.description} (process ${holder.pid}); stop it first, or sync another folder.`,
+      `${folder} is already being synced by ${holder.description}${holder.pid > 0 ? ` (process ${holder.pid})` : ''}; stop it first, or sync another folder.`,
     );
     this.holder = holder;
   }
