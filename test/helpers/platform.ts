@@ -13,7 +13,7 @@ import { openEmbeddedAuthStore } from '../../server-endpoints/auth/store.js';
 import { signToken } from '../../server-endpoints/auth/tokens.js';
 import { createSyncEndpoints } from '../../server-endpoints/index.js';
 import { type EmbeddedStorage, openEmbeddedStorage } from '../../server-endpoints/storage/embedded.js';
-import type { Account, AuthStore, IdentityProvider } from '../../server-endpoints/types.js';
+import type { Account, AuthStore, IdentityProvider, SyncStorage } from '../../server-endpoints/types.js';
 
 export interface TestPlatformOptions {
   /** Data folder; default a new temp folder, removed by close(). */
@@ -26,6 +26,8 @@ export interface TestPlatformOptions {
   log?: (line: string) => void;
   /** Default: a random 32-byte secret. */
   tokenSecret?: string;
+  /** What the endpoints see of the storage (e.g. a wrapper that injects failures); default the storage itself. */
+  wrapStorage?: (storage: EmbeddedStorage) => SyncStorage;
 }
 
 export interface NewAccount {
@@ -89,7 +91,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const accounts = new Map<string, Account>();
   const identity = testIdentity(accounts);
   const app = createSyncEndpoints({
-    storage,
+    storage: options.wrapStorage ? options.wrapStorage(storage) : storage,
     authStore,
     identity,
     tokenSecret,

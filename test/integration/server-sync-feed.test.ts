@@ -254,3 +254,26 @@ describe('410 cursor_reset', () => {
     clock -= 120_000;
   });
 });
+
+describe('long-poll over a storage that cannot notify', () => {
+  it('still returns the change, by looking at the feed again', async () => {
+    const plain = await startTestPlatform({
+      // Every method but subscribe, as a storage without change notifications would offer.
+      wrapStorage: (storage) => {
+        const { subscribe: _unused, ...rest } = storage;
+        return rest;
+      },
+    });
+    try {
+      const account = plain.addAccount({ email: 'nonotify@example.com' });
+      const api = syncApi(plain.url, await plain.tokenFor(account));
+      const head = (await listAll(api)).cursor;
+      const waiting = page(api, head, { wait: 20 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await api.putFolder('arrived');
+      expect((await waiting).entries.map(identity)).toEqual(['folder:arrived']);
+    } finally {
+      await plain.close();
+    }
+  });
+});
