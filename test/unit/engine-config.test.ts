@@ -1,5 +1,5 @@
 // SPEC.md "Configuration" and the CLI's HYPERCLAY_SYNC_HOME: defaults, .env loading, validation, data-folder paths.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import {
   dataPathsFor,
   defaultDataHome,
   defaultSyncFolder,
+  ensureDataDirs,
   loadConfig,
   stateFileFor,
 } from '../../sync-engine/config.js';
@@ -106,6 +107,15 @@ describe('loadConfig', () => {
 });
 
 describe('data paths', () => {
+  it('creates the data folders readable by the owner only', () => {
+    const paths = dataPathsFor(join(dir, 'data'));
+    ensureDataDirs(paths);
+    for (const folder of [paths.home, paths.logsDir, paths.stateDir, paths.locksDir]) {
+      expect(statSync(folder).isDirectory()).toBe(true);
+      if (process.platform !== 'win32') expect(statSync(folder).mode & 0o777).toBe(0o700);
+    }
+  });
+
   it('gives each account and folder its own state file', () => {
     const paths = dataPathsFor(dir);
     const a = stateFileFor(paths, 'acct-1', '/home/ada/Hyperclay');
