@@ -6,6 +6,7 @@ import {
   checkSitePath,
   type Entry,
   folderOf,
+  isSiteFile,
   MAX_FILE_BYTES,
   nfc,
   platformSitePath,
@@ -68,6 +69,11 @@ export interface PlanInput {
   remote: ReadonlyMap<EntryKey, RemoteState>;
   /** What was last agreed, by key. */
   state: ReadonlyMap<EntryKey, StateRecord>;
+  /**
+   * Optional: the agreed records of one slot (`slotOf`), from an index the state store keeps. Only matters
+   * on a case-insensitive disk, where a scoped plan without it indexes the whole state once (O(n)).
+   */
+  stateInSlot?: (slot: string) => readonly StateRecord[];
   options?: PlanOptions;
 }
 
@@ -137,25 +143,30 @@ type RemoteVsState = 'none' | 'new' | 'same' | 'changed' | 'tombstone';
 interface Slot {
   locals: LocalItem[];
   remotes: Array<{ key: EntryKey; remote: RemoteState }>;
-  states: StateRecord[];
-}
-
-/** What the whole plan knows about paths on each side, to refuse a file over a folder or the reverse. */
-interface PathIndex {
-  localFiles: Set<string>;
-  localFolders: Set<string>;
-  remoteFiles: Set<string>;
-  remoteFolders: Set<string>;
+  states: readonly StateRecord[];
 }
 
 interface Context {
   complete: boolean;
   allowDeletes: boolean;
   fold: (path: string) => string;
-  paths: PathIndex;
+  /** Paths on disk, for the file-over-folder rule. */
+  localFiles: Set<string>;
+  localFolders: Set<string>;
+  /** Everything the platform said, by slot (also outside the reconciled slots). */
+  remoteBySlot: Map<string, Array<{ key: EntryKey; remote: RemoteState }>>;
+  statesIn: (slot: string) => readonly StateRecord[];
   out: Action[];
   again: EntryKey[];
   seen: Map<EntryKey, RemoteState>;
+}
+
+/**
+ * The slot an entry key falls in: one entry on this disk. Keys are compared in NFC, and case-folded when the
+ * disk folds case (`upload:A.png` and `upload:a.png` are then one local file).
+ */
+export function slotOf(key: EntryKey, caseInsensitive: boolean): string {
+  return caseInsensitive ? caseFoldKey(key) : nfc(key);
 }
 
 const ORDER: Record<Action['type'], number> = {
@@ -183,45 +194,55 @@ function actionPath(action: Action): string {
 export function plan(input: PlanInput): PlanResult {
   const options = input.options ?? {};
   const complete = options.complete === true;
-  const fold = options.caseInsensitive === true ? caseFoldKey : nfc;
-  const slotOf = (key: EntryKey): string => fold(key);
-
-  const slots = new Map<string, Slot>();
-  const slotFor = (key: EntryKey): Slot => {
-    const id = slotOf(key);
-    let slot = slots.get(id);
-    if (!slot) {
-      slot = { locals: [], remotes: [], states: [] };
-      slots.set(id, slot);
-    }
-    return slot;
-  };
-  for (const item of input.local) slotFor(item.key).locals.push(item);
-  for (const [key, remote] of input.remote) slotFor(key).remotes.push({ key, remote });
-  for (const record of input.state.values()) slotFor(record.key).states.push(record);
+  const caseInsensitive = options.caseInsensitive === true;
+  const fold = caseInsensitive ? caseFoldKey : nfc;
+  const slot = (key: EntryKey): string => fold(key);
 
   const wanted = new Set<string>();
   if (complete) {
-    for (const id of slots.keys()) wanted.add(id);
+    for (const item of input.local) wanted.add(slot(item.key));
+    for (const key of input.remote.keys()) wanted.add(slot(key));
+    for (const key of input.state.keys()) wanted.add(slot(key));
   } else {
     const keys: Iterable<EntryKey> = options.scope ?? [...input.local.map((item) => item.key), ...input.remote.keys()];
-    for (const key of keys) wanted.add(slotOf(key));
+    for (const key of keys) wanted.add(slot(key));
   }
-  for (const key of options.failedKeys ?? []) wanted.add(slotOf(key));
+  for (const key of options.failedKeys ?? []) wanted.add(slot(key));
 
   const ctx: Context = {
     complete,
     allowDeletes: options.allowDeletes === true,
     fold,
-    paths: indexPaths(input, fold),
+    localFiles: new Set(),
+    localFolders: new Set(),
+    remoteBySlot: new Map(),
+    statesIn: stateLookup(input, caseInsensitive),
     out: [],
     again: [],
     seen: new Map(),
   };
-  for (const id of [...wanted].sort()) {
-    const slot = slots.get(id);
-    if (slot) reconcileSlot(slot, ctx);
+  const slots = new Map<string, Slot>();
+  const slotFor = (id: string): Slot => {
+    let found = slots.get(id);
+    if (!found) {
+      found = { locals: [], remotes: [], states: ctx.statesIn(id) };
+      slots.set(id, found);
+    }
+    return found;
+  };
+  for (const id of wanted) slotFor(id);
+  for (const item of input.local) {
+    (item.kind === 'folder' ? ctx.localFolders : ctx.localFiles).add(fold(item.localPath));
+    slots.get(slot(item.key))?.locals.push(item);
   }
+  for (const [key, remote] of input.remote) {
+    const id = slot(key);
+    const said = ctx.remoteBySlot.get(id) ?? [];
+    said.push({ key, remote });
+    ctx.remoteBySlot.set(id, said);
+    slots.get(id)?.remotes.push({ key, remote });
+  }
+  for (const id of [...wanted].sort()) reconcileSlot(slots.get(id)!, ctx);
 
   // The delete brake: counted over file removals, applied to every removal of this plan.
   const removals = ctx.out.filter((action) => action.type === 'removeLocal').length;
@@ -256,30 +277,54 @@ export function plan(input: PlanInput): PlanResult {
   return { actions, brake, held, removals, again, remoteSeen: ctx.seen };
 }
 
-function indexPaths(input: PlanInput, fold: (path: string) => string): PathIndex {
-  const index: PathIndex = {
-    localFiles: new Set(),
-    localFolders: new Set(),
-    remoteFiles: new Set(),
-    remoteFolders: new Set(),
-  };
-  for (const item of input.local) {
-    (item.kind === 'folder' ? index.localFolders : index.localFiles).add(fold(item.localPath));
+/** Agreed records by slot: a direct lookup when keys are compared exactly, else an index (given or built). */
+function stateLookup(input: PlanInput, caseInsensitive: boolean): (slot: string) => readonly StateRecord[] {
+  if (input.stateInSlot) return input.stateInSlot;
+  if (!caseInsensitive) {
+    return (id) => {
+      const record = input.state.get(id);
+      return record ? [record] : [];
+    };
   }
-  const gone = new Set<EntryKey>();
-  for (const [key, remote] of input.remote) {
-    if (!remote) continue;
-    if ('tombstone' in remote || remote.entry.deleted) {
-      gone.add(key);
-      continue;
+  let index: Map<string, StateRecord[]> | undefined;
+  return (id) => {
+    if (!index) {
+      index = new Map();
+      for (const record of input.state.values()) {
+        const key = slotOf(record.key, true);
+        const list = index.get(key) ?? [];
+        list.push(record);
+        index.set(key, list);
+      }
     }
-    (remote.entry.kind === 'folder' ? index.remoteFolders : index.remoteFiles).add(fold(remote.entry.path));
+    return index.get(id) ?? [];
+  };
+}
+
+/**
+ * Whether the platform holds a file (or a folder) at `path`, as far as this plan knows: what it said now,
+ * else what was agreed (unless a complete listing left it out).
+ */
+function platformHas(kind: 'file' | 'folder', path: string, ctx: Context): boolean {
+  const at = ctx.fold(path);
+  const slots =
+    kind === 'folder'
+      ? [ctx.fold(folderKey(path))]
+      : [ctx.fold(uploadKey(path)), ...(isSiteFile(path) ? [ctx.fold(siteKey(siteNameOf(path)))] : [])];
+  for (const id of slots) {
+    const said = ctx.remoteBySlot.get(id) ?? [];
+    for (const { remote } of said) {
+      if (remote && !isGone(remote) && ctx.fold((remote as { entry: Entry }).entry.path) === at) return true;
+    }
+    for (const record of ctx.statesIn(id)) {
+      if (record.held || ctx.fold(record.platformPath) !== at) continue;
+      const now = said.find((r) => r.key === record.key);
+      // Said again now: a live entry was checked above (at its current path), a tombstone means gone.
+      if (now ? now.remote !== undefined : ctx.complete) continue;
+      return true;
+    }
   }
-  for (const record of input.state.values()) {
-    if (gone.has(record.key) || record.held) continue;
-    (record.kind === 'folder' ? index.remoteFolders : index.remoteFiles).add(fold(record.platformPath));
-  }
-  return index;
+  return false;
 }
 
 function reconcileSlot(slot: Slot, ctx: Context): void {
@@ -492,7 +537,7 @@ function reconcileFile(
       return;
     }
     const target = pushTarget(key, local, state, remote);
-    if (ctx.paths.remoteFolders.has(ctx.fold(target))) {
+    if (platformHas('folder', target, ctx)) {
       out.push({
         type: 'skip',
         key,
@@ -504,7 +549,7 @@ function reconcileFile(
     out.push({ type: 'push', key, kind, localPath: local.localPath, baseVersion, why });
   };
   const pull = (into: Entry, localPath: string, why: string): void => {
-    if (!local && ctx.paths.localFolders.has(ctx.fold(localPath))) {
+    if (!local && ctx.localFolders.has(ctx.fold(localPath))) {
       out.push({ type: 'skip', key, localPath, why: 'path_conflict: there is a local folder there' });
       return;
     }
@@ -605,7 +650,7 @@ function reconcileFolder(
     if (local && entry) {
       out.push({ type: 'record', key, entry, local, why: 'the folder exists on both sides' });
     } else if (local) {
-      if (ctx.paths.remoteFiles.has(ctx.fold(key.slice('folder:'.length)))) {
+      if (platformHas('file', key.slice('folder:'.length), ctx)) {
         out.push({
           type: 'skip',
           key,
@@ -616,7 +661,7 @@ function reconcileFolder(
         out.push({ type: 'createFolder', key, localPath: local.localPath, why: 'new local folder' });
       }
     } else if (entry) {
-      if (ctx.paths.localFiles.has(ctx.fold(entry.path))) {
+      if (ctx.localFiles.has(ctx.fold(entry.path))) {
         out.push({ type: 'skip', key, localPath: entry.path, why: 'path_conflict: there is a local file there' });
       } else {
         out.push({ type: 'makeLocalFolder', key, entry, localPath: entry.path, why: 'new folder on the platform' });

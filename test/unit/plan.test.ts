@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../protocol/index.js';
 import type { Action, EntryKey, LocalItem, RemoteState, StateRecord } from '../../sync-engine/model.js';
-import { entryKeyOf, localKeyOf, type PlanOptions, type PlanResult, plan } from '../../sync-engine/plan.js';
+import { entryKeyOf, localKeyOf, type PlanOptions, type PlanResult, plan, slotOf } from '../../sync-engine/plan.js';
 
 const sha = (content: string): string => createHash('sha256').update(content).digest('hex');
 const kindOf = (path: string): 'site' | 'upload' => (/\.html$/i.test(path) ? 'site' : 'upload');
@@ -480,6 +480,24 @@ describe('case-insensitive disks (SPEC.md "The folder")', () => {
     expect(bare(changed)).toEqual([
       { type: 'pull', key: 'upload:Docs/Read.TXT', entry: remote, localPath: 'docs/read.txt', local },
     ]);
+  });
+
+  it('a watcher event under the local spelling finds the entry agreed under the platform spelling', () => {
+    const record = agreed('Docs/Read.TXT', 'R', { localPath: 'docs/read.txt' });
+    const local = file('docs/read.txt', 'R2', 5_000);
+    const world = {
+      local: [local],
+      remote: new Map<EntryKey, RemoteState>(),
+      state: new Map([[record.key, record]]),
+      options: { caseInsensitive: true, scope: [local.key] },
+    };
+    const expected = [
+      { type: 'push', key: 'upload:Docs/Read.TXT', kind: 'upload', localPath: 'docs/read.txt', baseVersion: 1 },
+    ];
+    expect(bare(plan(world))).toEqual(expected);
+    // The same through a state store's own index by slot.
+    const index = new Map([[slotOf(record.key, true), [record]]]);
+    expect(bare(plan({ ...world, stateInSlot: (slot) => index.get(slot) ?? [] }))).toEqual(expected);
   });
 
   it('on a case-sensitive disk the two spellings are two entries', () => {
