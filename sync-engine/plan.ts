@@ -108,6 +108,21 @@ export function entryKeyOf(entry: Pick<Entry, 'kind' | 'name' | 'path'>): EntryK
   return entry.kind === 'folder' ? folderKey(nfc(entry.path)) : uploadKey(nfc(entry.path));
 }
 
+/**
+ * The remote map for `plan` from a listing or change pages: keyed by `entryKeyOf`, tombstones as tombstones,
+ * the latest state of each entry winning (pages come in seq order).
+ */
+export function remoteStatesOf(entries: Iterable<Entry>): Map<EntryKey, RemoteState> {
+  const map = new Map<EntryKey, RemoteState>();
+  for (const entry of entries) {
+    const key = entryKeyOf(entry);
+    const previous = map.get(key);
+    if (previous && 'entry' in previous && previous.entry.seq > entry.seq) continue;
+    map.set(key, entry.deleted ? { tombstone: true } : { entry });
+  }
+  return map;
+}
+
 /** The key of something found on disk (the scanner classifies `*.html` as sites, folders as folders). */
 export function localKeyOf(kind: LocalItem['kind'], localPath: string): EntryKey {
   if (kind === 'site') return siteKey(siteNameOf(localPath));

@@ -4,7 +4,15 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../protocol/index.js';
 import type { Action, EntryKey, LocalItem, RemoteState, StateRecord } from '../../sync-engine/model.js';
-import { entryKeyOf, localKeyOf, type PlanOptions, type PlanResult, plan, slotOf } from '../../sync-engine/plan.js';
+import {
+  entryKeyOf,
+  localKeyOf,
+  type PlanOptions,
+  type PlanResult,
+  plan,
+  remoteStatesOf,
+  slotOf,
+} from '../../sync-engine/plan.js';
 
 const sha = (content: string): string => createHash('sha256').update(content).digest('hex');
 const kindOf = (path: string): 'site' | 'upload' => (/\.html$/i.test(path) ? 'site' : 'upload');
@@ -205,6 +213,16 @@ describe('sessions, polls and "changed" (SPEC.md "Sessions and polling", "Reconc
   it('a complete listing that lacks an agreed entry counts as a tombstone', () => {
     const result = run({ local: [file('a.png', 'A')], state: [agreed('a.png', 'A')], options: { complete: true } });
     expect(types(result)).toEqual(['removeLocal upload:a.png']);
+  });
+
+  it('change pages become the remote map: tombstones stay tombstones, the latest state of an entry wins', () => {
+    const older = entry('a.png', 'A', 1, 1);
+    const newer = entry('a.png', 'A2', 2, 5);
+    const gone = { ...entry('hello.html', 'H', 1, 6), deleted: true };
+    const map = remoteStatesOf([older, newer, gone, entry('b.png', 'B', 1, 3)]);
+    expect([...map.keys()]).toEqual(['upload:a.png', 'site:hello', 'upload:b.png']);
+    expect(map.get('upload:a.png')).toEqual({ entry: newer });
+    expect(map.get('site:hello')).toEqual({ tombstone: true });
   });
 
   it('a poll that does not mention an entry leaves it as agreed', () => {
