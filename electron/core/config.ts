@@ -41,8 +41,9 @@ export function resolveAppConfig(input: {
   env: Readonly<Record<string, string | undefined>>;
   bakedUrl: string | null;
 }): AppConfig {
-  const url = input.bakedUrl ?? input.env.HYPERCLAY_URL ?? DEVELOPMENT_URL;
-  const scheme = (input.env.HYPERCLAY_PROTOCOL ?? DEFAULT_SCHEME).toLowerCase();
+  // An empty variable (a blank line in .env) means unset.
+  const url = input.bakedUrl ?? (input.env.HYPERCLAY_URL || DEVELOPMENT_URL);
+  const scheme = (input.env.HYPERCLAY_PROTOCOL || DEFAULT_SCHEME).toLowerCase();
   if (!isValidScheme(scheme)) {
     throw new ConfigError(
       `HYPERCLAY_PROTOCOL "${scheme.slice(0, 40)}" is not a usable scheme; leave it unset for "hyperclay".`,
