@@ -67,8 +67,11 @@ export interface PlanInput {
   local: readonly LocalItem[];
   /** The platform's side, keyed by `entryKeyOf(entry)`: an entry, a tombstone, or absent. */
   remote: ReadonlyMap<EntryKey, RemoteState>;
-  /** What was last agreed, by key. */
-  state: ReadonlyMap<EntryKey, StateRecord>;
+  /**
+   * What was last agreed, by key (a Map, or the state store itself). A scoped plan only calls `get` (and, on a
+   * case-insensitive disk without `stateInSlot`, `values` once); a complete one iterates it.
+   */
+  state: Pick<ReadonlyMap<EntryKey, StateRecord>, 'get' | 'keys' | 'values'>;
   /**
    * Optional: the agreed records of one slot (`slotOf`), from an index the state store keeps. Only matters
    * on a case-insensitive disk, where a scoped plan without it indexes the whole state once (O(n)).
@@ -77,6 +80,21 @@ export interface PlanInput {
   options?: PlanOptions;
 }
 
+/**
+ * What the executor does with the state after each action (the planner relies on it):
+ * - push saved: put {key, kind, name, localPath: the file pushed, platformPath/version/updatedAt/sha256/size
+ *   from the platform's answer, mtimeMs: the pushed file's}. `409 conflict`: back up L, install `current` at
+ *   localPath, put the record from `current` (mtimeMs = the installed file's).
+ * - pull / record: put the record from `entry` (platformPath = entry.path) with localPath and mtimeMs of the
+ *   file now on disk (record: of `local`). Either clears `localDeleted` and `held`.
+ * - rememberDelete: set `localDeleted` on the record. hold: set `held` and `localPath` = the action's.
+ * - removeLocal: after the move into sites-versions, delete the record. forget: delete the record.
+ * - createFolder / makeLocalFolder: put a folder record. removeLocalFolder: delete the record if the folder
+ *   was empty and removed; keep it if not (the next complete session tries again).
+ * - skip: log once per entry and rule. A skip with `entry` (a platform case twin) is carried to the next plans
+ *   like a failed pull (see `remoteSeen`).
+ * - A failed push or pull: keep the key in `failedKeys` and pass `remoteSeen.get(key)` in the next remote map.
+ */
 export interface PlanResult {
   /**
    * In an order that can be run phase by phase: skips and state-only actions, then folder creation
