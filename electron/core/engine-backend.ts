@@ -52,7 +52,8 @@ export interface EngineBackendOptions {
 
 const NO_ENGINE = 'This build has no sync engine yet; use `npm run sync -- start` to sync from a terminal.';
 
-export function createEngineBackend(options: EngineBackendOptions): AppBackend {
+/** `ready` resolves once the saved sign-in has been read and syncing started (or not). */
+export function createEngineBackend(options: EngineBackendOptions): AppBackend & { ready: Promise<void> } {
   const home = options.home ?? homedir();
   const status = new StatusModel();
   const tokens: TokenStore = settingsTokenStore(options.settings.tokens, options.origin);
@@ -134,10 +135,11 @@ export function createEngineBackend(options: EngineBackendOptions): AppBackend {
     await settle();
   };
 
-  void settle().catch((error: unknown) => options.log('error', `start failed: ${(error as Error).message}`));
+  const ready = settle().catch((error: unknown) => options.log('error', `start failed: ${(error as Error).message}`));
 
   return {
     status,
+    ready,
     async beginSignIn() {
       signIn?.cancel();
       signIn = createSignIn({

@@ -21,7 +21,7 @@ export interface BackendContext {
 }
 
 export async function createAppBackend(context: BackendContext): Promise<AppBackend> {
-  return createEngineBackend({
+  const backend = createEngineBackend({
     origin: context.config.origin,
     scheme: context.config.scheme,
     deviceName: context.deviceName,
@@ -32,4 +32,7 @@ export async function createAppBackend(context: BackendContext): Promise<AppBack
     },
     createRunner: null,
   });
+  // The window opens at start only when signed out: know that before the controller is built.
+  await backend.ready;
+  return backend;
 }
