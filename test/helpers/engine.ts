@@ -1,0 +1,213 @@
+// Integration harness: the real reference platform server on 127.0.0.1, real accounts and tokens, and real
+// sync engines on real temp folders. Used by the engine, CLI and desktop integration tests.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { signToken } from '../../server-endpoints/auth/tokens.js';
+import {
+  openReferenceStores,
+  type ReferenceServer,
+  startReferenceServer,
+} from '../../server-endpoints/reference/server.js';
+import { createApiClient, type SavedToken } from '../../sync-engine/api.js';
+import { createSyncEngine, type EngineOptions, type SyncEngine } from '../../sync-engine/engine.js';
+import { StatusModel } from '../../sync-engine/status.js';
+
+export interface TestAccount {
+  id: string;
+  email: string;
+  password: string;
+  token: string;
+}
+
+export interface TestPlatform {
+  url: string;
+  dataDir: string;
+  server: ReferenceServer;
+  accounts: TestAccount[];
+  /** The platform's own save endpoint, as a self-saving site in the browser uses it. */
+  platformSave(account: TestAccount, name: string, html: string): Promise<Response>;
+  /** The dashboard's delete (a tombstone reaches clients). */
+  deleteSite(account: TestAccount, name: string): Promise<void>;
+  /** GET a /sync/* path with a token (for assertions on what the platform holds). */
+  api(account: TestAccount, pathAndQuery: string, init?: RequestInit): Promise<Response>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AccountSpec {
+  email: string;
+  plan?: 'paid' | 'free';
+  maxSites?: number | null;
+  maxStorageBytes?: number | null;
+}
+
+/** Starts the reference server on a free port with the given accounts, each with a working token. */
+export async function startPlatform(specs: AccountSpec[] = [{ email: 'ada@example.com' }]): Promise<TestPlatform> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hc-platform-'));
+  const stores = await openReferenceStores(dataDir);
+  const accounts: TestAccount[] = [];
+  for (const spec of specs) {
+    const password = 'correct horse battery staple';
+    const created = await stores.accounts.create({
+      email: spec.email,
+      password,
+      plan: spec.plan ?? 'paid',
+      maxSites: spec.maxSites === undefined ? null : spec.maxSites,
+      maxStorageBytes: spec.maxStorageBytes ?? null,
+    });
+    const sid = await stores.authStore.createConnection(created.id, 'test device');
+    const { token } = signToken(stores.tokenSecret, { sub: created.id, sid }, Date.now());
+    accounts.push({ id: created.id, email: spec.email, password, token });
+  }
+  await stores.close();
+
+  let port = 0;
+  let server = await startReferenceServer({ port, dataDir, log: () => {} });
+  port = server.port;
+  const cookies = new Map<string, string>();
+
+  async function login(account: TestAccount): Promise<string> {
+    const known = cookies.get(account.id);
+    if (known) return known;
+    const response = await fetch(`${server.url}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+      body: new URLSearchParams({ email: account.email, password: account.password, next: '/' }),
+    });
+    const cookie = /hc_session=[^;]+/.exec(response.headers.get('set-cookie') ?? '')?.[0];
+    if (!cookie) throw new Error(`login failed with ${response.status}`);
+    cookies.set(account.id, cookie);
+    return cookie;
+  }
+
+  const platform: TestPlatform = {
+    get url() {
+      return server.url;
+    },
+    dataDir,
+    get server() {
+      return server;
+    },
+    accounts,
+    async platformSave(account, name, html) {
+      const cookie = await login(account);
+      return fetch(`${server.url}/save/${name}`, {
+        method: 'POST',
+        headers: { cookie, origin: server.url, 'content-type': 'text/html' },
+        body: html,
+      });
+    },
+    async deleteSite(account, name) {
+      const cookie = await login(account);
+      const page = await (await fetch(`${server.url}/`, { headers: { cookie } })).text();
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1];
+      if (!csrf) throw new Error('no delete form on the dashboard');
+      const response = await fetch(`${server.url}/dashboard/sites/${name}/delete`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie, origin: server.url, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf }),
+      });
+      if (response.status >= 400) throw new Error(`delete failed with ${response.status}`);
+    },
+    api(account, pathAndQuery, init = {}) {
+      return fetch(`${server.url}${pathAndQuery}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${account.token}` },
+      });
+    },
+    async stop() {
+      await server.close();
+    },
+    async restart() {
+      server = await startReferenceServer({ port, dataDir, log: () => {} });
+    },
+    async close() {
+      await server.close().catch(() => {});
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return platform;
+}
+
+export interface TestClient {
+  folder: string;
+  engine: SyncEngine;
+  status: StatusModel;
+  lines: string[];
+  stop(): Promise<void>;
+}
+
+/** A real engine for `account` on a fresh temp folder (or `folder`), polling every `pollSeconds`. */
+export function startClient(
+  platform: TestPlatform,
+  account: TestAccount,
+  options: { folder?: string; pollSeconds?: number; stateFile?: string; engine?: Partial<EngineOptions> } = {},
+): TestClient {
+  const folder = options.folder ?? mkdtempSync(path.join(os.tmpdir(), 'hc-folder-'));
+  const home = mkdtempSync(path.join(os.tmpdir(), 'hc-home-'));
+  const lines: string[] = [];
+  let saved: SavedToken = {
+    token: account.token,
+    origin: new URL(platform.url).origin,
+    expiresAt: new Date(Date.now() + 9 * 86_400_000).toISOString(),
+    obtainedAtMs: Date.now(),
+  };
+  const log = (level: string, line: string) => {
+    lines.push(`${level} ${line}`);
+  };
+  const api = createApiClient({
+    origin: platform.url,
+    getToken: () => saved,
+    onToken: (token) => {
+      saved = token;
+    },
+    clientVersion: '0.1.0',
+    log,
+    timeoutMs: 5000,
+    retryDelaysMs: [50, 100, 150],
+  });
+  const status = new StatusModel();
+  const engine = createSyncEngine({
+    api,
+    folder,
+    accountId: account.id,
+    status,
+    stateFile: options.stateFile ?? path.join(home, 'state', 'sync.state'),
+    log,
+    deviceName: 'test client',
+    pollSeconds: options.pollSeconds ?? 0.3,
+    probeSeconds: 0.2,
+    ...options.engine,
+  });
+  return {
+    folder,
+    engine,
+    status,
+    lines,
+    async stop() {
+      await engine.stop();
+      api.close();
+    },
+  };
+}
+
+/** Waits until `check` holds (polling every 20 ms), or fails naming `what`. */
+export async function until<T>(check: () => T | Promise<T>, what: string, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
