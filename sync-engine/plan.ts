@@ -389,6 +389,17 @@ function reconcileChosen(
   successor: { key: EntryKey; entry: Entry } | undefined,
   ctx: Context,
 ): void {
+  if (state && successor && state.kind === 'folder') {
+    // The agreed spelling of a folder is gone, its case twin is the first now: the same folder on this disk.
+    ctx.out.push({ type: 'forget', key, why: 'deleted on the platform; its case twin takes its place' });
+    const why = 'the case twin of a folder deleted on the platform';
+    ctx.out.push(
+      local
+        ? { type: 'record', key: successor.key, entry: successor.entry, local, why }
+        : { type: 'makeLocalFolder', key: successor.key, entry: successor.entry, localPath: successor.entry.path, why },
+    );
+    return;
+  }
   if (state && successor) {
     const l = compareLocal(local, state);
     if (l === 'same' || l === 'deleted') {

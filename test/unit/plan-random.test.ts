@@ -73,6 +73,13 @@ const LOCAL_PATHS = [
 const SITE_NAMES = ['hello', 'world'];
 const SITE_FOLDERS = ['', 'blog', 'Blog'];
 const UPLOAD_PATHS = ['a.png', 'A.png', 'b.png', 'd/x.txt', 'd/X.txt'];
+const FOLDERS = ['blog', 'Blog', 'd', 'e', 'e/sub'];
+
+/** Every folder a path sits in, outermost first: `a/b/c.txt` -> `a`, `a/b`. */
+function parentsOf(path: string): string[] {
+  const segments = path.split('/').slice(0, -1);
+  return segments.map((_, i) => segments.slice(0, i + 1).join('/'));
+}
 
 interface DiskFile {
   path: string;
@@ -80,30 +87,78 @@ interface DiskFile {
   mtime: number;
 }
 
-/** A local disk; on a case-insensitive one, a write through another case keeps the existing spelling. */
+/**
+ * A local disk with files and folders. On a case-insensitive one a path names whatever exists under any
+ * case, and keeps the spelling it already has (a write to `D/X.txt` lands in `d/x.txt`).
+ */
 class Disk {
   readonly files = new Map<string, DiskFile>();
+  /** Folder id -> its spelling. */
+  readonly folders = new Map<string, string>();
   constructor(readonly caseInsensitive: boolean) {}
   #id(path: string): string {
     return this.caseInsensitive ? caseFoldKey(path) : path;
   }
+  /** The spelling the disk uses for `path`. */
+  resolve(path: string): string {
+    let out = '';
+    const segments = path.split('/');
+    segments.forEach((segment, i) => {
+      const wanted = out === '' ? segment : `${out}/${segment}`;
+      const id = this.#id(wanted);
+      const existing =
+        i === segments.length - 1 ? (this.files.get(id)?.path ?? this.folders.get(id)) : this.folders.get(id);
+      out = existing ?? wanted;
+    });
+    return out;
+  }
   get(path: string): DiskFile | undefined {
     return this.files.get(this.#id(path));
   }
+  hasFolder(path: string): boolean {
+    return this.folders.has(this.#id(path));
+  }
+  folderSpelling(path: string): string | undefined {
+    return this.folders.get(this.#id(path));
+  }
+  mkdirs(path: string): void {
+    const spelled = this.resolve(path);
+    for (const folder of [...parentsOf(spelled), spelled]) this.folders.set(this.#id(folder), folder);
+  }
   write(path: string, content: string, mtime: number): void {
-    const existing = this.get(path);
-    this.files.set(this.#id(path), { path: existing?.path ?? path, content, mtime });
+    const spelled = this.resolve(path);
+    for (const folder of parentsOf(spelled)) this.folders.set(this.#id(folder), folder);
+    this.files.set(this.#id(spelled), { path: spelled, content, mtime });
   }
   remove(path: string): void {
     this.files.delete(this.#id(path));
   }
+  isEmpty(path: string): boolean {
+    const inside = `${this.#id(path)}/`;
+    return ![...this.files.keys(), ...this.folders.keys()].some((id) => id.startsWith(inside));
+  }
+  rmdir(path: string): void {
+    this.folders.delete(this.#id(path));
+  }
+  /** Removes a folder with everything in it; returns the files that were in it. */
+  removeTree(path: string): DiskFile[] {
+    const id = this.#id(path);
+    const inside = (other: string): boolean => other === id || other.startsWith(`${id}/`);
+    const gone = [...this.files.entries()].filter(([other]) => inside(other)).map(([, file]) => file);
+    for (const file of gone) this.files.delete(this.#id(file.path));
+    for (const other of [...this.folders.keys()]) if (inside(other)) this.folders.delete(other);
+    return gone;
+  }
   list(): DiskFile[] {
     return [...this.files.values()];
+  }
+  listFolders(): string[] {
+    return [...this.folders.values()];
   }
 }
 
 interface PlatformEntry {
-  kind: 'site' | 'upload';
+  kind: 'site' | 'upload' | 'folder';
   key: EntryKey;
   path: string;
   content: string;
@@ -126,7 +181,7 @@ class Platform {
     const entry: Entry = { kind: p.kind, path: p.path, updatedAt: iso(p.updatedAt), seq: p.seq };
     if (p.kind === 'site') entry.name = p.key.slice('site:'.length);
     if (p.deleted) entry.deleted = true;
-    else {
+    else if (p.kind !== 'folder') {
       entry.size = p.content.length;
       entry.sha256 = sha(p.content);
       entry.version = p.version;
@@ -153,10 +208,12 @@ class Platform {
     if (current) this.backups.push(current.content);
     const version = (this.#versions.get(key) ?? 0) + 1;
     this.#versions.set(key, version);
+    const where = current?.path ?? path;
+    this.#parents(where, updatedAt);
     const saved: PlatformEntry = {
       kind,
       key,
-      path: current?.path ?? path,
+      path: where,
       content,
       version,
       updatedAt,
@@ -165,6 +222,28 @@ class Platform {
     };
     this.entries.set(key, saved);
     return this.toEntry(saved);
+  }
+  /** Saving a file creates the folders it sits in (the platform lists them as entries). */
+  #parents(path: string, now: number): void {
+    for (const folder of parentsOf(path)) this.mkdir(folder, now);
+  }
+  mkdir(path: string, now: number): Entry {
+    const key = `folder:${path}`;
+    const current = this.live(key);
+    if (current) return this.toEntry(current);
+    this.#parents(path, now);
+    const made: PlatformEntry = {
+      kind: 'folder',
+      key,
+      path,
+      content: '',
+      version: 0,
+      updatedAt: now,
+      seq: ++this.seq,
+      deleted: false,
+    };
+    this.entries.set(key, made);
+    return this.toEntry(made);
   }
   /** A sync PUT. */
   put(
@@ -189,14 +268,22 @@ class Platform {
   edit(key: EntryKey, kind: 'site' | 'upload', path: string, content: string, now: number): void {
     this.#save(key, kind, path, content, now);
   }
-  remove(key: EntryKey): void {
+  /** A delete made on the platform: a folder goes with everything in it, each with its own tombstone. */
+  remove(key: EntryKey): string[] {
     const current = this.live(key);
-    if (current) this.entries.set(key, { ...current, deleted: true, seq: ++this.seq });
+    if (!current) return [];
+    const gone = [current];
+    if (current.kind === 'folder') {
+      for (const p of this.entries.values()) if (!p.deleted && p.path.startsWith(`${current.path}/`)) gone.push(p);
+    }
+    for (const p of gone) this.entries.set(p.key, { ...p, deleted: true, seq: ++this.seq });
+    return gone.filter((p) => p.kind !== 'folder').map((p) => p.content);
   }
   moveSite(key: EntryKey, folder: string): void {
     const current = this.live(key);
     if (current) {
       const path = platformSitePath(folder, key.slice('site:'.length));
+      this.#parents(path, current.updatedAt);
       this.entries.set(key, { ...current, path, seq: ++this.seq });
     }
   }
@@ -243,6 +330,13 @@ class World {
     return this.options.caseInsensitive ? caseFoldKey(key) : key;
   }
 
+  localItems(): LocalItem[] {
+    const folders = this.disk
+      .listFolders()
+      .map((path): LocalItem => ({ key: localKeyOf('folder', path), kind: 'folder', localPath: path }));
+    return [...this.disk.list().map((file) => this.localItem(file)), ...folders];
+  }
+
   localItem(file: DiskFile): LocalItem {
     const kind = isSiteFile(file.path) ? 'site' : 'upload';
     return {
@@ -257,15 +351,17 @@ class World {
 
   // ---- people editing ----
 
-  /** Random local edits; returns the keys a watcher would report. */
+  /** Random local edits; returns the keys a watcher would report (files, and folders made or removed). */
   editLocally(): EntryKey[] {
     const touched: EntryKey[] = [];
     const touch = (path: string): void => {
       touched.push(localKeyOf(isSiteFile(path) ? 'site' : 'upload', path));
     };
+    const foldersBefore = new Set(this.disk.listFolders());
     for (let n = 1 + this.rng.int(3); n > 0; n--) {
       const files = this.disk.list();
-      const op = this.rng.int(10);
+      const folders = this.disk.listFolders();
+      const op = this.rng.int(13);
       if (op < 5 || files.length === 0) {
         const path = this.rng.pick(LOCAL_PATHS);
         const old = this.disk.get(path);
@@ -284,24 +380,58 @@ class World {
         this.disk.remove(file.path);
         this.trace.push(`local delete ${file.path}`);
         touch(file.path);
-      } else {
+      } else if (op < 10) {
         const file = this.rng.pick(files);
         const target = this.rng.pick(LOCAL_PATHS);
-        if (this.disk.get(target)) continue;
+        if (this.disk.get(target) || this.disk.hasFolder(target)) continue;
         this.disk.remove(file.path);
         this.disk.write(target, file.content, file.mtime);
         this.trace.push(`local move ${file.path} -> ${target}`);
         touch(file.path);
         touch(target);
+      } else if (op === 10) {
+        const path = this.rng.pick(FOLDERS);
+        this.disk.mkdirs(path);
+        this.trace.push(`local mkdir ${path}`);
+      } else if (folders.length > 0) {
+        const path = this.rng.pick(folders);
+        if (op === 11) {
+          if (!this.disk.isEmpty(path)) continue;
+          this.disk.rmdir(path);
+          this.trace.push(`local rmdir ${path}`);
+        } else {
+          for (const file of this.disk.removeTree(path)) {
+            this.discarded.add(file.content);
+            touch(file.path);
+          }
+          this.trace.push(`local rm -r ${path}`);
+        }
       }
     }
+    const foldersAfter = new Set(this.disk.listFolders());
+    for (const path of foldersBefore) if (!foldersAfter.has(path)) touched.push(localKeyOf('folder', path));
+    for (const path of foldersAfter) if (!foldersBefore.has(path)) touched.push(localKeyOf('folder', path));
     return touched;
   }
 
   editRemotely(): void {
     for (let n = 1 + this.rng.int(3); n > 0; n--) {
-      const live = [...this.platform.entries.values()].filter((p) => !p.deleted);
-      const op = this.rng.int(10);
+      const live = [...this.platform.entries.values()].filter((p) => !p.deleted && p.kind !== 'folder');
+      const liveFolders = [...this.platform.entries.values()].filter((p) => !p.deleted && p.kind === 'folder');
+      const op = this.rng.int(12);
+      if (op === 10) {
+        const path = this.rng.pick(FOLDERS);
+        this.platform.mkdir(path, this.tick());
+        this.trace.push(`platform mkdir ${path}`);
+        continue;
+      }
+      if (op === 11) {
+        if (liveFolders.length === 0) continue;
+        const p = this.rng.pick(liveFolders);
+        for (const content of this.platform.remove(p.key)) this.discarded.add(content);
+        this.trace.push(`platform delete folder ${p.path} with everything in it`);
+        continue;
+      }
       if (op < 6 || live.length === 0) {
         if (this.rng.chance(0.5)) {
           const name = this.rng.pick(SITE_NAMES);
@@ -316,8 +446,7 @@ class World {
         }
       } else if (op < 9) {
         const p = this.rng.pick(live);
-        this.discarded.add(p.content);
-        this.platform.remove(p.key);
+        for (const content of this.platform.remove(p.key)) this.discarded.add(content);
         this.trace.push(`platform delete ${p.key}`);
       } else {
         const sites = live.filter((p) => p.kind === 'site');
@@ -336,7 +465,7 @@ class World {
   session(race?: () => void): PlanResult {
     const remote = this.platform.listing();
     const head = this.platform.seq;
-    const result = this.#plan({ local: this.disk.list().map((f) => this.localItem(f)), remote, complete: true }, race);
+    const result = this.#plan({ local: this.localItems(), remote, complete: true }, race);
     this.cursor = head;
     return result;
   }
@@ -361,9 +490,9 @@ class World {
   #scoped(scope: EntryKey[], remote: Map<EntryKey, RemoteState>, race?: () => void): PlanResult {
     // Like the engine, pass only the disk items of the reconciled keys, and the folder's size for the brake.
     const wanted = new Set([...scope, ...this.failed.keys()].map((key) => this.fold(key)));
-    const all = this.disk.list().map((f) => this.localItem(f));
+    const all = this.localItems();
     const local = all.filter((item) => wanted.has(this.fold(item.key)));
-    return this.#plan({ local, remote, scope, localFileCount: all.length }, race);
+    return this.#plan({ local, remote, scope, localFileCount: this.disk.list().length }, race);
   }
 
   #plan(
@@ -381,7 +510,11 @@ class World {
     if (input.scope) options.scope = input.scope;
     if (input.localFileCount !== undefined) options.localFileCount = input.localFileCount;
     const result = plan({ local: input.local, remote: input.remote, state: new Map(this.state), options });
-    checkPlanShape(result, options.brake ?? { ratio: 0.5, minimum: 10 }, input.localFileCount ?? input.local.length);
+    checkPlanShape(
+      result,
+      options.brake ?? { ratio: 0.5, minimum: 10 },
+      input.localFileCount ?? input.local.filter((item) => item.kind !== 'folder').length,
+    );
     if (result.brake) count('brake');
     this.#checkNeeded(result, input.local);
     race?.();
@@ -417,13 +550,17 @@ class World {
       if (action.type === 'pull' && action.local?.sha256 === action.entry.sha256) {
         throw new Error(`${action.key} is pulled although the disk already holds that content`);
       }
-      if (action.type === 'removeLocal' && live) {
+      if ((action.type === 'removeLocal' || action.type === 'removeLocalFolder') && live) {
         throw new Error(`${action.key} is removed locally although the platform still holds it`);
       }
     }
   }
 
   #agree(key: EntryKey, entry: Entry, localPath: string, mtime: number): void {
+    if (entry.kind === 'folder') {
+      this.state.set(key, { key, kind: 'folder', localPath, platformPath: entry.path, updatedAt: entry.updatedAt });
+      return;
+    }
     const record: StateRecord = {
       key,
       kind: entry.kind,
@@ -497,7 +634,7 @@ class World {
         return;
       }
       case 'record': {
-        this.#agree(action.key, action.entry, action.local.localPath, action.local.mtimeMs!);
+        this.#agree(action.key, action.entry, action.local.localPath, action.local.mtimeMs ?? 0);
         return;
       }
       case 'rememberDelete': {
@@ -528,10 +665,31 @@ class World {
         if (record) this.state.set(action.key, { ...record, held: true, localPath: action.localPath });
         return;
       }
+      case 'createFolder': {
+        transient();
+        if (!this.disk.hasFolder(action.localPath)) throw new Failure('the folder is gone');
+        const made = this.platform.mkdir(action.key.slice('folder:'.length), this.tick());
+        this.#agree(action.key, made, this.disk.folderSpelling(action.localPath)!, 0);
+        return;
+      }
+      case 'makeLocalFolder': {
+        this.disk.mkdirs(action.localPath);
+        this.#agree(action.key, action.entry, this.disk.folderSpelling(action.localPath)!, 0);
+        return;
+      }
+      case 'removeLocalFolder': {
+        // Only an empty folder goes; one that still holds something stays, held until either side changes.
+        if (this.disk.hasFolder(action.localPath) && !this.disk.isEmpty(action.localPath)) {
+          const record = this.state.get(action.key);
+          if (record) this.state.set(action.key, { ...record, held: true, localPath: action.localPath });
+          return;
+        }
+        this.disk.rmdir(action.localPath);
+        this.state.delete(action.key);
+        return;
+      }
       case 'skip':
         return;
-      default:
-        throw new Error(`the model has no folders, yet the planner said ${action.type}`);
     }
   }
 }
@@ -648,8 +806,17 @@ function runCase(seed: number): { problem: string; trace: string[] } | null {
 
     // Converged: every agreed entry holds the same content on both sides (or is a remembered delete / held).
     for (const record of world.state.values()) {
-      const file = world.disk.get(record.localPath);
       const remote = world.platform.live(record.key);
+      if (record.kind === 'folder') {
+        const here = world.disk.hasFolder(record.localPath);
+        if (record.held) {
+          if (!here || remote)
+            return fail(`held folder ${record.key} is not as held (here: ${here}, platform: ${!!remote})`);
+        } else if (!remote) return fail(`folder ${record.key} is not on the platform`);
+        else if (!record.localDeleted && !here) return fail(`folder ${record.key} is not on disk`);
+        continue;
+      }
+      const file = world.disk.get(record.localPath);
       if (record.held) {
         if (!file || sha(file.content) !== record.sha256) return fail(`held ${record.key} is not on disk as agreed`);
         if (remote) return fail(`held ${record.key} is live on the platform`);
@@ -678,6 +845,13 @@ function runCase(seed: number): { problem: string; trace: string[] } | null {
       const refused = item.key === 'site:www';
       if (!isTwin && !refused) return fail(`local file ${file.path} never reached the platform`);
     }
+    const agreedFolders = new Set(
+      [...world.state.values()].map((record) => world.disk.folderSpelling(record.localPath)).filter(Boolean),
+    );
+    for (const folder of world.disk.listFolders()) {
+      if (agreedFolders.has(folder) || agreedSlots.has(world.fold(localKeyOf('folder', folder)))) continue;
+      return fail(`local folder ${folder} never reached the platform`);
+    }
     if (world.platform.live('site:www')) return fail('a file with a reserved site name was pushed');
     return null;
   } catch (error) {
@@ -700,6 +874,9 @@ describe('planner model check (SPEC.md promises 1 and 4, "Reconcile")', () => {
     const report = [...seen].sort().map(([what, n]) => `${what}: ${n}`);
     console.log(`planner model check, base seed ${base}: ${report.join(', ')}`);
     for (const what of ['push', 'pull', 'record', 'rememberDelete', 'removeLocal', 'forget', 'hold', 'skip']) {
+      expect(seen.get(what) ?? 0, what).toBeGreaterThan(100);
+    }
+    for (const what of ['createFolder', 'makeLocalFolder', 'removeLocalFolder']) {
       expect(seen.get(what) ?? 0, what).toBeGreaterThan(100);
     }
     for (const what of ['409 conflict', 'brake', 'failed push', 'failed pull', 'failed removeLocal']) {

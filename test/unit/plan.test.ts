@@ -518,6 +518,21 @@ describe('case-insensitive disks (SPEC.md "The folder")', () => {
     expect(bare(plan({ ...world, stateInSlot: (slot) => index.get(slot) ?? [] }))).toEqual(expected);
   });
 
+  it('when the synced spelling of a folder is deleted on the platform, its case twin is the same local folder', () => {
+    const twin = folderEntry('Blog', 9);
+    const local = dir('blog');
+    const result = run({
+      local: [local],
+      remote: [{ tombstone: 'folder:blog' }, twin],
+      state: [agreedFolder('blog')],
+      options: { caseInsensitive: true, scope: ['folder:blog'] },
+    });
+    expect(bare(result)).toEqual([
+      { type: 'forget', key: 'folder:blog' },
+      { type: 'record', key: 'folder:Blog', entry: twin, local },
+    ]);
+  });
+
   it('on a case-sensitive disk the two spellings are two entries', () => {
     const result = run({ remote: [entry('Photo.png', 'ONE', 1, 1), entry('photo.png', 'TWO', 1, 2)] });
     expect(types(result)).toEqual(['pull upload:Photo.png', 'pull upload:photo.png']);
