@@ -1,16 +1,18 @@
 // Integration harness: the real reference platform server on 127.0.0.1, real accounts and tokens, and real
 // sync engines on real temp folders. Used by the engine, CLI and desktop integration tests.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { encodePath } from '../../protocol/index.js';
 import { signToken } from '../../server-endpoints/auth/tokens.js';
 import {
   openReferenceStores,
   type ReferenceServer,
   startReferenceServer,
 } from '../../server-endpoints/reference/server.js';
-import { createApiClient, type SavedToken } from '../../sync-engine/api.js';
+import { type ApiClient, createApiClient, type SavedToken } from '../../sync-engine/api.js';
 import { createSyncEngine, type EngineOptions, type SyncEngine } from '../../sync-engine/engine.js';
 import { StatusModel } from '../../sync-engine/status.js';
 
@@ -32,6 +34,18 @@ export interface TestPlatform {
   deleteSite(account: TestAccount, name: string): Promise<void>;
   /** GET a /sync/* path with a token (for assertions on what the platform holds). */
   api(account: TestAccount, pathAndQuery: string, init?: RequestInit): Promise<Response>;
+  /** A site's or upload's content on the platform (null when absent). */
+  remote(account: TestAccount, kind: 'site' | 'upload', key: string): Promise<string | null>;
+  /** A sync client's PUT of a site or upload (another device), with an optional X-Path and base version. */
+  put(
+    account: TestAccount,
+    kind: 'site' | 'upload',
+    key: string,
+    content: string,
+    options?: { path?: string; baseVersion?: number; modifiedAt?: Date },
+  ): Promise<Response>;
+  /** Every current entry of the account (a complete listing, cursor 0). */
+  listing(account: TestAccount): Promise<Array<{ kind: string; path: string; name?: string; sha256?: string }>>;
   restart(): Promise<void>;
   stop(): Promise<void>;
   close(): Promise<void>;
@@ -120,6 +134,33 @@ export async function startPlatform(specs: AccountSpec[] = [{ email: 'ada@exampl
         headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${account.token}` },
       });
     },
+    async remote(account, kind, key) {
+      const route = kind === 'site' ? `/sync/sites/${key}` : `/sync/uploads/${encodePath(key)}`;
+      const response = await platform.api(account, route);
+      return response.status === 200 ? response.text() : null;
+    },
+    put(account, kind, key, content, putOptions = {}) {
+      const route = kind === 'site' ? `/sync/sites/${key}` : `/sync/uploads/${encodePath(key)}`;
+      const headers: Record<string, string> = {
+        'x-base-version': String(putOptions.baseVersion ?? 0),
+        'x-modified-at': (putOptions.modifiedAt ?? new Date()).toISOString(),
+        'content-sha256': createHash('sha256').update(content).digest('hex'),
+      };
+      if (putOptions.path !== undefined) headers['x-path'] = encodePath(putOptions.path);
+      return platform.api(account, route, { method: 'PUT', headers, body: content });
+    },
+    async listing(account) {
+      const entries: Array<{ kind: string; path: string; name?: string; sha256?: string }> = [];
+      let cursor = '0';
+      for (;;) {
+        const response = await platform.api(account, `/sync/changes?cursor=${encodeURIComponent(cursor)}`);
+        if (response.status !== 200) throw new Error(`listing failed with ${response.status}`);
+        const page = (await response.json()) as { entries: typeof entries; cursor: string; hasMore: boolean };
+        entries.push(...page.entries);
+        cursor = page.cursor;
+        if (!page.hasMore) return entries;
+      }
+    },
     async stop() {
       await server.close();
     },
@@ -136,9 +177,17 @@ export async function startPlatform(specs: AccountSpec[] = [{ email: 'ada@exampl
 
 export interface TestClient {
   folder: string;
+  /** The client's data folder (its state file lives in it unless `stateFile` was given). */
+  home: string;
+  stateFile: string;
   engine: SyncEngine;
+  api: ApiClient;
   status: StatusModel;
   lines: string[];
+  /** The token the client holds now (a refresh replaces it). */
+  token(): SavedToken;
+  /** Times the engine told its owner that the platform signed it out. */
+  signedOut: number;
   stop(): Promise<void>;
 }
 
@@ -146,49 +195,71 @@ export interface TestClient {
 export function startClient(
   platform: TestPlatform,
   account: TestAccount,
-  options: { folder?: string; pollSeconds?: number; stateFile?: string; engine?: Partial<EngineOptions> } = {},
+  options: {
+    folder?: string;
+    pollSeconds?: number;
+    stateFile?: string;
+    engine?: Partial<EngineOptions>;
+    /** When the token was obtained (local ms); default now. Older than 24 h makes the client refresh it. */
+    tokenObtainedAtMs?: number;
+    /** Another origin for the API client (a proxy or a hostile test server); default the platform's. */
+    origin?: string;
+    timeoutMs?: number;
+  } = {},
 ): TestClient {
   const folder = options.folder ?? mkdtempSync(path.join(os.tmpdir(), 'hc-folder-'));
   const home = mkdtempSync(path.join(os.tmpdir(), 'hc-home-'));
   const lines: string[] = [];
   let saved: SavedToken = {
     token: account.token,
-    origin: new URL(platform.url).origin,
+    origin: new URL(options.origin ?? platform.url).origin,
     expiresAt: new Date(Date.now() + 9 * 86_400_000).toISOString(),
-    obtainedAtMs: Date.now(),
+    obtainedAtMs: options.tokenObtainedAtMs ?? Date.now(),
   };
   const log = (level: string, line: string) => {
     lines.push(`${level} ${line}`);
   };
   const api = createApiClient({
-    origin: platform.url,
+    origin: options.origin ?? platform.url,
     getToken: () => saved,
     onToken: (token) => {
       saved = token;
     },
     clientVersion: '0.1.0',
     log,
-    timeoutMs: 5000,
+    timeoutMs: options.timeoutMs ?? 5000,
     retryDelaysMs: [50, 100, 150],
   });
   const status = new StatusModel();
+  const stateFile = options.stateFile ?? path.join(home, 'state', 'sync.state');
+  let signedOut = 0;
   const engine = createSyncEngine({
     api,
     folder,
     accountId: account.id,
     status,
-    stateFile: options.stateFile ?? path.join(home, 'state', 'sync.state'),
+    stateFile,
     log,
     deviceName: 'test client',
     pollSeconds: options.pollSeconds ?? 0.3,
     probeSeconds: 0.2,
+    onSignedOut: () => {
+      signedOut++;
+    },
     ...options.engine,
   });
   return {
     folder,
+    home,
+    stateFile,
     engine,
+    api,
     status,
     lines,
+    token: () => saved,
+    get signedOut() {
+      return signedOut;
+    },
     async stop() {
       await engine.stop();
       api.close();
@@ -210,4 +281,31 @@ export async function until<T>(check: () => T | Promise<T>, what: string, ms = 1
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Every file under the folder's sites-versions, by its path relative to sites-versions, with its content. */
+export function backupsOf(folder: string): Map<string, string> {
+  const root = path.join(folder, 'sites-versions');
+  const found = new Map<string, string>();
+  if (!existsSync(root)) return found;
+  for (const d of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!d.isFile()) continue;
+    const abs = path.join(d.parentPath, d.name);
+    found.set(path.relative(root, abs).split(path.sep).join('/'), readFileSync(abs, 'utf8'));
+  }
+  return found;
+}
+
+/** Every file under `folder` except sites-versions, relative with `/`. */
+export function filesOf(folder: string): string[] {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.relative(folder, path.join(d.parentPath, d.name)).split(path.sep).join('/'))
+    .filter((p) => !p.startsWith('sites-versions/') && p !== '.hyperclay-sync')
+    .sort();
+}
+
+/** Removes temp folders made by a test (ignores what is already gone). */
+export function removeFolders(...folders: string[]): void {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
 }
