@@ -538,9 +538,9 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
       error.code === 'subscription_required'
         ? { code: 'subscription_required' as const, text: NOTICE_TEXT.subscription_required }
         : null;
-    await stop();
     status.update({ phase: 'signed-out', notice, account: null });
-    options.onSignedOut?.(error);
+    // stop() waits for the running session or poll, which is usually our caller: waiting here would never end.
+    void stop().then(() => options.onSignedOut?.(error));
   }
 
   // ---------------------------------------------------------------- watcher events
