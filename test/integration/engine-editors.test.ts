@@ -1,0 +1,110 @@
+// SPEC.md "Pushing" end to end with real editors' write patterns: atomic saves through a temp file, a slow
+// writer, and a burst of saves. The final content on the platform is the final content on disk, and no temp
+// file is ever uploaded.
+import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  filesOf,
+  removeFolders,
+  startClient,
+  startPlatform,
+  type TestClient,
+  type TestPlatform,
+  until,
+} from '../helpers/engine.js';
+
+let platform: TestPlatform;
+const clients: TestClient[] = [];
+
+beforeEach(async () => {
+  platform = await startPlatform();
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) {
+    await c.stop();
+    removeFolders(c.folder, c.home);
+  }
+  await platform.close();
+});
+
+function client(): TestClient {
+  const c = startClient(platform, platform.accounts[0]!);
+  clients.push(c);
+  return c;
+}
+
+const account = () => platform.accounts[0]!;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function platformPaths(): Promise<string[]> {
+  return (await platform.listing(account())).map((e) => e.path).sort();
+}
+
+describe('editor saves: the final content always reaches the platform, temp files never do', () => {
+  it('atomic saves (temp file + rename, as editors and JetBrains IDEs do) push the final file only', async () => {
+    const a = client();
+    await a.engine.start();
+    for (let i = 1; i <= 5; i++) {
+      // A *.tmp temp file renamed over the site.
+      const temp = path.join(a.folder, 'page.html.tmp');
+      writeFileSync(temp, `<p>save ${i}</p>`);
+      renameSync(temp, path.join(a.folder, 'page.html'));
+      // JetBrains' safe write.
+      const jb = path.join(a.folder, 'style.css___jb_tmp___');
+      writeFileSync(jb, `p { order: ${i} }`);
+      renameSync(jb, path.join(a.folder, 'style.css'));
+    }
+    await until(async () => (await platform.remote(account(), 'site', 'page')) === '<p>save 5</p>', 'the last save');
+    await until(
+      async () => (await platform.remote(account(), 'upload', 'style.css')) === 'p { order: 5 }',
+      'the last css save',
+    );
+    await a.engine.idle();
+    expect(await platformPaths()).toEqual(['page.html', 'style.css']);
+    expect(a.lines.filter((l) => /tmp/.test(l) && /push/.test(l))).toEqual([]);
+  });
+
+  it('a slow writer (chunks over 2 s): the platform ends with the whole file', async () => {
+    const a = client();
+    await a.engine.start();
+    const file = path.join(a.folder, 'slow.html');
+    const fd = openSync(file, 'w');
+    const chunks: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const chunk = `<section>${String(i).repeat(2000)}</section>\n`;
+      chunks.push(chunk);
+      writeSync(fd, chunk);
+      await sleep(250);
+    }
+    closeSync(fd);
+    const whole = chunks.join('');
+    await until(async () => (await platform.remote(account(), 'site', 'slow')) === whole, 'the whole file');
+    await a.engine.idle();
+    expect(await platform.remote(account(), 'site', 'slow')).toBe(whole);
+  });
+
+  it('200 saves in 10 s: the final content on the platform equals the final content on disk', async () => {
+    const a = client();
+    const b = client();
+    await a.engine.start();
+    await b.engine.start();
+    const file = path.join(a.folder, 'busy.html');
+    let last = '';
+    for (let i = 1; i <= 200; i++) {
+      last = `<h1>save ${i}</h1>${'x'.repeat(i * 37)}`;
+      writeFileSync(file, last);
+      await sleep(50);
+    }
+    await until(async () => (await platform.remote(account(), 'site', 'busy')) === last, 'the 200th save', 15_000);
+    await a.engine.idle();
+    await sleep(500);
+    expect(await platform.remote(account(), 'site', 'busy')).toBe(last);
+    // The second device converges on the same final content, and nothing bounced back to A.
+    await until(() => readFileSync(path.join(b.folder, 'busy.html'), 'utf8') === last, 'the final save on B', 15_000);
+    expect(filesOf(a.folder)).toEqual(['busy.html']);
+    const pushes = a.lines.filter((l) => l.includes('push busy.html'));
+    console.log(`200 saves in ~10 s: ${pushes.length} pushes`);
+    expect(pushes.length).toBeGreaterThan(0);
+  });
+});
