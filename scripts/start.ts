@@ -1,0 +1,142 @@
+// `npm start`: the whole product on this machine. The reference platform server (with a demo account on first run)
+// and the app: the desktop app where Electron and a display are available, otherwise the headless sync engine
+// (`hyperclay-sync start`) on a demo folder, signed in as the demo account through the real browser sign-in pages.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { openReferenceStores, startReferenceServer } from '../server-endpoints/reference/server.js';
+import { createSignIn, settingsTokenStore } from '../sync-engine/auth.js';
+import { openSettings } from '../sync-engine/settings.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DATA = resolve(process.env.HYPERCLAY_DATA ?? join(ROOT, '.data'));
+const PORT = Number(process.env.PORT ?? 4321);
+const DEMO = { email: 'demo@example.com', password: 'demo-password' };
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Creates the demo account when the platform has no account yet; returns whether the demo account exists. */
+async function seedDemoAccount(): Promise<boolean> {
+  const stores = await openReferenceStores(DATA);
+  try {
+    if (stores.accounts.list().length === 0) {
+      await stores.accounts.create({ email: DEMO.email, password: DEMO.password, plan: 'paid' });
+      say(`Created the demo account ${DEMO.email} (password: ${DEMO.password}).`);
+    }
+    return stores.accounts.byEmail(DEMO.email) !== null;
+  } finally {
+    await stores.close();
+  }
+}
+
+function electronAvailable(): boolean {
+  const pathFile = join(ROOT, 'node_modules', 'electron', 'path.txt');
+  if (!existsSync(pathFile)) return false;
+  return existsSync(join(ROOT, 'node_modules', 'electron', 'dist', readFileSync(pathFile, 'utf8').trim()));
+}
+
+function hasDisplay(): boolean {
+  return process.platform === 'darwin' || process.platform === 'win32' || Boolean(process.env.DISPLAY);
+}
+
+/** Signs the headless client in as the demo account, exactly as a browser would: login, Allow, loopback callback. */
+async function signInDemo(origin: string, home: string): Promise<void> {
+  const settings = openSettings(home);
+  const tokens = settingsTokenStore(settings.tokens, origin);
+  if (tokens.load() !== null) return;
+  const signIn = createSignIn({
+    origin,
+    redirectUri: 'loopback',
+    deviceName: 'npm start (headless)',
+    tokenStore: tokens,
+  });
+  const listener = await signIn.startLoopbackListener({ timeoutMs: 30_000 });
+  try {
+    const toLogin = await fetch(listener.authorizeUrl, { redirect: 'manual' });
+    const loginUrl = new URL(toLogin.headers.get('location') ?? '/login', origin);
+    const login = await fetch(new URL('/login', origin), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+      body: new URLSearchParams({ ...DEMO, next: loginUrl.searchParams.get('next') ?? '/' }),
+    });
+    const cookie = /hc_session=[^;]+/.exec(login.headers.get('set-cookie') ?? '')?.[0];
+    if (!cookie) throw new Error(`the demo account could not log in (${login.status})`);
+    const consent = await (await fetch(listener.authorizeUrl, { headers: { cookie } })).text();
+    const fields = new URLSearchParams();
+    for (const match of consent.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+      fields.set(match[1]!, decodeEntities(match[2]!));
+    }
+    fields.set('decision', 'allow');
+    const allowed = await fetch(new URL('/sync/authorize', origin), {
+      method: 'POST',
+      headers: { cookie, origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: fields,
+    });
+    const callback = /id="callback" href="([^"]+)"/.exec(await allowed.text())?.[1];
+    if (!callback) throw new Error(`the consent page did not answer with a code (${allowed.status})`);
+    await fetch(decodeEntities(callback));
+    await signIn.exchange(await listener.code);
+    say(`Signed the headless client in as ${DEMO.email}.`);
+  } finally {
+    await listener.close();
+  }
+}
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) =>
+    name === 'amp' ? '&' : name === 'lt' ? '<' : name === 'gt' ? '>' : name === 'quot' ? '"' : "'",
+  );
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'inherit' });
+}
+
+async function main(): Promise<number> {
+  mkdirSync(DATA, { recursive: true, mode: 0o700 });
+  const demo = await seedDemoAccount();
+  const server = await startReferenceServer({ host: '127.0.0.1', port: PORT, dataDir: DATA });
+  const origin = server.url;
+  say(`Reference platform: ${server.publicUrl} (data in ${DATA})`);
+
+  let child: ChildProcess;
+  if (electronAvailable() && hasDisplay()) {
+    say('Starting the desktop app.');
+    child = run('npm', ['run', 'app'], { HYPERCLAY_URL: origin });
+  } else {
+    say(
+      electronAvailable()
+        ? 'No display: running the headless sync engine instead of the desktop app.'
+        : 'The Electron binary is not installed here: running the headless sync engine instead of the desktop app.',
+    );
+    const home = join(DATA, 'headless-client');
+    const folder = join(DATA, 'Hyperclay');
+    mkdirSync(folder, { recursive: true });
+    if (demo) await signInDemo(origin, home);
+    say(`Syncing ${folder} with ${server.publicUrl}: save a file there, or edit a site on the platform.`);
+    say(`Sign in on ${server.publicUrl} as ${DEMO.email} / ${DEMO.password} to see the sites. Ctrl-C stops.`);
+    child = run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'start', '--dir', folder], {
+      HYPERCLAY_URL: origin,
+      HYPERCLAY_SYNC_HOME: home,
+    });
+  }
+
+  const stop = () => child.kill('SIGTERM');
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const code = await new Promise<number>((done) => child.on('exit', (exit) => done(exit ?? 0)));
+  await server.close();
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
