@@ -7,11 +7,14 @@ export interface AppConfig {
   origin: string;
   /** The deep-link scheme (`hyperclay` unless HYPERCLAY_PROTOCOL says otherwise). */
   scheme: string;
+  /** Seconds between polls of the change feed (SYNC_POLL_SECONDS, default 10). */
+  pollSeconds: number;
 }
 
 export const DEVELOPMENT_URL = 'https://localhyperclay.com';
 export const RELEASE_URL = 'https://hyperclay.com';
 export const DEFAULT_SCHEME = 'hyperclay';
+export const DEFAULT_POLL_SECONDS = 10;
 
 export class ConfigError extends Error {
   readonly code = 'bad_config';
@@ -49,7 +52,20 @@ export function resolveAppConfig(input: {
       `HYPERCLAY_PROTOCOL "${scheme.slice(0, 40)}" is not a usable scheme; leave it unset for "hyperclay".`,
     );
   }
-  return { origin: platformOrigin(url), scheme };
+  return { origin: platformOrigin(url), scheme, pollSeconds: pollSecondsOf(input.env.SYNC_POLL_SECONDS) };
+}
+
+/** SYNC_POLL_SECONDS: the same range the CLI accepts (0.1 to 3600 seconds); unset or empty means the default. */
+export function pollSecondsOf(text: string | undefined): number {
+  const trimmed = text?.trim();
+  if (!trimmed) return DEFAULT_POLL_SECONDS;
+  const seconds = Number(trimmed);
+  if (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 3600) {
+    throw new ConfigError(
+      `SYNC_POLL_SECONDS must be a number of seconds between 0.1 and 3600, got "${trimmed.slice(0, 40)}".`,
+    );
+  }
+  return seconds;
 }
 
 /** openExternal's allowlist: only http(s) pages of the configured platform origin. */

@@ -266,7 +266,9 @@ export class AppController extends EventEmitter<{ change: [AppState] }> {
       this.#pendingState !== null && status.phase === 'signed-out' ? 'waiting-for-browser' : phaseOf(status);
     return {
       phase,
-      notice: this.#actionNotice ?? status.notice?.text ?? null,
+      // Needing attention without a notice (e.g. another process syncs the folder): the sentence says what to do.
+      notice:
+        this.#actionNotice ?? status.notice?.text ?? (status.phase === 'needs-attention' ? status.lastError : null),
       email: status.account?.email ?? null,
       folder: status.folder,
     };

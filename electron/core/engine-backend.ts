@@ -1,5 +1,5 @@
 // The AppBackend over the real engine's pieces: the PKCE sign-in, the settings file and its token, log out, and a
-// SyncRunner (the engine's watcher + poller session loop) that the desktop app starts and stops.
+// SyncRunner (the engine's watcher + poller session loop, see engine-runner.ts) that the app starts and stops.
 
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
@@ -13,10 +13,10 @@ import {
   tokenAccess,
 } from '../../sync-engine/auth.js';
 import { defaultSyncFolder } from '../../sync-engine/config.js';
-import { isSignedOut } from '../../sync-engine/errors.js';
+import { isSignedOut, type SignedOutError } from '../../sync-engine/errors.js';
 import type { Settings } from '../../sync-engine/settings.js';
 import { NOTICE_TEXT, StatusModel } from '../../sync-engine/status.js';
-import { type AppBackend, AppError, type SignInCompletion } from './backend.js';
+import { type AppBackend, AppError, describeError, type SignInCompletion } from './backend.js';
 import { callbackUri } from './deep-link.js';
 
 /** What the engine's session loop offers the app: start and stop syncing one folder, and hear about the machine. */
@@ -35,6 +35,8 @@ export interface RunnerContext {
   folder: string;
   accountId: string;
   status: StatusModel;
+  /** The platform signed this device out (401/402) while syncing; the runner has already stopped. */
+  onSignedOut(error: SignedOutError): void;
 }
 
 export interface EngineBackendOptions {
@@ -44,13 +46,11 @@ export interface EngineBackendOptions {
   clientVersion: string;
   settings: Settings;
   log: EngineLog;
-  /** The engine's runner for a signed-in account and folder; null while this build has none. */
-  createRunner: ((context: RunnerContext) => SyncRunner) | null;
+  /** The engine's runner for a signed-in account and folder (engine-runner.ts `engineRunnerFactory`). */
+  createRunner: (context: RunnerContext) => SyncRunner;
   /** The user's home folder (the sync folder may be neither it nor a root). */
   home?: string;
 }
-
-const NO_ENGINE = 'This build has no sync engine yet; use `npm run sync -- start` to sync from a terminal.';
 
 /** `ready` resolves once the saved sign-in has been read and syncing started (or not). */
 export function createEngineBackend(options: EngineBackendOptions): AppBackend & { ready: Promise<void> } {
@@ -96,33 +96,48 @@ export function createEngineBackend(options: EngineBackendOptions): AppBackend &
       return;
     }
     if (runner !== null) return;
-    if (options.createRunner === null) {
-      status.update({ phase: 'needs-attention', lastError: NO_ENGINE });
-      return;
-    }
     status.update({ phase: 'syncing', lastError: null });
-    const started = options.createRunner({ api: openApi(), folder: folder(), accountId: account.user.id, status });
+    const started = options.createRunner({
+      api: openApi(),
+      folder: folder(),
+      accountId: account.user.id,
+      status,
+      onSignedOut: (error) => {
+        if (runner === started) runner = null;
+        void signedOutByPlatform(error);
+      },
+    });
     runner = started;
     try {
       await started.start();
     } catch (error) {
-      runner = null;
-      await fail(error);
+      if (runner === started) runner = null;
+      if (isSignedOut(error)) {
+        await signedOutByPlatform(error);
+        return;
+      }
+      // A folder another process syncs, a folder bound to another account, a folder that cannot be created:
+      // nothing syncs, and the window says why (the red line shows lastError while it needs attention).
+      const { code, message } = describeError(error);
+      options.log('error', `sync could not start: ${code}: ${message}`);
+      status.update({ phase: 'needs-attention', lastError: message });
     }
   };
 
-  const fail = async (error: unknown): Promise<void> => {
-    if (isSignedOut(error)) {
-      await stopRunner();
-      const subscription = error.code === 'subscription_required';
-      status.update({
-        phase: 'signed-out',
-        account: null,
-        notice: subscription ? { code: 'subscription_required', text: NOTICE_TEXT.subscription_required } : null,
-      });
-      return;
-    }
-    throw error;
+  /** 401/402: the token is no good any more. Forget it so that the next start is signed out too. */
+  const signedOutByPlatform = async (error: SignedOutError): Promise<void> => {
+    await stopRunner();
+    await tokens.clear();
+    api?.close();
+    api = null;
+    const subscription = error.code === 'subscription_required';
+    options.log('warn', `signed out by the platform (${error.code})`);
+    status.update({
+      phase: 'signed-out',
+      account: null,
+      pending: 0,
+      notice: subscription ? { code: 'subscription_required', text: NOTICE_TEXT.subscription_required } : null,
+    });
   };
 
   const exchange = async (code: string): Promise<void> => {

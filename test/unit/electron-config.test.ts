@@ -20,6 +20,7 @@ describe('configuration', () => {
     expect(resolveAppConfig({ env: {}, bakedUrl: null })).toEqual({
       origin: 'https://localhyperclay.com',
       scheme: 'hyperclay',
+      pollSeconds: 10,
     });
     expect(resolveAppConfig({ env: { HYPERCLAY_URL: 'http://127.0.0.1:4321/' }, bakedUrl: null }).origin).toBe(
       'http://127.0.0.1:4321',
@@ -27,6 +28,14 @@ describe('configuration', () => {
     expect(resolveAppConfig({ env: { HYPERCLAY_PROTOCOL: 'hyperclay-dev' }, bakedUrl: null }).scheme).toBe(
       'hyperclay-dev',
     );
+  });
+
+  it('SYNC_POLL_SECONDS sets the poll interval; empty means the default; nonsense is refused by name', () => {
+    expect(resolveAppConfig({ env: { SYNC_POLL_SECONDS: '0.3' }, bakedUrl: null }).pollSeconds).toBe(0.3);
+    expect(resolveAppConfig({ env: { SYNC_POLL_SECONDS: ' ' }, bakedUrl: null }).pollSeconds).toBe(10);
+    for (const bad of ['0', '-1', 'ten', '99999', 'NaN']) {
+      expect(() => resolveAppConfig({ env: { SYNC_POLL_SECONDS: bad }, bakedUrl: null })).toThrow(/SYNC_POLL_SECONDS/);
+    }
   });
 
   it('a release build uses the baked-in URL whatever the environment says', () => {

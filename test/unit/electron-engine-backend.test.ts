@@ -1,12 +1,14 @@
 // The engine-backed AppBackend without a network: start-up from a saved token, the runner started and stopped with
-// the on/off setting, folder rules, a missing session loop, and a 402 from the runner.
+// the on/off setting, folder rules, a locked folder, and a 401/402 from the runner.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { AppController } from '../../electron/core/controller.js';
 import { createEngineBackend, type SyncRunner } from '../../electron/core/engine-backend.js';
 import { SignedOutError } from '../../sync-engine/errors.js';
+import { FolderLockedError } from '../../sync-engine/folder-lock.js';
 import { openSettings } from '../../sync-engine/settings.js';
 import type { SyncStatus } from '../../sync-engine/status.js';
 
@@ -104,10 +106,46 @@ describe('engine-backed AppBackend', () => {
     expect(events).toEqual([]);
   });
 
-  it('without the engine session loop it says so instead of pretending to sync', async () => {
-    const backend = createEngineBackend({ ...base, settings: settingsWithToken(true), createRunner: null });
+  it('a folder another process syncs: nothing starts and the window says which process holds it', async () => {
+    const events: string[] = [];
+    const holder = { pid: 4242, description: 'hyperclay-sync start', folder: '/f', startedAt: '', host: '' };
+    const backend = createEngineBackend({
+      ...base,
+      settings: settingsWithToken(true),
+      createRunner: () =>
+        runner(events, async () => {
+          throw new FolderLockedError('/f', holder);
+        }),
+    });
     await until(backend, 'needs-attention');
-    expect(backend.status.current.lastError).toContain('npm run sync -- start');
+    expect(backend.status.current.lastError).toContain('hyperclay-sync start (process 4242)');
+    const controller = new AppController({
+      backend,
+      origin: ORIGIN,
+      scheme: 'hyperclay',
+      openExternal: async () => {},
+      log: () => {},
+    });
+    expect(controller.view).toMatchObject({ screen: 'signed-in', notice: expect.stringContaining('process 4242') });
+    await backend.shutdown();
+  });
+
+  it('a 401 while syncing forgets the token: signed out now and at the next start', async () => {
+    const settings = settingsWithToken(true);
+    let signOut: ((error: SignedOutError) => void) | null = null;
+    const backend = createEngineBackend({
+      ...base,
+      settings,
+      createRunner: (context) => {
+        signOut = context.onSignedOut;
+        return runner([]);
+      },
+    });
+    await until(backend, 'syncing');
+    signOut!(new SignedOutError(401, 'unauthorized', 'The token was revoked.'));
+    await until(backend, 'signed-out');
+    expect(settings.tokens.account()).toBeNull();
+    expect(backend.status.current.notice).toBeNull();
   });
 
   it('refuses the home folder and a root as the sync folder; accepts and remembers another', async () => {
