@@ -586,6 +586,11 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
 
   // ---------------------------------------------------------------- sessions and polls
 
+  /** Ignored means ignored both ways (SPEC.md "The folder"): such a platform entry is never downloaded. */
+  function ignoredOnPlatform(entry: Entry): boolean {
+    return rules.isIgnored(entry.path, entry.kind === 'folder');
+  }
+
   async function listAll(): Promise<{ entries: Entry[]; cursor: string }> {
     const entries: Entry[] = [];
     let cursor = '0';
@@ -610,7 +615,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     for (const item of scan.items) indexLocal(item);
     for (const skipped of scan.skipped) skipOnce(skipped.localPath, skipped.message);
     const remote = new Map<EntryKey, RemoteState>();
-    for (const entry of listing.entries) remote.set(entryKeyOf(entry), { entry });
+    for (const entry of listing.entries) if (!ignoredOnPlatform(entry)) remote.set(entryKeyOf(entry), { entry });
     for (const [key, known] of pendingRemote) if (!remote.has(key) && 'tombstone' in known) remote.set(key, known);
     const result = plan({
       local: scan.items,
@@ -653,6 +658,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
       const page = await api.changes({ session: sessionId, cursor, limit: PAGE_LIMIT });
       const remote = new Map<EntryKey, RemoteState>();
       for (const entry of page.entries) {
+        if (ignoredOnPlatform(entry)) continue;
         remote.set(entryKeyOf(entry), entry.deleted ? { tombstone: true } : { entry });
       }
       if (remote.size > 0 || failed.size > 0) {
