@@ -39,6 +39,11 @@ export interface SignInOptions {
   log?: EngineLog;
   /** Local clock in ms (obtainedAtMs); default Date.now. */
   now?: () => number;
+  /**
+   * Continues a sign-in started by an earlier process (the CLI keeps its PKCE verifier and state on disk, mode
+   * 0600, so that `login --code` can exchange a code pasted after the first run ended).
+   */
+  resume?: { codeVerifier: string; state: string };
 }
 
 export interface LoopbackListener {
@@ -53,6 +58,8 @@ export interface LoopbackListener {
 export interface SignIn {
   readonly state: string;
   readonly codeChallenge: string;
+  /** The PKCE secret: only for a caller that must keep the pending sign-in across processes (never log it). */
+  readonly codeVerifier: string;
   /** Null for 'loopback' until the listener is started (its port is part of it). */
   readonly redirectUri: string | null;
   readonly authorizeUrl: string | null;
@@ -225,9 +232,12 @@ export function createSignIn(options: SignInOptions): SignIn {
     );
   }
   const deviceName = options.deviceName.trim().slice(0, 100) || 'this device';
-  const verifier = createCodeVerifier();
+  if (options.resume && (!/^[A-Za-z0-9._~-]{43,128}$/.test(options.resume.codeVerifier) || !options.resume.state)) {
+    throw new SignInError('sign_in_failed', 'The saved sign-in is damaged. Start signing in again.');
+  }
+  const verifier = options.resume?.codeVerifier ?? createCodeVerifier();
   const codeChallenge = codeChallengeFor(verifier);
-  const state = randomBytes(24).toString('base64url');
+  const state = options.resume?.state ?? randomBytes(24).toString('base64url');
   let redirectUri: string | null = options.redirectUri === 'loopback' ? null : options.redirectUri;
   let pending = true;
   let ownApi: ApiClient | null = null;
@@ -379,6 +389,7 @@ export function createSignIn(options: SignInOptions): SignIn {
   return {
     state,
     codeChallenge,
+    codeVerifier: verifier,
     get redirectUri() {
       return redirectUri;
     },

@@ -1,0 +1,213 @@
+// `start` (foreground, or a detached background process that reports back once it runs) and `stop`.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { stateFileFor } from '../sync-engine/config.js';
+import { createSyncEngine } from '../sync-engine/engine.js';
+import { acquireFolderLock, FolderLockedError, isProcessAlive, readFolderLock } from '../sync-engine/folder-lock.js';
+import { StatusModel } from '../sync-engine/status.js';
+import type { CliContext } from './context.js';
+import { CliError, EXIT, type ExitCode, notSignedIn, toCliError } from './errors.js';
+import { readStatusFile, writeStatusFile } from './status-file.js';
+
+/** Set in the environment of the background process `start --detach` spawns. */
+export const DETACHED_ENV = 'HYPERCLAY_SYNC_DETACHED';
+export const START_DESCRIPTION = 'hyperclay-sync start';
+/** How long `start --detach` waits for the background process to say it runs (a first session can be long). */
+const DETACH_WAIT_MS = 120_000;
+const STOP_WAIT_MS = 30_000;
+
+/** What the background process tells `start --detach` over the IPC channel. */
+export type DetachMessage = { type: 'running'; pid: number } | { type: 'failed'; exitCode: ExitCode; message: string };
+
+/** True in the background process of `start --detach` while its parent still listens. */
+export const isDetachedChild = (): boolean => process.env[DETACHED_ENV] === '1' && typeof process.send === 'function';
+
+export function tellParent(message: DetachMessage): void {
+  if (!isDetachedChild()) return;
+  try {
+    process.send?.(message);
+  } catch {}
+}
+
+/** A process that exited but was not reaped yet (a zombie) counts as gone. */
+function isRunning(pid: number): boolean {
+  if (!isProcessAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `start --detach`: spawn this CLI as a background `start`, its output appended to the log, and wait for its word. */
+async function startDetached(ctx: CliContext, folder: string): Promise<number> {
+  const holder = readFolderLock(ctx.config.paths.locksDir, folder);
+  if (holder) throw toCliError(new FolderLockedError(folder, holder), ctx.config.url);
+  const script = process.argv[1];
+  if (!script) throw new CliError(EXIT.failed, 'no_script', 'Cannot find this program to start it in the background.');
+  const output = openSync(ctx.config.paths.logFile, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [...process.execArgv, script, 'start', '--dir', folder], {
+      detached: true,
+      stdio: ['ignore', output, output, 'ipc'],
+      env: { ...process.env, [DETACHED_ENV]: '1' },
+    });
+  } finally {
+    closeSync(output);
+  }
+  const answer = await new Promise<DetachMessage | { type: 'exited'; code: number | null } | { type: 'timeout' }>(
+    (resolve) => {
+      const timer = setTimeout(() => resolve({ type: 'timeout' }), DETACH_WAIT_MS);
+      child.once('message', (message) => {
+        clearTimeout(timer);
+        resolve(message as DetachMessage);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ type: 'exited', code });
+      });
+      child.once('error', () => {
+        clearTimeout(timer);
+        resolve({ type: 'exited', code: null });
+      });
+    },
+  );
+  if (child.connected) child.disconnect();
+  child.unref();
+  switch (answer.type) {
+    case 'running':
+      ctx.io.out(`Syncing ${folder} in the background (process ${answer.pid}). Stop it with: hyperclay-sync stop`);
+      return EXIT.done;
+    case 'failed':
+      throw new CliError(answer.exitCode, 'start_failed', answer.message);
+    case 'timeout':
+      ctx.io.out(
+        `The background sync (process ${child.pid}) is still starting; see ${ctx.config.paths.logFile} for its progress.`,
+      );
+      return EXIT.done;
+    case 'exited':
+      throw new CliError(
+        EXIT.failed,
+        'start_failed',
+        `The background sync stopped at once (exit code ${answer.code ?? 'unknown'}); see ${ctx.config.paths.logFile}.`,
+      );
+  }
+}
+
+export async function start(ctx: CliContext, flags: { dir?: string; detach?: boolean }): Promise<number> {
+  const folder = ctx.folder(flags.dir);
+  const saved = ctx.token();
+  if (!saved?.user) throw notSignedIn(ctx.config.origin);
+  if (flags.detach && !isDetachedChild()) return startDetached(ctx, folder);
+
+  const { paths } = ctx.config;
+  const lock = await acquireFolderLock(paths.locksDir, folder, START_DESCRIPTION);
+  const account = { id: saved.user.id, email: saved.user.email };
+  const status = new StatusModel({ phase: 'off', account, folder });
+  const statusFile = writeStatusFile(paths.statusFile, status, { command: 'start' });
+  const api = ctx.api();
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  const engine = createSyncEngine({
+    api,
+    folder,
+    accountId: account.id,
+    status,
+    stateFile: stateFileFor(paths, account.id, folder),
+    log: ctx.log,
+    deviceName: ctx.deviceName,
+    pollSeconds: ctx.config.pollSeconds,
+    onSignedOut: (error) => {
+      ctx.tokens.clear();
+      ctx.io.err(`${error.message} Run: hyperclay-sync login`);
+      finish(EXIT.signedOut);
+    },
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    ctx.log('info', `${signal}: stopping`);
+    finish(EXIT.done);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  if (process.platform !== 'win32') process.on('SIGHUP', onSignal);
+
+  let code: number;
+  try {
+    ctx.log('info', `hyperclay-sync start: syncing ${folder} as ${account.email} (process ${process.pid})`);
+    await Promise.race([engine.start(), finished]);
+    tellParent({ type: 'running', pid: process.pid });
+    if (process.channel) process.channel.unref();
+    ctx.io.out(`Syncing ${folder} as ${account.email} (process ${process.pid}). Press Ctrl-C to stop.`);
+    code = await finished;
+  } catch (error) {
+    code = -1;
+    await shutDown();
+    throw error;
+  }
+  await shutDown();
+  ctx.io.out('Sync stopped.');
+  return code;
+
+  async function shutDown(): Promise<void> {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    try {
+      await engine.stop();
+    } finally {
+      api.close();
+      await statusFile.close();
+      lock.release();
+    }
+  }
+}
+
+export async function stop(ctx: CliContext, flags: { dir?: string }): Promise<number> {
+  const folder = ctx.folder(flags.dir, { save: false });
+  const { paths } = ctx.config;
+  let holder = readFolderLock(paths.locksDir, folder);
+  if (!holder) {
+    ctx.io.out(`No sync is running for ${folder}.`);
+    return EXIT.done;
+  }
+  if (holder.host !== '' && holder.host !== hostname()) {
+    throw new CliError(EXIT.failed, 'other_host', `${folder} is synced by a process on ${holder.host}; stop it there.`);
+  }
+  if (holder.description !== START_DESCRIPTION) {
+    throw new CliError(
+      EXIT.failed,
+      'not_ours',
+      `${folder} is synced by ${holder.description} (process ${holder.pid}), not by \`hyperclay-sync start\`; stop it there.`,
+    );
+  }
+  const pid = holder.pid;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {}
+  const deadline = Date.now() + STOP_WAIT_MS;
+  // Gone means: its lock is released (it flushed its state first) and the process ended or is ending.
+  for (;;) {
+    holder = readFolderLock(paths.locksDir, folder);
+    const released = holder === null || holder.pid !== pid;
+    if (released && !isRunning(pid)) break;
+    if (released && readStatusFile(paths.statusFile)?.running === false) break;
+    if (Date.now() > deadline) {
+      throw new CliError(
+        EXIT.failed,
+        'stop_timeout',
+        `The sync (process ${pid}) did not stop within ${STOP_WAIT_MS / 1000} s; see ${paths.logFile}.`,
+      );
+    }
+    await sleep(100);
+  }
+  ctx.io.out(`Stopped the sync of ${folder} (process ${pid}).`);
+  return EXIT.done;
+}
