@@ -1,0 +1,70 @@
+// SPEC.md "Sync state" end to end: a restart over 1,000 unchanged files (the 10,000-file case is in
+// bench/engine-bench.ts) transfers nothing and backs nothing up, with the state kept and with the state lost.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  backupsOf,
+  removeFolders,
+  startClient,
+  startPlatform,
+  type TestClient,
+  type TestPlatform,
+} from '../helpers/engine.js';
+
+let platform: TestPlatform;
+const clients: TestClient[] = [];
+
+beforeEach(async () => {
+  platform = await startPlatform();
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) {
+    await c.stop();
+    removeFolders(c.folder, c.home);
+  }
+  await platform.close();
+});
+
+function client(options: Parameters<typeof startClient>[2] = {}): TestClient {
+  const c = startClient(platform, platform.accounts[0]!, { pollSeconds: 30, ...options });
+  clients.push(c);
+  return c;
+}
+
+const transfers = (lines: string[]) => lines.filter((l) => /^\w+ (push|pull) /.test(l));
+
+describe('restart with 1,000 unchanged files', () => {
+  it('no transfer and no backup, whether the state was kept or lost', { timeout: 60_000 }, async () => {
+    const a = client();
+    for (let f = 0; f < 10; f++) {
+      mkdirSync(path.join(a.folder, `f${f}`));
+      for (let i = 0; i < 50; i++) writeFileSync(path.join(a.folder, `f${f}`, `s${f}-${i}.html`), `site ${f} ${i}`);
+      for (let i = 0; i < 50; i++) writeFileSync(path.join(a.folder, `f${f}`, `u${i}.txt`), `upload ${f} ${i}`);
+    }
+    await a.engine.start();
+    await a.engine.idle();
+    expect(transfers(a.lines)).toHaveLength(1000);
+    await a.stop();
+    clients.splice(clients.indexOf(a), 1);
+
+    let started = Date.now();
+    const kept = client({ folder: a.folder, stateFile: a.stateFile });
+    await kept.engine.start();
+    await kept.engine.idle();
+    console.log(`restart with 1,000 unchanged files, state kept: ${Date.now() - started} ms`);
+    expect(transfers(kept.lines)).toEqual([]);
+    expect(backupsOf(a.folder).size).toBe(0);
+    await kept.stop();
+    clients.splice(clients.indexOf(kept), 1);
+
+    rmSync(path.dirname(a.stateFile), { recursive: true, force: true });
+    started = Date.now();
+    const lost = client({ folder: a.folder, stateFile: a.stateFile });
+    await lost.engine.start();
+    await lost.engine.idle();
+    console.log(`restart with 1,000 unchanged files, state lost: ${Date.now() - started} ms`);
+    expect(transfers(lost.lines)).toEqual([]);
+    expect(backupsOf(a.folder).size).toBe(0);
+  });
+});
