@@ -366,7 +366,10 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
       });
       s.put(recordFrom(action.key, result.entry, { localPath: action.localPath, mtimeMs: read.mtimeMs }));
       refused.delete(action.key);
-      if (result.status === 'created' && status.current.notice?.code === 'site_limit_reached') clearNotice();
+      // Only a new site shows the plan has room for sites again; a new upload says nothing about that.
+      if (kind === 'site' && result.status === 'created' && status.current.notice?.code === 'site_limit_reached') {
+        clearNotice();
+      }
       log(
         'info',
         `push ${action.localPath} v${result.entry.version} ${formatBytes(read.size)} ${Date.now() - started} ms${
