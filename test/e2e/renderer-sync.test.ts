@@ -192,7 +192,7 @@ describe('the desktop app syncing for real', () => {
     await app.close();
   });
 
-  it('a folder another process syncs: the red line names it and nothing is pushed', async () => {
+  it('a folder another process syncs: the red line names it; Choose Sync Folder restarts on the new folder; a revoked token signs out', async () => {
     const app = await openApp();
     const folder = join(app.home, 'Hyperclay');
     mkdirSync(folder, { recursive: true });
@@ -204,6 +204,7 @@ describe('the desktop app syncing for real', () => {
       await app.controller.handleDeepLink(link);
       await app.page.getByRole('alert').filter({ hasText: 'hyperclay-sync start' }).waitFor();
       expect(await redLine(app.page)).toContain(`process ${process.pid}`);
+      await screenshot(app.page, 'sync-6-folder-locked');
       expect(await platformSite(ada, 'locked')).toBeNull();
     } finally {
       cli.release();
@@ -215,6 +216,27 @@ describe('the desktop app syncing for real', () => {
     await app.page.getByRole('button', { name: 'Sync: On' }).waitFor();
     await until(async () => (await platformSite(ada, 'locked')) === '<p>locked</p>', 'locked.html on the platform');
     expect(await redLine(app.page)).toBeNull();
+
+    // Choose Sync Folder…: the engine restarts on the new folder, and the old one is no longer synced.
+    const chosen = join(app.home, 'Sites');
+    expect(await app.controller.chooseFolder(chosen)).toEqual({ ok: true });
+    expect(app.backend.status.current.folder).toBe(chosen);
+    await app.page.getByRole('button', { name: 'Sync: On' }).waitFor();
+    writeFileSync(join(chosen, 'moved.html'), '<p>in the chosen folder</p>');
+    writeFileSync(join(folder, 'left.html'), '<p>in the old folder</p>');
+    await until(async () => (await platformSite(ada, 'moved')) === '<p>in the chosen folder</p>', 'moved.html');
+    await new Promise((resolve) => setTimeout(resolve, POLL_SECONDS * 3 * 1000));
+    expect(await platformSite(ada, 'left')).toBeNull();
+
+    // The platform revoking this device (401 at the next poll) returns the window to the Sync button.
+    const token = app.settings.tokens.load(platform.url)!.token;
+    const revoked = await fetch(`${platform.url}/sync/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(revoked.status).toBe(204);
+    await app.page.getByRole('button', { name: 'Sync', exact: true }).waitFor();
+    expect(app.settings.tokens.account()).toBeNull();
     await app.controller.shutdown();
     await app.close();
   });
