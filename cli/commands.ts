@@ -136,7 +136,11 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     ({ values } = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false }));
   } catch (error) {
     const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new CliError(EXIT.usage, 'bad_usage', `${detail} Run \`hyperclay-sync ${first} --help\` for its flags.`);
+    throw new CliError(
+      EXIT.usage,
+      'bad_usage',
+      `${detail?.replace(/\.?$/, '.')} Run \`hyperclay-sync ${first} --help\` for its flags.`,
+    );
   }
   if (values.help === true) return { kind: 'help', text: commandHelp(first) };
   for (const [flag, f] of Object.entries(spec.flags)) {

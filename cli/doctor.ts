@@ -7,7 +7,7 @@ import { isSignedOut } from '../sync-engine/errors.js';
 import { BACKUP_FOLDER, checkSyncFolder, readFolderAccount } from '../sync-engine/folder-rules.js';
 import { errnoOf } from '../sync-engine/fsutil.js';
 import type { CliContext } from './context.js';
-import { EXIT } from './errors.js';
+import { EXIT, reachDetail } from './errors.js';
 
 /** Clocks further apart than this make "last write wins" guesswork and tokens look expired early. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -146,7 +146,7 @@ async function platformChecks(ctx: CliContext): Promise<{ verdicts: Verdict[]; a
     verdicts.push({
       ok: false,
       kind: 'unreachable',
-      text: `Platform ${ctx.config.url} cannot be reached (${(error as Error).message.replace(/\.$/, '')}); check your connection and HYPERCLAY_URL.`,
+      text: `Platform ${ctx.config.url} cannot be reached (${reachDetail(error)}); check your connection and HYPERCLAY_URL.`,
     });
     return { verdicts, accountId: null };
   }

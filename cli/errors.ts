@@ -35,13 +35,20 @@ export const unreachable = (url: string, detail: string): CliError =>
     `The platform at ${url} cannot be reached (${detail}). Check your connection or HYPERCLAY_URL, then try again.`,
   );
 
+/** The short reason inside an unreachable-platform error, for one sentence of our own. */
+export function reachDetail(error: unknown): string {
+  if (error instanceof OfflineError) return /\(([^)]*)\)/.exec(error.message)?.[1] ?? 'no answer';
+  if (error instanceof Error) return error.message.replace(/\.$/, '');
+  return 'no answer';
+}
+
 /** Maps anything thrown by a command to its exit code and sentence. */
 export function toCliError(error: unknown, url: string): CliError {
   if (error instanceof CliError) return error;
   if (isSignedOut(error)) {
     return new CliError(EXIT.signedOut, error.code, `${error.message} Run: hyperclay-sync login`);
   }
-  if (error instanceof OfflineError) return unreachable(url, 'no answer');
+  if (error instanceof OfflineError) return unreachable(url, reachDetail(error));
   if (error instanceof FolderLockedError) return new CliError(EXIT.failed, error.code, error.message);
   if (error instanceof EngineError) return new CliError(EXIT.failed, error.code, error.message);
   const message = error instanceof Error ? error.message : String(error);

@@ -9,7 +9,7 @@ import { createSignIn, type SignedIn, signOut } from '../sync-engine/auth.js';
 import { SignInError } from '../sync-engine/errors.js';
 import { errnoOf, writeFileAtomic } from '../sync-engine/fsutil.js';
 import type { CliContext } from './context.js';
-import { CliError, EXIT, unreachable } from './errors.js';
+import { CliError, EXIT, reachDetail, unreachable } from './errors.js';
 
 /** A code lives 5 minutes on the platform (PROTOCOL.md); the pending sign-in is useless after that. */
 export const PENDING_LIFETIME_MS = 5 * 60 * 1000;
@@ -71,7 +71,7 @@ async function checkReachable(ctx: CliContext): Promise<void> {
   try {
     await ctx.api({ timeoutMs: 10_000 }).health();
   } catch (error) {
-    throw unreachable(ctx.config.url, error instanceof Error ? error.message.replace(/\.$/, '') : 'no answer');
+    throw unreachable(ctx.config.url, reachDetail(error));
   }
 }
 

@@ -6,7 +6,7 @@ import { acquireFolderLock } from '../sync-engine/folder-lock.js';
 import type { Action } from '../sync-engine/model.js';
 import { StatusModel } from '../sync-engine/status.js';
 import type { CliContext } from './context.js';
-import { EXIT, notSignedIn, unreachable } from './errors.js';
+import { EXIT, notSignedIn, reachDetail, unreachable } from './errors.js';
 import { readStatusFile, writeStatusFile } from './status-file.js';
 
 /** One line per action a user would care about; bookkeeping-only actions (record, forget, …) print nothing. */
@@ -51,7 +51,7 @@ export async function sync(
   try {
     await api.health();
   } catch (error) {
-    throw unreachable(ctx.config.url, error instanceof Error ? error.message.replace(/\.$/, '') : 'no answer');
+    throw unreachable(ctx.config.url, reachDetail(error));
   }
   const { paths } = ctx.config;
   const lock = await acquireFolderLock(

@@ -1,0 +1,208 @@
+// The `hyperclay-sync` CLI as real processes against the real reference platform: exit codes, start --detach and
+// stop, status --json with its heartbeat, sync --dry-run, doctor, the folder lock, and Ctrl-C in the foreground.
+
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isProcessAlive } from '../../sync-engine/folder-lock.js';
+import { startPlatform, type TestAccount, type TestPlatform, until } from '../helpers/engine.js';
+import { type CliEnv, runCli, seedSignIn, spawnCli } from './cli-run.js';
+
+const temps: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+};
+
+/** A URL where nothing listens: a port taken and released at once. */
+async function deadUrl(): Promise<string> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+describe('hyperclay-sync exit codes', () => {
+  let env: CliEnv;
+  beforeAll(async () => {
+    env = { home: tempDir('hc-cli-home-'), url: await deadUrl() };
+  });
+
+  it('2 for an unknown command, an unknown flag or a missing value, with a sentence on stderr', async () => {
+    const unknown = await runCli(env, ['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('"frobnicate" is not a command');
+    const flag = await runCli(env, ['sync', '--frob']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("Unknown option '--frob'");
+    const missing = await runCli(env, ['start', '--dir']);
+    expect(missing.code).toBe(2);
+  });
+
+  it('--help for the tool and for each command exits 0', async () => {
+    const help = await runCli(env, ['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: hyperclay-sync <command>');
+    const syncHelp = await runCli(env, ['sync', '--help']);
+    expect(syncHelp.code).toBe(0);
+    expect(syncHelp.stdout).toContain('--dry-run');
+    expect(syncHelp.stdout).toContain('--allow-deletes');
+  });
+
+  it('3 when not signed in, 4 when the platform is unreachable (doctor says which check failed)', async () => {
+    const folder = tempDir('hc-cli-folder-');
+    const notSignedIn = await runCli(env, ['sync', '--dir', folder]);
+    expect(notSignedIn.code).toBe(3);
+    expect(notSignedIn.stderr).toContain('hyperclay-sync login');
+    expect((await runCli(env, ['start', '--dir', folder])).code).toBe(3);
+
+    seedSignIn(env.home, env.url, { id: 'acct-1', email: 'nobody@example.com', token: 'not.a.token' });
+    const unreachable = await runCli(env, ['sync', '--dir', folder]);
+    expect(unreachable.code).toBe(4);
+    expect(unreachable.stderr).toContain('cannot be reached');
+    const doctor = await runCli(env, ['doctor', '--dir', folder]);
+    expect(doctor.code).toBe(4);
+    expect(doctor.stdout).toMatch(/^✗ Platform .* cannot be reached/m);
+  });
+
+  it('log prints the log file path inside HYPERCLAY_SYNC_HOME', async () => {
+    const result = await runCli(env, ['log']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(join(env.home, 'logs', 'sync.log'));
+  });
+});
+
+describe('hyperclay-sync against the reference platform', () => {
+  let platform: TestPlatform;
+  let account: TestAccount;
+  let env: CliEnv;
+  let folder: string;
+
+  beforeAll(async () => {
+    platform = await startPlatform([{ email: 'cli@example.com' }]);
+    account = platform.accounts[0] as TestAccount;
+    env = { home: tempDir('hc-cli-home-'), url: platform.url };
+    folder = join(tempDir('hc-cli-parent-'), 'Sites');
+    seedSignIn(env.home, env.url, account);
+  });
+
+  afterAll(async () => {
+    await runCli(env, ['stop']).catch(() => {});
+    await platform?.close();
+  });
+
+  it('start --detach syncs in the background: a save reaches the platform, status shows it running', async () => {
+    const started = await runCli(env, ['start', '--detach', '--dir', folder]);
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    const pid = Number(/process (\d+)/.exec(started.stdout)?.[1]);
+    expect(isProcessAlive(pid)).toBe(true);
+
+    writeFileSync(join(folder, 'hello.html'), '<p>hello from the CLI</p>');
+    const body = await until(async () => {
+      const response = await platform.api(account, '/sync/sites/hello');
+      return response.status === 200 ? response.text() : null;
+    }, 'the save to reach the platform');
+    expect(body).toBe('<p>hello from the CLI</p>');
+
+    const status = await runCli(env, ['status', '--json']);
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      signedIn: true,
+      account: { email: 'cli@example.com' },
+      folder,
+      running: true,
+      pid,
+    });
+    expect(typeof report.heartbeatAt).toBe('string');
+    expect(report.heartbeatAgeSeconds).toBeLessThanOrEqual(31);
+
+    const text = await runCli(env, ['status']);
+    expect(text.stdout).toContain(`running (process ${pid})`);
+    expect(text.stdout).toContain('cli@example.com');
+  });
+
+  it('a second engine on the same folder says which process holds it and exits 1', async () => {
+    const holder = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as { pid: number };
+    const second = await runCli(env, ['sync', '--dir', folder]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`hyperclay-sync start (process ${holder.pid})`);
+    const another = await runCli(env, ['start', '--detach', '--dir', folder]);
+    expect(another.code).toBe(1);
+    expect(another.stderr).toContain(`(process ${holder.pid})`);
+  });
+
+  it('doctor passes every check while signed in with a reachable platform', async () => {
+    const doctor = await runCli(env, ['doctor']);
+    expect(doctor.stdout).not.toContain('✗');
+    expect(doctor.code).toBe(0);
+    for (const check of ['Sync folder', 'Data folder', 'Settings file', 'Platform', 'Signed in as', 'Clock']) {
+      expect(doctor.stdout).toMatch(new RegExp(`^✓ ${check}`, 'm'));
+    }
+  });
+
+  it('stop ends the background process cleanly (lock released, status not running)', async () => {
+    const before = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as { pid: number };
+    const stopped = await runCli(env, ['stop']);
+    expect(stopped.code).toBe(0);
+    expect(stopped.stdout).toContain(`process ${before.pid}`);
+    await until(() => !isProcessAlive(before.pid), 'the background process to exit');
+    const after = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Record<string, unknown>;
+    expect(after).toMatchObject({ running: false, pid: null });
+    expect(typeof after.lastSyncAt).toBe('string');
+    expect((await runCli(env, ['stop'])).stdout).toContain('No sync is running');
+  });
+
+  it('sync --dry-run lists a pending pull without applying it; sync then applies it', async () => {
+    // Changed on the platform (its own save endpoint) while no sync runs.
+    const saved = await platform.platformSave(account, 'hello', '<p>edited on the platform</p>');
+    expect(saved.ok).toBe(true);
+    const target = join(folder, 'hello.html');
+
+    const dry = await runCli(env, ['sync', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^pull\s+hello\.html/m);
+    expect(dry.stdout).toContain('1 to pull');
+    expect(dry.stdout).toContain('nothing was changed');
+    expect(readFileSync(target, 'utf8')).toBe('<p>hello from the CLI</p>');
+    expect(existsSync(join(folder, 'sites-versions'))).toBe(false);
+
+    const real = await runCli(env, ['sync']);
+    expect(real.code).toBe(0);
+    expect(real.stdout).toMatch(/^pull\s+hello\.html/m);
+    expect(readFileSync(target, 'utf8')).toBe('<p>edited on the platform</p>');
+    // The overwritten local content was kept as a backup.
+    expect(existsSync(join(folder, 'sites-versions', 'hello'))).toBe(true);
+    const again = await runCli(env, ['sync', '--dry-run']);
+    expect(again.stdout).not.toMatch(/^(push|pull)/m);
+  });
+
+  it('start in the foreground stops cleanly on Ctrl-C (SIGINT): exit 0, lock released', async () => {
+    const child = spawnCli(env, ['start']);
+    await until(() => child.output().stdout.includes('Press Ctrl-C to stop'), 'the foreground sync to run');
+    writeFileSync(join(folder, 'fg.html'), '<p>foreground</p>');
+    await until(async () => (await platform.api(account, '/sync/sites/fg')).status === 200, 'the save to arrive');
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(code).toBe(0);
+    expect(child.output().stdout).toContain('Sync stopped.');
+    const status = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Record<string, unknown>;
+    expect(status.running).toBe(false);
+  });
+
+  it('keeps its data folder private and the sync folder as the saved default', () => {
+    expect(statSync(env.home).mode & 0o777).toBe(0o700);
+    const settings = JSON.parse(readFileSync(join(env.home, 'settings.json'), 'utf8')) as { folder: string };
+    expect(settings.folder).toBe(folder);
+    expect(statSync(join(env.home, 'settings.json')).mode & 0o777).toBe(0o600);
+  });
+});
+
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
