@@ -1,7 +1,9 @@
 // The Electron main process: lifecycle only. Every decision lives in electron/core; this wires it to Electron.
 
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { config as loadDotenv } from 'dotenv';
 import { app, dialog, net, powerMonitor, shell } from 'electron';
 import { type AppConfig, isAllowedExternalUrl, resolveAppConfig } from '../core/config.js';
 import { AppController, type AppLog } from '../core/controller.js';
@@ -24,6 +26,9 @@ const here = (relative: string): string => fileURLToPath(new URL(relative, impor
 const PRELOAD = here('../preload/index.cjs');
 const RENDERER_DIR = here('../../renderer/');
 const ICONS_DIR = here('../icons/');
+
+// Development reads `.env` (the environment wins); a release build reads nothing from wherever it was started.
+if (bakedUrl === null) loadDotenv({ quiet: true, path: resolve('.env') });
 
 let config: AppConfig;
 try {
