@@ -74,7 +74,7 @@ export type Action =
   | { type: 'makeLocalFolder'; key: EntryKey; entry: Entry; localPath: string; why: string }
   /** Both sides hold the same content: record the agreement, transfer nothing. */
   | { type: 'record'; key: EntryKey; entry: Entry; local: LocalItem; why: string }
-  /** The local file was deleted: remember it (nothing happens on the platform). */
+  /** The local file was deleted: remember it (nothing happens on the platform); clears `held`. */
   | { type: 'rememberDelete'; key: EntryKey; why: string }
   /** A remote tombstone for an unchanged local file: move it into sites-versions. */
   | { type: 'removeLocal'; key: EntryKey; localPath: string; local?: LocalItem; why: string }

@@ -87,10 +87,12 @@ export interface PlanInput {
  *   localPath, put the record from `current` (mtimeMs = the installed file's).
  * - pull / record: put the record from `entry` (platformPath = entry.path) with localPath and mtimeMs of the
  *   file now on disk (record: of `local`). Either clears `localDeleted` and `held`.
- * - rememberDelete: set `localDeleted` on the record. hold: set `held` and `localPath` = the action's.
+ * - rememberDelete: set `localDeleted` and clear `held` (a held entry only gets one once the platform has
+ *   it again). hold: set `held`, clear `localDeleted`, and set `localPath` to the action's.
  * - removeLocal: after the move into sites-versions, delete the record. forget: delete the record.
  * - createFolder / makeLocalFolder: put a folder record. removeLocalFolder: delete the record if the folder
- *   was empty and removed; keep it if not (the next complete session tries again).
+ *   was empty and removed; if it still holds something, keep it and treat it as `hold` (not tried again
+ *   until either side changes).
  * - skip: log once per entry and rule. A skip with `entry` (a platform case twin) is carried to the next plans
  *   like a failed pull (see `remoteSeen`).
  * - A failed push or pull: keep the key in `failedKeys` and pass `remoteSeen.get(key)` in the next remote map.
@@ -640,7 +642,9 @@ function reconcileFile(
       else push(state?.version ?? 0, 'changed on both sides: last write wins');
       return;
     case 'deleted/same':
-      if (!state?.localDeleted) out.push({ type: 'rememberDelete', key, why: 'deleted locally; kept on the platform' });
+      if (!state?.localDeleted || state.held) {
+        out.push({ type: 'rememberDelete', key, why: 'deleted locally; kept on the platform' });
+      }
       return;
     case 'deleted/changed':
       pull(entry!, state!.localPath, 'deleted locally, then changed on the platform');
@@ -729,5 +733,7 @@ function reconcileFolder(
     return;
   }
   if (removed) out.push({ type: 'forget', key, why: 'deleted on both sides' });
-  else if (!state.localDeleted) out.push({ type: 'rememberDelete', key, why: 'deleted locally; kept on the platform' });
+  else if (!state.localDeleted || state.held) {
+    out.push({ type: 'rememberDelete', key, why: 'deleted locally; kept on the platform' });
+  }
 }

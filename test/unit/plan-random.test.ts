@@ -639,7 +639,7 @@ class World {
       }
       case 'rememberDelete': {
         const record = this.state.get(action.key);
-        if (record) this.state.set(action.key, { ...record, localDeleted: true });
+        if (record) this.state.set(action.key, { ...record, localDeleted: true, held: false });
         return;
       }
       case 'removeLocal': {
@@ -662,7 +662,8 @@ class World {
         return;
       case 'hold': {
         const record = this.state.get(action.key);
-        if (record) this.state.set(action.key, { ...record, held: true, localPath: action.localPath });
+        if (record)
+          this.state.set(action.key, { ...record, held: true, localDeleted: false, localPath: action.localPath });
         return;
       }
       case 'createFolder': {
@@ -681,7 +682,8 @@ class World {
         // Only an empty folder goes; one that still holds something stays, held until either side changes.
         if (this.disk.hasFolder(action.localPath) && !this.disk.isEmpty(action.localPath)) {
           const record = this.state.get(action.key);
-          if (record) this.state.set(action.key, { ...record, held: true, localPath: action.localPath });
+          if (record)
+            this.state.set(action.key, { ...record, held: true, localDeleted: false, localPath: action.localPath });
           return;
         }
         this.disk.rmdir(action.localPath);

@@ -630,6 +630,13 @@ describe('delete brake (SPEC.md "Reconcile": delete brake)', () => {
     expect(types(restored)).toEqual(['record upload:h.png']);
   });
 
+  it('a held file deleted locally once the platform has it again is a remembered delete (the hold is released)', () => {
+    const result = run({ remote: [entry('h.png', 'H', 3)], state: [agreed('h.png', 'H', { held: true })] });
+    expect(types(result)).toEqual(['rememberDelete upload:h.png']);
+    const gone = run({ state: [agreed('h.png', 'H', { held: true })] });
+    expect(types(gone)).toEqual(['forget upload:h.png']);
+  });
+
   it('--allow-deletes applies held removals, each one a move into sites-versions, with no brake', () => {
     const gone = many(15, 'a');
     const result = run({
