@@ -1,6 +1,6 @@
 // The window signing in for real: the renderer in Chromium, the real controller, the engine's PKCE sign-in and
-// settings file, and the real sync endpoints; the browser flow in a second page. The engine's session loop is not
-// part of this build yet, so a recording SyncRunner stands in for it (it shows when syncing starts and stops).
+// settings file, and the real sync endpoints; the browser flow in a second page. A recording SyncRunner shows exactly
+// when syncing starts and stops; renderer-sync.test.ts runs the same flow over the real sync engine.
 
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
