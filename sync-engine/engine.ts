@@ -16,7 +16,7 @@ import {
   OfflineError,
   type SignedOutError,
 } from './errors.js';
-import { bindFolder, createFolderRules, type FolderRules } from './folder-rules.js';
+import { bindFolder, createFolderRules, type FolderRules, readFolderAccount, SyncFolderError } from './folder-rules.js';
 import { errnoOf, resolveInside, tempPathFor } from './fsutil.js';
 import { formatBytes } from './log.js';
 import type { Action, EntryKey, LocalItem, RemoteState, StateRecord } from './model.js';
@@ -612,7 +612,11 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     sessionId = opened.sessionId;
     log('info', `session started for ${folder}`);
     const listing = await listAll();
-    const scan = await scanFolder(folder, rules, { caseInsensitive });
+    // A dry run on a folder that does not exist yet: everything would come down into it (nothing is created).
+    const missing = dryRun && (await lstat(folder).catch(() => null)) === null;
+    const scan = missing
+      ? { items: [], skipped: [], caseInsensitive, tempFiles: [] }
+      : await scanFolder(folder, rules, { caseInsensitive });
     localPaths.clear();
     keyOfPath.clear();
     for (const item of scan.items) indexLocal(item);
@@ -754,8 +758,19 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     return m;
   }
 
-  async function open(): Promise<void> {
-    await bindFolder(folder, options.accountId);
+  async function open(dryRun = false): Promise<void> {
+    if (dryRun) {
+      // A dry run changes nothing on either side: it checks the folder's account instead of binding it.
+      const bound = await readFolderAccount(folder);
+      if (bound !== null && bound !== options.accountId) {
+        throw new SyncFolderError(
+          'bound_to_other_account',
+          `"${folder}" is synced with another Hyperclay account; choose an empty folder or another folder for this account.`,
+        );
+      }
+    } else {
+      await bindFolder(folder, options.accountId);
+    }
     rules = createFolderRules(folder);
     caseInsensitive = await detectCaseInsensitive(folder);
     store ??= await openStateStore(options.stateFile);
@@ -815,7 +830,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
       if (running) void runSession().then(schedulePoll);
     },
     async syncOnce(once = {}) {
-      await open();
+      await open(once.dryRun === true);
       allowDeletes = once.allowDeletes === true;
       running = !once.dryRun;
       try {
