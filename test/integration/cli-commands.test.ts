@@ -180,6 +180,13 @@ describe('hyperclay-sync against the reference platform', () => {
     expect(existsSync(join(folder, 'sites-versions', 'hello'))).toBe(true);
     const again = await runCli(env, ['sync', '--dry-run']);
     expect(again.stdout).not.toMatch(/^(push|pull)/m);
+
+    // A dry run into a folder that does not exist yet lists the pulls and creates nothing, not even the folder.
+    const fresh = join(tempDir('hc-cli-fresh-'), 'NotYet');
+    const planned = await runCli(env, ['sync', '--dry-run', '--dir', fresh]);
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toMatch(/^pull\s+hello\.html/m);
+    expect(existsSync(fresh)).toBe(false);
   });
 
   it('start in the foreground stops cleanly on Ctrl-C (SIGINT): exit 0, lock released', async () => {
