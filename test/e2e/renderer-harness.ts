@@ -1,5 +1,6 @@
 // The window harness for the renderer tests: renderer/ built and served over 127.0.0.1, real Chromium, and the
-// preload API bridged (page.exposeFunction) to a real AppController through the real typed IPC wrappers.
+// preload API bridged (page.exposeFunction) to a real AppController through the real typed IPC wrappers; plus the
+// whole app over the real engine and reference server, and the browser sign-in in a second page.
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -13,6 +14,8 @@ import { buildApp, ROOT } from '../../build/build-app.js';
 import { WINDOW_CSP } from '../../electron/core/app-protocol.js';
 import type { AppBackend } from '../../electron/core/backend.js';
 import { AppController } from '../../electron/core/controller.js';
+import { createEngineBackend } from '../../electron/core/engine-backend.js';
+import { engineRunnerFactory } from '../../electron/core/engine-runner.js';
 import { VIEW_CHANNEL } from '../../electron/core/ipc-contract.js';
 import {
   controllerHandlers,
@@ -20,6 +23,9 @@ import {
   type IpcMainLike,
   registerIpcHandlers,
 } from '../../electron/core/ipc-main.js';
+import { dataPathsFor } from '../../sync-engine/config.js';
+import { openSettings, type Settings } from '../../sync-engine/settings.js';
+import type { TestAccount, TestPlatform } from '../helpers/engine.js';
 
 export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
 
@@ -162,4 +168,103 @@ export async function visibleButtons(page: Page): Promise<string[]> {
 
 export function screenshot(page: Page, name: string): Promise<Buffer> {
   return page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** The text of the window's red line, or null when there is none. */
+export async function redLine(page: Page): Promise<string | null> {
+  const alert = page.getByRole('alert');
+  return (await alert.isVisible()) ? alert.textContent() : null;
+}
+
+export interface SyncingApp extends OpenWindow {
+  backend: ReturnType<typeof createEngineBackend>;
+  settings: Settings;
+  /** The engine's and backend's log lines. */
+  lines: string[];
+  /** The app's home folder: the sync folder defaults to `<home>/Hyperclay`. */
+  home: string;
+  locksDir: string;
+}
+
+/**
+ * The desktop app as electron/main/backend.ts builds it (engine-backed backend, the real engine with its folder lock
+ * and state file) with its window open; `home` holds both the data folder and the default sync folder.
+ */
+export async function openSyncingApp(
+  harness: WindowHarness,
+  platform: TestPlatform,
+  options: { home: string; pollSeconds: number },
+): Promise<SyncingApp> {
+  const dataDir = join(options.home, 'data');
+  const settings = openSettings(dataDir);
+  const lines: string[] = [];
+  const log = (level: string, line: string) => lines.push(`${level} ${line}`);
+  const paths = dataPathsFor(dataDir);
+  const backend = createEngineBackend({
+    origin: platform.url,
+    scheme: 'hyperclay',
+    deviceName: 'Ada laptop',
+    clientVersion: '0.1.0',
+    settings,
+    log,
+    home: options.home,
+    createRunner: engineRunnerFactory({
+      dataPaths: paths,
+      locksDir: paths.locksDir,
+      log,
+      deviceName: 'Ada laptop',
+      pollSeconds: options.pollSeconds,
+      probeSeconds: 0.2,
+    }),
+  });
+  await backend.ready;
+  const window = await harness.openWindow(backend, platform.url);
+  return { ...window, backend, settings, lines, home: options.home, locksDir: paths.locksDir };
+}
+
+/** The system browser: the authorize page the app opened, the platform's login, then Allow; returns the deep link. */
+export async function signInInBrowser(harness: WindowHarness, url: string, account: TestAccount): Promise<string> {
+  const context = await harness.browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.getByLabel('Email').fill(account.email);
+    await page.getByLabel('Password').fill(account.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const link = await page.locator('#callback').getAttribute('href');
+    if (link === null) throw new Error('the authorize page showed no link back to the app');
+    return link;
+  } finally {
+    await context.close();
+  }
+}
+
+/** Click Sync, sign in as `account` in a second page, hand the deep link to the app, wait for Sync: On. */
+export async function signInFromWindow(
+  harness: WindowHarness,
+  app: OpenWindow,
+  account: TestAccount,
+  shots?: { signedOut: string; waiting: string },
+): Promise<void> {
+  if (shots) await screenshot(app.page, shots.signedOut);
+  await app.page.getByRole('button', { name: 'Sync', exact: true }).click();
+  await app.page.getByText('Finish signing in in your browser').waitFor();
+  if (shots) await screenshot(app.page, shots.waiting);
+  const link = await signInInBrowser(harness, app.opened.at(-1)!, account);
+  const result = await app.controller.handleDeepLink(link);
+  if (!result.ok) throw new Error(`the app refused the sign-in link: ${result.message}`);
+  await app.page.getByRole('button', { name: 'Sync: On' }).waitFor();
+}
+
+/** What the platform holds for a site, or null (asked with the test's own token for the account). */
+export async function sitePlatformHolds(
+  platform: TestPlatform,
+  account: TestAccount,
+  name: string,
+): Promise<string | null> {
+  const response = await platform.api(account, `/sync/sites/${name}`);
+  if (response.status === 404) return null;
+  if (response.status !== 200) throw new Error(`GET site ${name}: ${response.status}`);
+  return response.text();
 }

@@ -1,19 +1,26 @@
 // The window over the real app: Chromium, the real controller and IPC table, the engine-backed backend running the
 // real sync engine (engine-runner.ts) against the real reference server, and the browser sign-in in a second page.
-// Promises checked: saves go live (SPEC.md 2), Sync: Off really stops sync, the quota line, log out revokes.
+// Promises checked: saves go live (SPEC.md 2), Sync: Off really stops sync, the quota line, the folder lock, Choose
+// Sync Folder, log out revokes.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngineBackend } from '../../electron/core/engine-backend.js';
-import { engineRunnerFactory } from '../../electron/core/engine-runner.js';
-import { dataPathsFor } from '../../sync-engine/config.js';
 import { acquireFolderLock } from '../../sync-engine/folder-lock.js';
-import { openSettings } from '../../sync-engine/settings.js';
 import { startPlatform, type TestAccount, type TestPlatform, until } from '../helpers/engine.js';
-import { screenshot, startWindowHarness, visibleButtons, type WindowHarness } from './renderer-harness.js';
+import {
+  openSyncingApp,
+  redLine,
+  type SyncingApp,
+  screenshot,
+  signInFromWindow,
+  signInInBrowser,
+  sitePlatformHolds,
+  startWindowHarness,
+  visibleButtons,
+  type WindowHarness,
+} from './renderer-harness.js';
 
 const POLL_SECONDS = 0.3;
 const QUOTA_LINE = "You've run out of sites. We can't sync any more sites.";
@@ -38,81 +45,20 @@ afterAll(async () => {
 });
 
 let homes = 0;
-/** The desktop app as electron/main/backend.ts builds it, with a temp home and data folder and a short poll. */
-async function openApp() {
-  const home = join(temp, `home-${++homes}`);
-  const dataDir = join(home, 'data');
-  const settings = openSettings(dataDir);
-  const lines: string[] = [];
-  const log = (level: string, line: string) => lines.push(`${level} ${line}`);
-  const paths = dataPathsFor(dataDir);
-  const backend = createEngineBackend({
-    origin: platform.url,
-    scheme: 'hyperclay',
-    deviceName: 'Ada laptop',
-    clientVersion: '0.1.0',
-    settings,
-    log,
-    home,
-    createRunner: engineRunnerFactory({
-      dataPaths: paths,
-      locksDir: paths.locksDir,
-      log,
-      deviceName: 'Ada laptop',
-      pollSeconds: POLL_SECONDS,
-      probeSeconds: 0.2,
-    }),
-  });
-  await backend.ready;
-  const window = await harness.openWindow(backend, platform.url);
-  return { ...window, backend, settings, lines, home, locksDir: paths.locksDir };
-}
-
-/** The system browser: the authorize page the app opened, the platform's login, then Allow; returns the deep link. */
-async function signInInBrowser(url: string, account: TestAccount): Promise<string> {
-  const context = await harness.browser.newContext();
-  try {
-    const page = await context.newPage();
-    await page.goto(url);
-    await page.getByLabel('Email').fill(account.email);
-    await page.getByLabel('Password').fill(account.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Allow' }).click();
-    const link = await page.locator('#callback').getAttribute('href');
-    if (link === null) throw new Error('the authorize page showed no link back to the app');
-    return link;
-  } finally {
-    await context.close();
-  }
-}
-
-/** Click Sync, sign in as `account` in a second page, hand the deep link to the app, wait for Sync: On. */
-async function signIn(app: Awaited<ReturnType<typeof openApp>>, account: TestAccount, shots = false): Promise<void> {
-  if (shots) await screenshot(app.page, 'sync-1-signed-out');
-  await app.page.getByRole('button', { name: 'Sync', exact: true }).click();
-  await app.page.getByText('Finish signing in in your browser').waitFor();
-  if (shots) await screenshot(app.page, 'sync-2-waiting-for-browser');
-  const link = await signInInBrowser(app.opened.at(-1)!, account);
-  expect(await app.controller.handleDeepLink(link)).toEqual({ ok: true });
-  await app.page.getByRole('button', { name: 'Sync: On' }).waitFor();
-}
-
-/** What the platform holds for a site, or null (asked with a token of the test's own). */
-async function platformSite(account: TestAccount, name: string): Promise<string | null> {
-  const response = await platform.api(account, `/sync/sites/${name}`);
-  if (response.status === 404) return null;
-  if (response.status !== 200) throw new Error(`GET site ${name}: ${response.status}`);
-  return response.text();
-}
+const openApp = () =>
+  openSyncingApp(harness, platform, { home: join(temp, `home-${++homes}`), pollSeconds: POLL_SECONDS });
+const signIn = (app: SyncingApp, account: TestAccount, shots = false) =>
+  signInFromWindow(
+    harness,
+    app,
+    account,
+    shots ? { signedOut: 'sync-1-signed-out', waiting: 'sync-2-waiting-for-browser' } : undefined,
+  );
+const platformSite = (account: TestAccount, name: string) => sitePlatformHolds(platform, account, name);
 
 async function platformUpload(account: TestAccount, path: string): Promise<string | null> {
   const response = await platform.api(account, `/sync/uploads/${path}`);
   return response.status === 200 ? response.text() : null;
-}
-
-async function redLine(page: Page): Promise<string | null> {
-  const alert = page.getByRole('alert');
-  return (await alert.isVisible()) ? alert.textContent() : null;
 }
 
 describe('the desktop app syncing for real', () => {
@@ -200,7 +146,7 @@ describe('the desktop app syncing for real', () => {
     try {
       writeFileSync(join(folder, 'locked.html'), '<p>locked</p>');
       await app.page.getByRole('button', { name: 'Sync', exact: true }).click();
-      const link = await signInInBrowser(app.opened.at(-1)!, ada);
+      const link = await signInInBrowser(harness, app.opened.at(-1)!, ada);
       await app.controller.handleDeepLink(link);
       await app.page.getByRole('alert').filter({ hasText: 'hyperclay-sync start' }).waitFor();
       expect(await redLine(app.page)).toContain(`process ${process.pid}`);
