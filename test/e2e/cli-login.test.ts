@@ -162,4 +162,22 @@ describe('hyperclay-sync login (real Chromium)', () => {
     const reused = await runCli(env, ['login', '--code', code2]);
     expect(reused.code).toBe(1);
   });
+  it('login --no-browser also takes the code pasted on its stdin while it waits', async () => {
+    const env: CliEnv = { home: tempDir('hc-cli-paste-'), url: platform.url };
+    const { child, url } = await startLogin(env);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const port = new URL(new URL(url).searchParams.get('redirect_uri') as string).port;
+    await page.route(`http://127.0.0.1:${port}/**`, (route) => route.abort('aborted'));
+    await signInOnPlatform(page, url, account);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const code = (await page.locator('#code').textContent())?.trim() ?? '';
+    await context.close();
+
+    child.stdin?.write(`${code}\n`);
+    expect(await exited(child)).toBe(0);
+    expect(child.output().stdout).toContain('Signed in to');
+    const status = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Record<string, unknown>;
+    expect(status).toMatchObject({ signedIn: true, account: { email: 'browser@example.com' } });
+  });
 });
