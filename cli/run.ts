@@ -25,7 +25,7 @@ export type DetachMessage = { type: 'running'; pid: number } | { type: 'failed';
 export const isDetachedChild = (): boolean => process.env[DETACHED_ENV] === '1' && typeof process.send === 'function';
 
 export function tellParent(message: DetachMessage): void {
-  if (!isDetachedChild()) return;
+  if (!isDetachedChild() || !process.connected) return;
   try {
     process.send?.(message);
   } catch {}

@@ -202,6 +202,19 @@ describe('hyperclay-sync against the reference platform', () => {
     expect(status.running).toBe(false);
   });
 
+  it('a running sync whose token is revoked stops, forgets the token and exits 3', async () => {
+    const child = spawnCli(env, ['start']);
+    await until(() => child.output().stdout.includes('Press Ctrl-C to stop'), 'the foreground sync to run');
+    const revoked = await platform.api(account, '/sync/logout', { method: 'POST' });
+    expect(revoked.status).toBe(204);
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(code).toBe(3);
+    expect(child.output().stderr).toContain('hyperclay-sync login');
+    const status = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Record<string, unknown>;
+    expect(status).toMatchObject({ signedIn: false, running: false });
+    expect((await runCli(env, ['sync'])).code).toBe(3);
+  });
+
   it('keeps its data folder private and the sync folder as the saved default', () => {
     expect(statSync(env.home).mode & 0o777).toBe(0o700);
     const settings = JSON.parse(readFileSync(join(env.home, 'settings.json'), 'utf8')) as { folder: string };
