@@ -2,7 +2,8 @@
 // planner's actions out (transfers, backups, atomic installs). Every decision is the planner's; this file does I/O.
 
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readFile, rmdir, utimes } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, rmdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Entry, MAX_FILE_BYTES, siteNameOf } from '../protocol/index.js';
 import type { ApiClient, EngineLog } from './api.js';
@@ -179,10 +180,12 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
       if (known && !remote.has(key)) remote.set(key, known);
     }
     const local = await freshLocal(scope);
+    const s = state();
     return plan({
       local,
       remote,
-      state: state().all(),
+      // A scoped plan only looks records up by key (on a case-sensitive disk): no copy of the whole state per event.
+      state: { get: (key) => s.get(key), keys: () => s.all().keys(), values: () => s.all().values() },
       options: {
         scope,
         failedKeys: failed,
@@ -782,14 +785,58 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     running = true;
     status.update({ phase: 'syncing', folder, lastError: null });
     monitor = startMonitor();
+    // The first session runs before the watcher: chokidar re-reads a whole folder each time a file appears in it,
+    // which made a bulk download into a watched folder several times slower than the download itself.
+    await runSession();
+    if (!running) return;
     watcher = watchFolder(folder, {
       isIgnored: (localPath, isFolder) => rules.isIgnored(localPath, isFolder) && localPath !== '.syncignore',
       onEvent: (event) => void onLocalPath(event.localPath),
       onError: (error) => log('error', `watcher: ${error.message}`),
     });
     await watcher.ready;
-    await runSession();
+    await catchUp();
     schedulePoll();
+  }
+
+  /**
+   * After a session that ran without the watcher: every path that changed on disk meanwhile (new, gone, or a
+   * size or mtime other than the agreed one) is handled like a watcher event. Stat only; hashing is left to
+   * the paths that moved.
+   */
+  async function catchUp(): Promise<void> {
+    const seen = new Set<string>();
+    const moved: string[] = [];
+    const walk = async (relDir: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(relDir === '' ? folder : join(folder, relDir), { withFileTypes: true });
+      } catch {
+        return; // gone meanwhile: its parent's listing no longer has it
+      }
+      for (const dirent of entries) {
+        const rel = relDir === '' ? dirent.name : `${relDir}/${dirent.name}`;
+        const isFolder = dirent.isDirectory();
+        if (rules.isIgnored(rel, isFolder)) continue;
+        seen.add(rel);
+        const key = keyOfPath.get(rel);
+        if (isFolder) {
+          if (key === undefined) moved.push(rel);
+          await walk(rel);
+          continue;
+        }
+        const record = key === undefined ? undefined : store?.get(key);
+        if (!record || record.localPath !== rel || !dirent.isFile()) {
+          moved.push(rel);
+          continue;
+        }
+        const info = await lstat(join(folder, rel)).catch(() => null);
+        if (!info || info.size !== record.size || info.mtimeMs !== record.mtimeMs) moved.push(rel);
+      }
+    };
+    await walk('');
+    for (const rel of keyOfPath.keys()) if (!seen.has(rel)) moved.push(rel);
+    for (const rel of moved) void onLocalPath(rel);
   }
 
   async function stop(): Promise<void> {
