@@ -1,6 +1,6 @@
 // SPEC.md "Sync state" end to end: a restart over 1,000 unchanged files (the 10,000-file case is in
 // bench/engine-bench.ts) transfers nothing and backs nothing up, with the state kept and with the state lost.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -10,6 +10,7 @@ import {
   startPlatform,
   type TestClient,
   type TestPlatform,
+  until,
 } from '../helpers/engine.js';
 
 let platform: TestPlatform;
@@ -66,5 +67,28 @@ describe('restart with 1,000 unchanged files', () => {
     console.log(`restart with 1,000 unchanged files, state lost: ${Date.now() - started} ms`);
     expect(transfers(lost.lines)).toEqual([]);
     expect(backupsOf(a.folder).size).toBe(0);
+  });
+});
+
+describe('the first session runs before the watcher', () => {
+  it('saves made while it downloads are still pushed, and a file removed meanwhile is a local delete', async () => {
+    for (let i = 0; i < 200; i++) {
+      expect((await platform.put(platform.accounts[0]!, 'site', `remote${i}`, `remote ${i}`)).status).toBe(201);
+    }
+    const a = client({ pollSeconds: 0.3 });
+    writeFileSync(path.join(a.folder, 'early.html'), 'early');
+    const starting = a.engine.start();
+    // Written while the session lists, scans and downloads (or just after: the test holds either way).
+    await until(() => existsSync(path.join(a.folder, 'remote0.html')), 'the download under way');
+    writeFileSync(path.join(a.folder, 'during.html'), 'saved during the session');
+    writeFileSync(path.join(a.folder, 'early.html'), 'early, edited during the session');
+    rmSync(path.join(a.folder, 'remote0.html'));
+    await starting;
+    const remote = (name: string) => platform.remote(platform.accounts[0]!, 'site', name);
+    await until(async () => (await remote('during')) === 'saved during the session', 'the new file');
+    await until(async () => (await remote('early')) === 'early, edited during the session', 'the edit');
+    await a.engine.idle();
+    expect(await remote('remote0')).toBe('remote 0');
+    expect(existsSync(path.join(a.folder, 'remote0.html'))).toBe(false);
   });
 });
