@@ -143,9 +143,12 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
   try {
     ctx.log('info', `hyperclay-sync start: syncing ${folder} as ${account.email} (process ${process.pid})`);
     await Promise.race([engine.start(), finished]);
+    const background = isDetachedChild();
     tellParent({ type: 'running', pid: process.pid });
     if (process.channel) process.channel.unref();
-    ctx.io.out(`Syncing ${folder} as ${account.email} (process ${process.pid}). Press Ctrl-C to stop.`);
+    ctx.io.out(
+      `Syncing ${folder} as ${account.email} (process ${process.pid}). ${background ? 'Stop it with: hyperclay-sync stop' : 'Press Ctrl-C to stop.'}`,
+    );
     code = await finished;
   } catch (error) {
     code = -1;

@@ -237,7 +237,8 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     };
     const done = queue.run(action.key, job);
     updatePending();
-    return done;
+    // The queue counts a job until it has fully ended: count again once it has.
+    return done.finally(updatePending);
   }
 
   function consumed(key: EntryKey, seen: Known | undefined): void {
@@ -564,7 +565,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
       }
     });
     updatePending();
-    return done;
+    return done.finally(updatePending);
   }
 
   async function onLocalPath(localPath: string): Promise<void> {

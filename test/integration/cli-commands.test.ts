@@ -109,7 +109,11 @@ describe('hyperclay-sync against the reference platform', () => {
     }, 'the save to reach the platform');
     expect(body).toBe('<p>hello from the CLI</p>');
 
-    const status = await runCli(env, ['status', '--json']);
+    // Once the push is done nothing is left pending (the status file follows the engine).
+    const status = await until(async () => {
+      const result = await runCli(env, ['status', '--json']);
+      return (JSON.parse(result.stdout) as { pending: number }).pending === 0 ? result : null;
+    }, 'pending to drop to 0');
     expect(status.code).toBe(0);
     const report = JSON.parse(status.stdout) as Record<string, unknown>;
     expect(report).toMatchObject({
