@@ -9,18 +9,21 @@ import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   dataPaths,
+  type ExternalStores,
+  externalStoresFromEnv,
   openReferenceStores,
   startReferenceServer,
 } from './server.js';
 
 const USAGE = `Usage: npm run platform -- <command>
 
-  serve [--host ${DEFAULT_HOST}] [--port ${DEFAULT_PORT}] [--data DIR]
-      run the reference platform server (Ctrl-C stops it)
+  serve [--host ${DEFAULT_HOST}] [--port ${DEFAULT_PORT}] [--data DIR] [--postgres URL --s3 URL]
+      run the reference platform server (Ctrl-C stops it); with --postgres and --s3 (or HYPERCLAY_POSTGRES_URL
+      and HYPERCLAY_S3_URL) sync data lives in PostgreSQL + S3, so several servers can share it
   user add --email E --password P [--plan paid|free] [--max-sites N|unlimited] [--max-storage BYTES|unlimited] [--data DIR]
   user set --email E [--plan paid|free] [--max-sites N|unlimited] [--max-storage BYTES|unlimited] [--data DIR]
   user list [--data DIR]
-  site delete --email E --name N [--data DIR]
+  site delete --email E --name N [--data DIR] [--postgres URL --s3 URL]
       delete a site on the platform (clients receive a tombstone; its versions are kept)
 
 The data folder defaults to ${DEFAULT_DATA_DIR}/ in the current folder.`;
@@ -83,6 +86,23 @@ function port(values: Values): number {
 
 const dataDir = (values: Values): string => optionalString(values, 'data') ?? DEFAULT_DATA_DIR;
 const DATA = { data: { type: 'string' } } as const;
+const EXTERNAL = { postgres: { type: 'string' }, s3: { type: 'string' } } as const;
+
+/** --postgres and --s3 together, else the environment's pair, else null (embedded storage). */
+function external(values: Values): ExternalStores | null {
+  const postgres = optionalString(values, 'postgres');
+  const s3 = optionalString(values, 's3');
+  if (postgres === undefined && s3 === undefined) {
+    try {
+      return externalStoresFromEnv();
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  if (!postgres || !s3)
+    throw new UsageError('--postgres and --s3 go together (PostgreSQL for metadata, S3 for content).');
+  return { postgres, s3 };
+}
 const LIMITS = {
   plan: { type: 'string' },
   'max-sites': { type: 'string' },
@@ -98,8 +118,9 @@ function describe(account: Account): string {
 async function withStores<T>(
   dir: string,
   work: (stores: Awaited<ReturnType<typeof openReferenceStores>>) => Promise<T>,
+  externalStores: ExternalStores | null = null,
 ): Promise<T> {
-  const stores = await openReferenceStores(dir);
+  const stores = await openReferenceStores(dir, externalStores);
   try {
     return await work(stores);
   } finally {
@@ -108,13 +129,16 @@ async function withStores<T>(
 }
 
 async function serveCommand(args: string[]): Promise<void> {
-  const values = parse(args, { host: { type: 'string' }, port: { type: 'string' }, ...DATA });
+  const values = parse(args, { host: { type: 'string' }, port: { type: 'string' }, ...DATA, ...EXTERNAL });
+  const externalStores = external(values);
   const server = await startReferenceServer({
     host: optionalString(values, 'host') ?? DEFAULT_HOST,
     port: port(values),
     dataDir: dataDir(values),
+    external: externalStores,
   });
-  process.stdout.write(`Hyperclay reference platform at ${server.publicUrl} (data: ${dataDir(values)})\n`);
+  const where = externalStores ? ', sync data: PostgreSQL + S3' : '';
+  process.stdout.write(`Hyperclay reference platform at ${server.publicUrl} (data: ${dataDir(values)}${where})\n`);
   const accounts = openAccountStore({ dir: dataPaths(dataDir(values)).accounts });
   const none = accounts.list().length === 0;
   accounts.close();
@@ -191,18 +215,22 @@ async function siteCommand(args: string[]): Promise<void> {
   if (sub !== 'delete') {
     throw new UsageError(sub === undefined ? 'site needs a subcommand: delete.' : `Unknown site command "${sub}".`);
   }
-  const values = parse(rest, { email: { type: 'string' }, name: { type: 'string' }, ...DATA });
+  const values = parse(rest, { email: { type: 'string' }, name: { type: 'string' }, ...DATA, ...EXTERNAL });
   const email = required(values, 'email');
   const name = required(values, 'name');
   const checked = checkSiteName(name);
   if (!checked.ok) throw new UsageError(`"${name}" is not a site name: ${checked.message}.`);
-  const tombstone = await withStores(dataDir(values), async ({ accounts, storage }) => {
-    const account = accounts.byEmail(email);
-    if (!account) throw new CommandError(`No account has the email ${email}.`);
-    const entry = await storage.deleteEntry(account.id, 'site', name);
-    if (!entry) throw new CommandError(`${email} has no site named "${name}".`);
-    return entry;
-  });
+  const tombstone = await withStores(
+    dataDir(values),
+    async ({ accounts, storage }) => {
+      const account = accounts.byEmail(email);
+      if (!account) throw new CommandError(`No account has the email ${email}.`);
+      const entry = await storage.deleteEntry(account.id, 'site', name);
+      if (!entry) throw new CommandError(`${email} has no site named "${name}".`);
+      return entry;
+    },
+    external(values),
+  );
   process.stdout.write(
     `Deleted site "${name}" of ${email} (${tombstone.path}); clients receive the tombstone at their next poll.\n`,
   );

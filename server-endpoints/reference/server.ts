@@ -12,6 +12,8 @@ import { errorBody } from '../../protocol/index.js';
 import { openEmbeddedAuthStore } from '../auth/store.js';
 import { createSyncEndpoints } from '../index.js';
 import { openEmbeddedStorage } from '../storage/embedded.js';
+import { openPostgresAuthStore, openPostgresStorage } from '../storage/postgres.js';
+import { openS3BlobStore, s3OptionsFromUrl } from '../storage/s3.js';
 import type { AuthStore, SyncStorage } from '../types.js';
 import { type AccountStore, openAccountStore } from './accounts.js';
 import { errorPage } from './pages.js';
@@ -30,6 +32,25 @@ export interface ReferenceServerOptions {
   log?: (line: string) => void;
   /** The oldest client version served; default `0.0.0`. */
   minClientVersion?: string;
+  /** Sync storage and sign-in records on PostgreSQL + S3 instead of the data folder (accounts stay there). */
+  external?: ExternalStores | null;
+}
+
+/** Where the sync storage lives when it is not embedded: a PostgreSQL URL and an S3 URL (`http://host/bucket`). */
+export interface ExternalStores {
+  postgres: string;
+  s3: string;
+}
+
+/** `HYPERCLAY_POSTGRES_URL` and `HYPERCLAY_S3_URL` (both or neither); null when neither is set. */
+export function externalStoresFromEnv(env: NodeJS.ProcessEnv = process.env): ExternalStores | null {
+  const postgres = env.HYPERCLAY_POSTGRES_URL || undefined;
+  const s3 = env.HYPERCLAY_S3_URL || undefined;
+  if (postgres === undefined && s3 === undefined) return null;
+  if (postgres === undefined || s3 === undefined) {
+    throw new Error('Set both HYPERCLAY_POSTGRES_URL and HYPERCLAY_S3_URL, or neither (embedded storage).');
+  }
+  return { postgres, s3 };
 }
 
 export interface ReferenceServer {
@@ -92,14 +113,37 @@ export interface ReferenceStores {
   close(): Promise<void>;
 }
 
-/** Opens every store of a data folder (also used by the admin commands). */
-export async function openReferenceStores(dataDir: string): Promise<ReferenceStores> {
+/** Opens every store of a data folder (also used by the admin commands); `external` moves sync data out of it. */
+export async function openReferenceStores(
+  dataDir: string,
+  external: ExternalStores | null = null,
+): Promise<ReferenceStores> {
   const paths = dataPaths(dataDir);
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   const tokenSecret = loadTokenSecret(paths.secret);
   const accounts = openAccountStore({ dir: paths.accounts });
-  const storage = await openEmbeddedStorage({ dir: paths.storage });
-  const authStore = await openEmbeddedAuthStore({ dir: paths.auth });
+  let storage: SyncStorage;
+  let authStore: AuthStore;
+  if (external) {
+    const blobs = openS3BlobStore(s3OptionsFromUrl(external.s3));
+    try {
+      storage = await openPostgresStorage({ connectionString: external.postgres, blobs });
+    } catch (error) {
+      accounts.close();
+      await blobs.close();
+      throw new Error(`Could not open the PostgreSQL storage: ${(error as Error).message}`);
+    }
+    authStore = await openPostgresAuthStore({ connectionString: external.postgres, maxConnections: 3 }).catch(
+      async (error: Error) => {
+        await storage.close();
+        accounts.close();
+        throw error;
+      },
+    );
+  } else {
+    storage = await openEmbeddedStorage({ dir: paths.storage });
+    authStore = await openEmbeddedAuthStore({ dir: paths.auth });
+  }
   return {
     accounts,
     storage,
@@ -119,7 +163,7 @@ function defaultLog(line: string): void {
 export async function startReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
   const host = options.host ?? DEFAULT_HOST;
   const log = options.log ?? defaultLog;
-  const stores = await openReferenceStores(options.dataDir ?? DEFAULT_DATA_DIR);
+  const stores = await openReferenceStores(options.dataDir ?? DEFAULT_DATA_DIR, options.external ?? null);
   let boundPort: number | null = null;
 
   const platform = createPlatform({

@@ -69,6 +69,8 @@ export interface S3BlobStore extends BlobStore {
   readonly bucket: string;
   /** The object key of a sha256 (tests and operators look objects up by it). */
   keyOf(sha256: string): string;
+  /** Ends the client's keep-alive connections. */
+  close(): Promise<void>;
 }
 
 export function openS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
@@ -76,8 +78,8 @@ export function openS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
   const config: S3ClientConfig = {
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
     forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
-    // Plain bodies with a Content-MD5-free request: trailing-checksum (aws-chunked) uploads are not spoken by
-    // every S3-compatible store, and the content is checked against its sha256 on every read anyway.
+    // Plain bodies: trailing-checksum (aws-chunked) uploads are not spoken by every S3-compatible store, and
+    // the content is checked against its sha256 on every read anyway.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   };
