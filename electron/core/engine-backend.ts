@@ -75,14 +75,31 @@ export function createEngineBackend(options: EngineBackendOptions): AppBackend &
     return api;
   };
 
+  let lastStop: Promise<void> = Promise.resolve();
   const stopRunner = async (): Promise<void> => {
     const current = runner;
     runner = null;
-    if (current !== null) await current.stop();
+    if (current === null) {
+      // Another caller is stopping it: wait until the engine has really stopped (and let its lock go).
+      await lastStop;
+      return;
+    }
+    const stopped = current.stop();
+    lastStop = stopped.catch(() => {});
+    await stopped;
+  };
+
+  // One settle at a time: a quick Off -> On must not start the new engine before the old one has let the folder's
+  // lock go (it would find the lock held by this very app).
+  let settling: Promise<void> = Promise.resolve();
+  const settle = (): Promise<void> => {
+    const next = settling.then(settleNow);
+    settling = next.catch(() => {});
+    return next;
   };
 
   /** Brings the status and the runner in line with the settings: signed in or not, on or off. */
-  const settle = async (): Promise<void> => {
+  const settleNow = async (): Promise<void> => {
     const account = options.settings.tokens.account();
     if (account === null || (await tokens.load()) === null) {
       await stopRunner();

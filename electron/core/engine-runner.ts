@@ -46,19 +46,33 @@ export function engineRunnerFactory(options: EngineRunnerOptions): (context: Run
         context.onSignedOut(error);
       },
     });
+    let stopping = false;
+    let starting: Promise<void> | null = null;
+    const start = async (): Promise<void> => {
+      // Throws FolderLockedError naming the holder; the backend shows it and starts nothing.
+      lock = await acquireFolderLock(options.locksDir, context.folder, APP_LOCK_DESCRIPTION);
+      if (stopping) {
+        release();
+        return;
+      }
+      try {
+        await engine.start();
+      } catch (error) {
+        await engine.stop().catch(() => {});
+        release();
+        throw error;
+      }
+    };
     return {
-      async start() {
-        // Throws FolderLockedError naming the holder; the backend shows it and starts nothing.
-        lock = await acquireFolderLock(options.locksDir, context.folder, APP_LOCK_DESCRIPTION);
-        try {
-          await engine.start();
-        } catch (error) {
-          await engine.stop().catch(() => {});
-          release();
-          throw error;
-        }
+      start() {
+        starting ??= start();
+        return starting;
       },
       async stop() {
+        // Sync: Off clicked while sync was still starting: let the start finish, then stop what it started, so no
+        // engine is left running without its lock.
+        stopping = true;
+        await starting?.catch(() => {});
         try {
           await engine.stop();
         } finally {
