@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../sync-engine/folder-lock.js';
 import { startPlatform, type TestAccount, type TestPlatform, until } from '../helpers/engine.js';
-import { type CliEnv, runCli, seedSignIn, spawnCli } from './cli-run.js';
+import { type CliEnv, type CliResult, runCli, seedSignIn, spawnCli } from './cli-run.js';
 
 const temps: string[] = [];
 const tempDir = (prefix: string): string => {
@@ -47,7 +47,8 @@ describe('hyperclay-sync exit codes', () => {
     const help = await runCli(env, ['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: hyperclay-sync <command>');
-    const syncHelp = await runCli(env, ['sync', '--help']);
+    // Through the installed bin (tsx registered by the shim), from another working folder.
+    const syncHelp = await runCli(env, ['sync', '--help'], { viaBin: true, cwd: tmpdir() });
     expect(syncHelp.code).toBe(0);
     expect(syncHelp.stdout).toContain('--dry-run');
     expect(syncHelp.stdout).toContain('--allow-deletes');
@@ -110,10 +111,10 @@ describe('hyperclay-sync against the reference platform', () => {
     expect(body).toBe('<p>hello from the CLI</p>');
 
     // Once the push is done nothing is left pending (the status file follows the engine).
-    const status = await until(async () => {
+    const status = (await until(async (): Promise<CliResult | false> => {
       const result = await runCli(env, ['status', '--json']);
-      return (JSON.parse(result.stdout) as { pending: number }).pending === 0 ? result : null;
-    }, 'pending to drop to 0');
+      return (JSON.parse(result.stdout) as { pending: number }).pending === 0 && result;
+    }, 'pending to drop to 0')) as CliResult;
     expect(status.code).toBe(0);
     const report = JSON.parse(status.stdout) as Record<string, unknown>;
     expect(report).toMatchObject({

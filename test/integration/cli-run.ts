@@ -30,9 +30,17 @@ export function cliEnv(env: CliEnv): NodeJS.ProcessEnv {
 }
 
 /** Starts the CLI; the caller reads its output as it comes (login prints the address, then waits). */
-export function spawnCli(env: CliEnv, args: string[]): ChildProcess & { output: () => CliResult } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
-    cwd: REPO,
+export function spawnCli(
+  env: CliEnv,
+  args: string[],
+  options: { viaBin?: boolean; cwd?: string } = {},
+): ChildProcess & { output: () => CliResult } {
+  // The installed bin shim registers tsx itself and must work from any working folder.
+  const command = options.viaBin
+    ? [fileURLToPath(new URL('../../bin/hyperclay-sync.js', import.meta.url)), ...args]
+    : ['--import', 'tsx', 'cli/main.ts', ...args];
+  const child = spawn(process.execPath, command, {
+    cwd: options.cwd ?? REPO,
     env: cliEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -48,8 +56,13 @@ export function spawnCli(env: CliEnv, args: string[]): ChildProcess & { output: 
 }
 
 /** Runs the CLI to its end. */
-export async function runCli(env: CliEnv, args: string[], timeoutMs = 30_000): Promise<CliResult> {
-  const child = spawnCli(env, args);
+export async function runCli(
+  env: CliEnv,
+  args: string[],
+  options: { viaBin?: boolean; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const child = spawnCli(env, args, options);
   child.stdin?.end();
   const code = await new Promise<number | null>((resolve, reject) => {
     const timer = setTimeout(() => {
