@@ -310,3 +310,32 @@ describe('isolation on PostgreSQL', () => {
     expect(await platform.storage.readVersion(a.id, { kind: 'site', key: 'pg-b-site' }, 1)).toBeNull();
   });
 });
+
+describe('the AuthStore on PostgreSQL', () => {
+  it('a sign-in code is single use even when two exchanges race; expired codes are pruned', async () => {
+    const auth = platform.nodes[0]!.authStore;
+    const record = {
+      accountId: 'acct-auth',
+      redirectUri: 'http://127.0.0.1:5000/callback',
+      codeChallenge: 'c'.repeat(43),
+      deviceName: 'laptop',
+      expiresAtMs: clock + 300_000,
+    };
+    await auth.saveCode('hash-one', record);
+    const taken = await Promise.all([auth.takeCode('hash-one'), auth.takeCode('hash-one'), auth.takeCode('hash-one')]);
+    expect(taken.filter((r) => r !== null)).toEqual([record]);
+    await auth.saveCode('hash-old', { ...record, expiresAtMs: clock - 1 });
+    await auth.saveCode('hash-two', record);
+    expect(await auth.takeCode('hash-old')).toBeNull();
+    expect(await auth.takeCode('hash-two')).toEqual(record);
+  });
+
+  it('logout revokes the connection: its token is refused with 401', async () => {
+    const account = platform.addAccount({ email: 'logout@example.com' });
+    const api = syncApi(platform.url, await platform.tokenFor(account));
+    expect((await api.get('/sync/me')).status).toBe(200);
+    expect((await api.request('POST', '/sync/logout')).status).toBe(204);
+    const after = await api.get('/sync/me');
+    expect([after.status, errorCode(after.json)]).toEqual([401, 'unauthorized']);
+  });
+});
