@@ -228,6 +228,52 @@ describe('hyperclay-sync against the reference platform', () => {
   });
 });
 
+describe('hyperclay-sync sync and the delete brake', () => {
+  let platform: TestPlatform;
+  let account: TestAccount;
+  let env: CliEnv;
+  let folder: string;
+
+  beforeAll(async () => {
+    platform = await startPlatform([{ email: 'brake@example.com' }]);
+    account = platform.accounts[0] as TestAccount;
+    env = { home: tempDir('hc-cli-home-'), url: platform.url };
+    folder = tempDir('hc-cli-brake-');
+    seedSignIn(env.home, env.url, account);
+  });
+
+  afterAll(async () => {
+    await platform?.close();
+  });
+
+  it('holds a mass removal from the platform (exit 1, files kept); --allow-deletes applies it as backups', async () => {
+    const names = Array.from({ length: 14 }, (_, i) => `page${i}`);
+    for (const name of names) writeFileSync(join(folder, `${name}.html`), `<p>${name}</p>`);
+    const first = await runCli(env, ['sync', '--dir', folder]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('14 pushed');
+
+    const removed = names.slice(0, 12);
+    for (const name of removed) await platform.deleteSite(account, name);
+
+    const braked = await runCli(env, ['sync']);
+    expect(braked.code).toBe(1);
+    expect(braked.stderr).toContain('--allow-deletes');
+    expect(braked.stdout).toMatch(/^hold\s+page0\.html/m);
+    for (const name of names) expect(existsSync(join(folder, `${name}.html`))).toBe(true);
+
+    const applied = await runCli(env, ['sync', '--allow-deletes']);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(/^remove\s+page0\.html/m);
+    for (const name of removed) {
+      expect(existsSync(join(folder, `${name}.html`))).toBe(false);
+      // Each removal is a move into sites-versions: the content is kept.
+      expect(existsSync(join(folder, 'sites-versions', name))).toBe(true);
+    }
+    expect(readFileSync(join(folder, 'page13.html'), 'utf8')).toBe('<p>page13</p>');
+  });
+});
+
 afterAll(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
