@@ -309,12 +309,10 @@ const SQL = {
       (SELECT seq, purged_seq FROM sync_accounts_feed WHERE account_id = $1) a
       LEFT JOIN LATERAL (SELECT * FROM sync_entries
         WHERE account_id = $1 AND seq > $2 AND seq <= a.seq ORDER BY seq LIMIT $3) e ON true`,
-  purge: `WITH expired AS (
-      DELETE FROM sync_entries WHERE deleted AND updated_at_ms < $1 RETURNING account_id, seq),
-    tops AS (SELECT account_id, MAX(seq) AS top, COUNT(*) AS n FROM expired GROUP BY account_id),
-    marked AS (UPDATE sync_accounts_feed f SET purged_seq = GREATEST(f.purged_seq, tops.top)
-      FROM tops WHERE f.account_id = tops.account_id RETURNING 1)
-    SELECT COALESCE(SUM(n), 0)::int AS n, (SELECT COUNT(*) FROM marked)::int AS accounts FROM tops`,
+  expiredAccounts: 'SELECT DISTINCT account_id FROM sync_entries WHERE deleted AND updated_at_ms < $1',
+  lockAccountRow: 'SELECT 1 FROM sync_accounts_feed WHERE account_id = $1 FOR UPDATE',
+  purge: 'DELETE FROM sync_entries WHERE account_id = $1 AND deleted AND updated_at_ms < $2 RETURNING seq',
+  setPurged: 'UPDATE sync_accounts_feed SET purged_seq = GREATEST(purged_seq, $1) WHERE account_id = $2',
   createSession: `INSERT INTO sync_sessions (session_id, account_id, device_name, client_version, created_at_ms, last_seen_ms)
     VALUES ($1, $2, $3, $4, $5, $5)`,
   touchSession:
@@ -518,8 +516,21 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   }
 
   async function purgeTombstones(): Promise<number> {
-    const { rows } = await pool.query<{ n: number }>(named('purge', [now() - horizonMs]));
-    return rows[0]?.n ?? 0;
+    const before = now() - horizonMs;
+    const { rows } = await pool.query<{ account_id: string }>(named('expiredAccounts', [before]));
+    let purged = 0;
+    for (const { account_id: accountId } of rows) {
+      // The account's row lock first, as every writer takes it: a purge never deadlocks with a write.
+      purged += await transaction(pool, async (client) => {
+        await client.query(named('lockAccountRow', [accountId]));
+        const gone = await client.query<{ seq: Num }>(named('purge', [accountId, before]));
+        if (gone.rows.length === 0) return 0;
+        const top = gone.rows.reduce((max, row) => Math.max(max, Number(row.seq)), 0);
+        await client.query(named('setPurged', [top, accountId]));
+        return gone.rows.length;
+      });
+    }
+    return purged;
   }
 
   await purgeTombstones();
