@@ -4,7 +4,7 @@
 import { accessSync, constants, type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSignedOut } from '../sync-engine/errors.js';
-import { BACKUP_FOLDER, checkSyncFolder, readFolderAccount } from '../sync-engine/folder-rules.js';
+import { BACKUP_FOLDER, readFolderAccount } from '../sync-engine/folder-rules.js';
 import { errnoOf } from '../sync-engine/fsutil.js';
 import type { CliContext } from './context.js';
 import { EXIT, reachDetail } from './errors.js';
@@ -42,19 +42,14 @@ function countWatched(root: string): number {
 }
 
 async function folderChecks(ctx: CliContext, dir: string | undefined, accountId: string | null): Promise<Verdict[]> {
-  const chosen = dir ?? ctx.settings.getFolder() ?? undefined;
   let folder: string;
   try {
-    folder = ctx.folder(chosen, { save: false });
+    // The same checks a sync makes: not the home folder, not a disk root, not overlapping the data folder.
+    folder = ctx.folder(dir, { save: false });
   } catch (error) {
     return [{ ok: false, text: `Sync folder: ${(error as Error).message}` }];
   }
   const verdicts: Verdict[] = [];
-  try {
-    checkSyncFolder(folder, { dataHome: ctx.config.paths.home });
-  } catch (error) {
-    return [{ ok: false, text: `Sync folder: ${(error as Error).message}` }];
-  }
   let exists = true;
   try {
     statSync(folder);

@@ -131,7 +131,15 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
       finish(EXIT.signedOut);
     },
   });
+  let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      // A second Ctrl-C: the person does not want to wait for transfers in flight. The state on disk is never
+      // half-written, and the lock is released by the exit handler.
+      ctx.io.err('Stopping at once; transfers in flight are retried at the next start.');
+      process.exit(EXIT.failed);
+    }
+    signalled = true;
     ctx.log('info', `${signal}: stopping`);
     finish(EXIT.done);
   };

@@ -65,6 +65,8 @@ describe('hyperclay-sync exit codes', () => {
     const unreachable = await runCli(env, ['sync', '--dir', folder]);
     expect(unreachable.code).toBe(4);
     expect(unreachable.stderr).toContain('cannot be reached');
+    const login = await runCli(env, ['login', '--no-browser']);
+    expect(login.code).toBe(4);
     const doctor = await runCli(env, ['doctor', '--dir', folder]);
     expect(doctor.code).toBe(4);
     expect(doctor.stdout).toMatch(/^✗ Platform .* cannot be reached/m);
@@ -149,6 +151,10 @@ describe('hyperclay-sync against the reference platform', () => {
     for (const check of ['Sync folder', 'Data folder', 'Settings file', 'Platform', 'Signed in as', 'Clock']) {
       expect(doctor.stdout).toMatch(new RegExp(`^✓ ${check}`, 'm'));
     }
+    // A failing check other than the platform or the sign-in: exit 1 with a ✗ line saying what to do.
+    const root = await runCli(env, ['doctor', '--dir', '/']);
+    expect(root.code).toBe(1);
+    expect(root.stdout).toMatch(/^✗ Sync folder: "\/" is the root of a disk; choose a folder inside it/m);
   });
 
   it('stop ends the background process cleanly (lock released, status not running)', async () => {
