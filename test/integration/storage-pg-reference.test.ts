@@ -21,7 +21,7 @@ let s3: S3Double;
 let databaseUrl: string;
 let s3Url: string;
 let dir: string;
-let server: ChildProcess | null = null;
+const servers: ChildProcess[] = [];
 
 function platform(
   args: string[],
@@ -41,8 +41,11 @@ function platform(
 
 /** Starts `serve` and resolves with its URL once it prints it. */
 function serve(args: string[]): Promise<string> {
-  const child = spawn(TSX, [CLI, 'serve', '--port', '0', '--data', dir, ...args], { cwd: ROOT });
-  server = child;
+  // node itself, not the tsx wrapper: a signal must reach the server process, not a parent that outlives it.
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data', dir, ...args], {
+    cwd: ROOT,
+  });
+  servers.push(child);
   return new Promise((resolveUrl, reject) => {
     let out = '';
     let err = '';
@@ -67,11 +70,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((done) => server?.once('exit', done));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await Promise.all(
+    servers
+      .filter((child) => child.exitCode === null && child.signalCode === null)
+      .map((child) => {
+        const exited = new Promise((done) => child.once('exit', done));
+        child.kill('SIGTERM');
+        return exited;
+      }),
+  );
   await s3?.close();
   await postgres?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -125,5 +132,64 @@ describe('the reference server on PostgreSQL + S3', () => {
     expect((await fetch(`${url}/pg-reference`)).status).toBe(404);
     // The sync data never touched the data folder: no embedded storage or auth database was made there.
     expect([existsSync(dataPaths(dir).storage), existsSync(dataPaths(dir).auth)]).toEqual([false, false]);
+  });
+});
+
+describe('two reference server processes over one PostgreSQL + S3', () => {
+  it("one process's write wakes the other's long-poll; kill -9 during a burst loses no acknowledged write", async () => {
+    const added = await platform([
+      'user',
+      'add',
+      '--email',
+      'two@example.com',
+      '--password',
+      'a long password',
+      '--data',
+      dir,
+    ]);
+    const accountId = /id=(\S+)/.exec(added.stdout)?.[1] ?? '';
+    const external = ['--postgres', databaseUrl, '--s3', s3Url];
+    const [urlOne, urlTwo] = await Promise.all([serve(external), serve(external)]);
+    const auth = await openPostgresAuthStore({ connectionString: databaseUrl });
+    const sid = await auth.createConnection(accountId, 'test');
+    await auth.close();
+    const token = signToken(loadTokenSecret(dataPaths(dir).secret), { sub: accountId, sid }, Date.now()).token;
+    const one = syncApi(urlOne!, token);
+    const two = syncApi(urlTwo!, token);
+
+    const head = (await two.changes('0')).json.cursor as string;
+    const waiting = two.changes(head, { wait: 25 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await one.putFolder('burst')).status).toBe(201);
+    expect((await waiting).json.entries).toMatchObject([{ path: 'burst' }]);
+
+    const victim = servers.at(-2)!;
+    const acknowledged: { path: string; seq: number }[] = [];
+    const burst = (async () => {
+      for (let i = 0; ; i++) {
+        const put = await one.putUpload(`burst/${i}.txt`, `write ${i}`).catch(() => null);
+        if (put === null) return; // the process is gone
+        expect(put.status).toBe(201);
+        acknowledged.push({ path: `burst/${i}.txt`, seq: put.json.seq as number });
+      }
+    })();
+    while (acknowledged.length < 30) await new Promise((resolve) => setTimeout(resolve, 5));
+    victim.kill('SIGKILL');
+    await burst;
+    // Through the surviving process: every acknowledged write, and a feed without a gap.
+    const feed: { path: string; seq: number }[] = [];
+    let cursor = '0';
+    for (;;) {
+      const next = await two.changes(cursor);
+      feed.push(...(next.json.entries as { path: string; seq: number }[]));
+      cursor = next.json.cursor as string;
+      if (!next.json.hasMore) break;
+    }
+    const listed = new Set(feed.map((e) => e.path));
+    for (const ack of acknowledged) expect(listed.has(ack.path)).toBe(true);
+    const changes = (await two.changes(head)).json.entries as { seq: number }[];
+    const seqs = changes.map((e) => e.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
+    expect(seqs.length).toBeGreaterThanOrEqual(acknowledged.length + 1);
   });
 });
