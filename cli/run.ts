@@ -32,7 +32,7 @@ export function tellParent(message: DetachMessage): void {
 }
 
 /** A process that exited but was not reaped yet (a zombie) counts as gone. */
-function isRunning(pid: number): boolean {
+export function isRunning(pid: number): boolean {
   if (!isProcessAlive(pid)) return false;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -43,7 +43,7 @@ async function startLogin(env: CliEnv) {
 const exited = (child: ReturnType<typeof spawnCli>): Promise<number | null> =>
   child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('close', resolve));
 
-describe('hyperclay-sync login (real Chromium)', () => {
+describe('hyperclay-sync login (real Chromium)', { timeout: 60_000 }, () => {
   let platform: TestPlatform;
   let account: TestAccount;
   let browser: Browser;

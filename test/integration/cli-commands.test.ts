@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRunning } from '../../cli/run.js';
 import { isProcessAlive } from '../../sync-engine/folder-lock.js';
 import { startPlatform, type TestAccount, type TestPlatform, until } from '../helpers/engine.js';
 import { type CliEnv, type CliResult, runCli, seedSignIn, spawnCli } from './cli-run.js';
@@ -26,7 +27,7 @@ async function deadUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-describe('hyperclay-sync exit codes', () => {
+describe('hyperclay-sync exit codes', { timeout: 60_000 }, () => {
   let env: CliEnv;
   beforeAll(async () => {
     env = { home: tempDir('hc-cli-home-'), url: await deadUrl() };
@@ -79,7 +80,7 @@ describe('hyperclay-sync exit codes', () => {
   });
 });
 
-describe('hyperclay-sync against the reference platform', () => {
+describe('hyperclay-sync against the reference platform', { timeout: 60_000 }, () => {
   let platform: TestPlatform;
   let account: TestAccount;
   let env: CliEnv;
@@ -106,17 +107,25 @@ describe('hyperclay-sync against the reference platform', () => {
     expect(isProcessAlive(pid)).toBe(true);
 
     writeFileSync(join(folder, 'hello.html'), '<p>hello from the CLI</p>');
-    const body = await until(async () => {
-      const response = await platform.api(account, '/sync/sites/hello');
-      return response.status === 200 ? response.text() : null;
-    }, 'the save to reach the platform');
+    const body = await until(
+      async () => {
+        const response = await platform.api(account, '/sync/sites/hello');
+        return response.status === 200 ? response.text() : null;
+      },
+      'the save to reach the platform',
+      20_000,
+    );
     expect(body).toBe('<p>hello from the CLI</p>');
 
     // Once the push is done nothing is left pending (the status file follows the engine).
-    const status = (await until(async (): Promise<CliResult | false> => {
-      const result = await runCli(env, ['status', '--json']);
-      return (JSON.parse(result.stdout) as { pending: number }).pending === 0 && result;
-    }, 'pending to drop to 0')) as CliResult;
+    const status = (await until(
+      async (): Promise<CliResult | false> => {
+        const result = await runCli(env, ['status', '--json']);
+        return (JSON.parse(result.stdout) as { pending: number }).pending === 0 && result;
+      },
+      'pending to drop to 0',
+      20_000,
+    )) as CliResult;
     expect(status.code).toBe(0);
     const report = JSON.parse(status.stdout) as Record<string, unknown>;
     expect(report).toMatchObject({
@@ -162,7 +171,7 @@ describe('hyperclay-sync against the reference platform', () => {
     const stopped = await runCli(env, ['stop']);
     expect(stopped.code).toBe(0);
     expect(stopped.stdout).toContain(`process ${before.pid}`);
-    await until(() => !isProcessAlive(before.pid), 'the background process to exit');
+    await until(() => !isRunning(before.pid), 'the background process to exit', 20_000);
     const after = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Record<string, unknown>;
     expect(after).toMatchObject({ running: false, pid: null });
     expect(typeof after.lastSyncAt).toBe('string');
@@ -202,9 +211,13 @@ describe('hyperclay-sync against the reference platform', () => {
 
   it('start in the foreground stops cleanly on Ctrl-C (SIGINT): exit 0, lock released', async () => {
     const child = spawnCli(env, ['start']);
-    await until(() => child.output().stdout.includes('Press Ctrl-C to stop'), 'the foreground sync to run');
+    await until(() => child.output().stdout.includes('Press Ctrl-C to stop'), 'the foreground sync to run', 20_000);
     writeFileSync(join(folder, 'fg.html'), '<p>foreground</p>');
-    await until(async () => (await platform.api(account, '/sync/sites/fg')).status === 200, 'the save to arrive');
+    await until(
+      async () => (await platform.api(account, '/sync/sites/fg')).status === 200,
+      'the save to arrive',
+      20_000,
+    );
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     expect(code).toBe(0);
@@ -215,7 +228,7 @@ describe('hyperclay-sync against the reference platform', () => {
 
   it('a running sync whose token is revoked stops, forgets the token and exits 3', async () => {
     const child = spawnCli(env, ['start']);
-    await until(() => child.output().stdout.includes('Press Ctrl-C to stop'), 'the foreground sync to run');
+    await until(() => child.output().stdout.includes('Press Ctrl-C to stop'), 'the foreground sync to run', 20_000);
     const revoked = await platform.api(account, '/sync/logout', { method: 'POST' });
     expect(revoked.status).toBe(204);
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
@@ -234,7 +247,7 @@ describe('hyperclay-sync against the reference platform', () => {
   });
 });
 
-describe('hyperclay-sync sync and the delete brake', () => {
+describe('hyperclay-sync sync and the delete brake', { timeout: 60_000 }, () => {
   let platform: TestPlatform;
   let account: TestAccount;
   let env: CliEnv;
