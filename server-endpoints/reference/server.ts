@@ -117,6 +117,7 @@ export interface ReferenceStores {
 export async function openReferenceStores(
   dataDir: string,
   external: ExternalStores | null = null,
+  log: (line: string) => void = () => {},
 ): Promise<ReferenceStores> {
   const paths = dataPaths(dataDir);
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
@@ -127,13 +128,13 @@ export async function openReferenceStores(
   if (external) {
     const blobs = openS3BlobStore(s3OptionsFromUrl(external.s3));
     try {
-      storage = await openPostgresStorage({ connectionString: external.postgres, blobs });
+      storage = await openPostgresStorage({ connectionString: external.postgres, blobs, log });
     } catch (error) {
       accounts.close();
       await blobs.close();
       throw new Error(`Could not open the PostgreSQL storage: ${(error as Error).message}`);
     }
-    authStore = await openPostgresAuthStore({ connectionString: external.postgres, maxConnections: 3 }).catch(
+    authStore = await openPostgresAuthStore({ connectionString: external.postgres, maxConnections: 3, log }).catch(
       async (error: Error) => {
         await storage.close();
         accounts.close();
@@ -163,7 +164,7 @@ function defaultLog(line: string): void {
 export async function startReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
   const host = options.host ?? DEFAULT_HOST;
   const log = options.log ?? defaultLog;
-  const stores = await openReferenceStores(options.dataDir ?? DEFAULT_DATA_DIR, options.external ?? null);
+  const stores = await openReferenceStores(options.dataDir ?? DEFAULT_DATA_DIR, options.external ?? null, log);
   let boundPort: number | null = null;
 
   const platform = createPlatform({

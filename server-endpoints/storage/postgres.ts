@@ -161,11 +161,12 @@ interface VersionRow {
 type Queryable = pg.Pool | pg.PoolClient;
 type Commit = WriteFileResult | { outcome: 'needs_content' };
 
-function openPool(connection: PostgresConnection): { pool: pg.Pool; owned: boolean } {
+function openPool(connection: PostgresConnection, log: (line: string) => void): { pool: pg.Pool; owned: boolean } {
   if ('pool' in connection) return { pool: connection.pool, owned: false };
   const pool = new pg.Pool({ connectionString: connection.connectionString, max: connection.maxConnections ?? 10 });
-  // An idle client losing its server emits here; the pool drops it and the next query opens a new one.
-  pool.on('error', () => {});
+  // An idle client losing its server emits here (unhandled, it would end the process); the pool drops that
+  // client and the next query opens a new one.
+  pool.on('error', (error) => log(`postgres: an idle connection failed: ${error.message}`));
   return { pool, owned: true };
 }
 
@@ -343,12 +344,17 @@ function changeNotifier(pool: pg.Pool, log: (line: string) => void) {
     pool
       .connect()
       .then(async (held) => {
-        held.on('notification', (message) => {
-          if (message.channel !== CHANNEL || message.payload === undefined) return;
-          for (const listener of listeners.get(message.payload) ?? []) listener();
-        });
-        held.on('error', (error) => lost(held, error));
-        await held.query(`LISTEN ${CHANNEL}`);
+        try {
+          held.on('notification', (message) => {
+            if (message.channel !== CHANNEL || message.payload === undefined) return;
+            for (const listener of listeners.get(message.payload) ?? []) listener();
+          });
+          held.on('error', (error) => lost(held, error));
+          await held.query(`LISTEN ${CHANNEL}`);
+        } catch (error) {
+          held.release(error as Error);
+          throw error;
+        }
         if (closed) return void held.release();
         client = held;
         starting = false;
@@ -410,11 +416,11 @@ function changeNotifier(pool: pg.Pool, log: (line: string) => void) {
 }
 
 export async function openPostgresStorage(options: PostgresStorageOptions): Promise<PostgresStorage> {
-  const { pool, owned } = openPool(options);
+  const log = options.log ?? (() => {});
+  const { pool, owned } = openPool(options, log);
   const blobs = options.blobs;
   const now = options.now ?? Date.now;
   const horizonMs = options.tombstoneHorizonMs ?? 30 * DAY_MS;
-  const log = options.log ?? (() => {});
   try {
     await migratePostgres(pool);
   } catch (error) {
@@ -716,6 +722,8 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
 export type PostgresAuthStoreOptions = PostgresConnection & {
   /** The clock, in ms (prunes expired codes, stamps connections); default Date.now. */
   now?: () => number;
+  /** One line per event (no secrets); default nothing. */
+  log?: (line: string) => void;
 };
 
 interface CodeRow {
@@ -728,7 +736,7 @@ interface CodeRow {
 
 /** Sign-in codes (by hash, single use) and device connections in PostgreSQL, shared by every process. */
 export async function openPostgresAuthStore(options: PostgresAuthStoreOptions): Promise<AuthStore> {
-  const { pool, owned } = openPool(options);
+  const { pool, owned } = openPool(options, options.log ?? (() => {}));
   const now = options.now ?? Date.now;
   try {
     await migratePostgres(pool);

@@ -21,8 +21,9 @@ async function accountOnBothNodes(email: string): Promise<{ id: string; apis: [S
   return { id: account.id, apis: [one, two] };
 }
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
+async function waitFor(condition: () => boolean, what: string, refresh?: () => Promise<void>): Promise<void> {
   for (let i = 0; i < 1000; i++) {
+    await refresh?.();
     if (condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -85,6 +86,44 @@ describe('two endpoint instances over one PostgreSQL + S3', () => {
       // Only a notification from the other process can call this listener.
       await waitFor(() => pokes > before, "node two's listener to be told of node one's change");
       expect((await waiting).entries.map((e) => e.path)).toEqual(['announced']);
+    } finally {
+      unsubscribe();
+    }
+  });
+
+  it('the notification connection is re-established after PostgreSQL drops it; wake-ups keep coming', async () => {
+    const { id, apis } = await accountOnBothNodes('relisten@example.com');
+    let pokes = 0;
+    const unsubscribe = platform.nodes[1]!.storage.subscribe!(id, () => {
+      pokes++;
+    });
+    const listening = async () =>
+      (
+        await platform.storage.pool.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN hyperclay_sync_changes%'",
+        )
+      ).rows.map((row) => row.pid);
+    try {
+      let before: number[] = [];
+      await waitFor(
+        () => before.length > 0,
+        'a LISTEN connection',
+        async () => {
+          before = await listening();
+        },
+      );
+      await platform.storage.pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [before]);
+      let now: number[] = [];
+      await waitFor(
+        () => now.length > 0 && now.every((pid) => !before.includes(pid)),
+        'a new LISTEN connection',
+        async () => {
+          now = await listening();
+        },
+      );
+      const seen = pokes;
+      await apis[0].putFolder('after-reconnect');
+      await waitFor(() => pokes > seen, 'a wake-up after the reconnect');
     } finally {
       unsubscribe();
     }
