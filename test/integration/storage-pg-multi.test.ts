@@ -181,6 +181,26 @@ describe('two endpoint instances over one PostgreSQL + S3', () => {
     expect(kept.size).toBe(acknowledged.size);
   });
 
+  it('two accounts creating one site name at once through different instances: one gets it, the other name_taken', async () => {
+    const a = await accountOnBothNodes('name-a@example.com');
+    const b = await accountOnBothNodes('name-b@example.com');
+    for (let round = 0; round < 15; round++) {
+      const name = `contested-name-${round}`;
+      const [first, second] = await Promise.all([
+        a.apis[0].putSite(name, `<p>a ${round}</p>`),
+        b.apis[1].putSite(name, `<p>b ${round}</p>`),
+      ]);
+      const outcomes = [first, second].map((r) => [r.status, (r.json.error as { code?: string } | undefined)?.code]);
+      expect(outcomes.sort()).toEqual([
+        [201, undefined],
+        [409, 'name_taken'],
+      ]);
+      const winner = first.status === 201 ? a : b;
+      const owner = await platform.nodes[round % 2]!.storage.siteOwner(name);
+      expect(owner).toBe(winner.id);
+    }
+  });
+
   it('the feed under concurrent writers on both instances: no gap, no reordering, and it ends at the truth', async () => {
     const { apis } = await accountOnBothNodes('feed@example.com');
     const writers = [...apis, ...apis]; // two writers per instance
