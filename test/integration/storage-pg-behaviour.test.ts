@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../../protocol/index.js';
+import { openS3BlobStore, s3OptionsFromUrl } from '../../server-endpoints/storage/s3.js';
 import { type SyncApi, sha256Hex, syncApi } from '../helpers/platform.js';
 import { type PgPlatform, startPgPlatform } from '../helpers/postgres.js';
 
@@ -337,5 +338,49 @@ describe('the AuthStore on PostgreSQL', () => {
     expect((await api.request('POST', '/sync/logout')).status).toBe(204);
     const after = await api.get('/sync/me');
     expect([after.status, errorCode(after.json)]).toEqual([401, 'unauthorized']);
+  });
+});
+
+describe('the S3 BlobStore (real AWS SDK against the S3 double)', () => {
+  it('puts, heads, gets and deletes by sha256; missing is null; content under a wrong sha256 is refused', async () => {
+    const blobs = openS3BlobStore({
+      endpoint: platform.s3.endpoint,
+      bucket: platform.s3.bucket,
+      credentials: platform.s3.credentials,
+      prefix: 'direct/',
+    });
+    try {
+      const content = Buffer.from('blob store round trip');
+      const sha = sha256Hex(content);
+      expect(await blobs.head(sha)).toBeNull();
+      expect(await blobs.get(sha)).toBeNull();
+      await blobs.put(sha, content);
+      expect(platform.s3.keys()).toContain(`direct/blobs/${sha.slice(0, 2)}/${sha}`);
+      expect(await blobs.head(sha)).toEqual({ size: content.length });
+      expect((await blobs.get(sha))?.toString()).toBe('blob store round trip');
+      await expect(blobs.put(sha256Hex('other'), content)).rejects.toMatchObject({ code: 'bad_blob' });
+      await blobs.delete(sha);
+      expect(await blobs.head(sha)).toBeNull();
+    } finally {
+      await blobs.close();
+    }
+  });
+
+  it('s3OptionsFromUrl reads endpoint, bucket, prefix and credentials; refuses a URL without a bucket', () => {
+    expect(s3OptionsFromUrl('http://key:se%2Fcret@127.0.0.1:9000/bucket-one/some/prefix')).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      bucket: 'bucket-one',
+      forcePathStyle: true,
+      prefix: 'some/prefix/',
+      credentials: { accessKeyId: 'key', secretAccessKey: 'se/cret' },
+    });
+    expect(() => s3OptionsFromUrl('http://127.0.0.1:9000/')).toThrow(/bucket/);
+    expect(() => s3OptionsFromUrl('ftp://127.0.0.1/bucket')).toThrow(/http/);
+  });
+
+  it('the double refuses an unsigned request with an S3 XML error', async () => {
+    const response = await fetch(`${platform.s3.endpoint}/${platform.s3.bucket}/anything`);
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain('<Code>AccessDenied</Code>');
   });
 });
