@@ -193,7 +193,8 @@ async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Pr
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    // Whatever the database's default: the account row lock relies on each statement seeing the latest commits.
+    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
