@@ -24,6 +24,8 @@ export interface S3BlobStoreOptions {
   forcePathStyle?: boolean;
   /** Default: the SDK's chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, instance roles). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** A request to the store that takes longer fails (and the write with it); default 60 s, connecting 5 s. */
+  requestTimeoutMs?: number;
 }
 
 export class BlobStoreError extends Error {
@@ -82,6 +84,12 @@ export function openS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
     // the content is checked against its sha256 on every read anyway.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // Without these a store that stops answering would hold a sync request (and its account's writes) forever.
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: options.requestTimeoutMs ?? 60_000,
+      throwOnRequestTimeout: true,
+    },
   };
   if (options.endpoint !== undefined) config.endpoint = options.endpoint;
   if (options.credentials !== undefined) config.credentials = options.credentials;

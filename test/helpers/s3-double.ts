@@ -29,6 +29,8 @@ export interface S3Double {
   removeObject(key: string, bucket?: string): void;
   /** While set, every request gets this status (an S3 outage); null restores service. */
   failWith(status: number | null): void;
+  /** While true, requests are read but never answered (a store that hangs). */
+  stall(on: boolean): void;
   /** Requests served, by operation name. */
   counts: Record<string, number>;
   close(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startS3Double(options: { bucket?: string } = {}): Promise<
   mkdirSync(join(root, bucket));
   const counts: Record<string, number> = {};
   let failing: number | null = null;
+  let stalled = false;
   // Keys may hold any character: a file per key, named by the hex of the key.
   const fileOf = (b: string, key: string) => join(root, b, Buffer.from(key).toString('hex'));
   const keyOf = (file: string) => Buffer.from(file, 'hex').toString('utf8');
@@ -90,6 +93,10 @@ export async function startS3Double(options: { bucket?: string } = {}): Promise<
     if (!/^AWS4-HMAC-SHA256 Credential=\S+/.test(req.headers.authorization ?? '')) {
       await readBody(req);
       return sendError(res, 403, 'AccessDenied', 'The request carries no SigV4 Authorization header.', head);
+    }
+    if (stalled) {
+      await readBody(req);
+      return;
     }
     if (failing !== null) {
       await readBody(req);
@@ -177,6 +184,9 @@ export async function startS3Double(options: { bucket?: string } = {}): Promise<
     },
     failWith(status) {
       failing = status;
+    },
+    stall(on) {
+      stalled = on;
     },
     async close() {
       await new Promise<void>((resolve) => {

@@ -366,6 +366,22 @@ describe('the S3 BlobStore (real AWS SDK against the S3 double)', () => {
     }
   });
 
+  it('a store that stops answering fails the call after the request timeout instead of hanging', async () => {
+    const blobs = openS3BlobStore({
+      endpoint: platform.s3.endpoint,
+      bucket: platform.s3.bucket,
+      credentials: platform.s3.credentials,
+      requestTimeoutMs: 200,
+    });
+    platform.s3.stall(true);
+    try {
+      await expect(blobs.head(sha256Hex('anything'))).rejects.toThrow();
+    } finally {
+      platform.s3.stall(false);
+      await blobs.close();
+    }
+  });
+
   it('s3OptionsFromUrl reads endpoint, bucket, prefix and credentials; refuses a URL without a bucket', () => {
     expect(s3OptionsFromUrl('http://key:se%2Fcret@127.0.0.1:9000/bucket-one/some/prefix')).toEqual({
       endpoint: 'http://127.0.0.1:9000',
