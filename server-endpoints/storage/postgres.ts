@@ -470,7 +470,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   }
 
   /**
-   * The write decision and, with `lock` (a client inside a transaction), its effects. Without it only the
+   * The write decision and, when `locked` (db is a client inside a transaction), its effects. Otherwise only the
    * decision runs (reads, no lock), so content is only put in the object store for writes that will be saved.
    */
   async function commitWrite(db: Queryable, request: WriteFileRequest, locked: boolean): Promise<Commit> {
@@ -540,7 +540,8 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     return purged;
   }
 
-  await purgeTombstones();
+  // A purge that fails is retried by the timer; it must not keep the storage from opening.
+  await purgeTombstones().catch((error: Error) => log(`postgres storage: tombstone purge failed: ${error.message}`));
   const purgeEveryMs = options.purgeEveryMs ?? 60 * 60 * 1000;
   const timer =
     purgeEveryMs > 0
