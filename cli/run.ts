@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { stateFileFor } from '../sync-engine/config.js';
 import { createSyncEngine } from '../sync-engine/engine.js';
 import { acquireFolderLock, FolderLockedError, isProcessAlive, readFolderLock } from '../sync-engine/folder-lock.js';
@@ -31,6 +32,16 @@ export function tellParent(message: DetachMessage): void {
   } catch {}
 }
 
+function parseDetachMessage(value: unknown): DetachMessage | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const m = value as Record<string, unknown>;
+  if (m.type === 'running' && typeof m.pid === 'number') return { type: 'running', pid: m.pid };
+  if (m.type === 'failed' && typeof m.message === 'string' && [1, 2, 3, 4].includes(m.exitCode as number)) {
+    return { type: 'failed', exitCode: m.exitCode as ExitCode, message: m.message };
+  }
+  return null;
+}
+
 /** A process that exited but was not reaped yet (a zombie) counts as gone. */
 export function isRunning(pid: number): boolean {
   if (!isProcessAlive(pid)) return false;
@@ -48,12 +59,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 async function startDetached(ctx: CliContext, folder: string): Promise<number> {
   const holder = readFolderLock(ctx.config.paths.locksDir, folder);
   if (holder) throw toCliError(new FolderLockedError(folder, holder), ctx.config.url);
-  const script = process.argv[1];
-  if (!script) throw new CliError(EXIT.failed, 'no_script', 'Cannot find this program to start it in the background.');
+  // Always through the bin shim (it registers tsx itself), however this process was started (the bin, the tsx CLI,
+  // node --import tsx): the background process then does not depend on this one's loader flags.
+  const script = fileURLToPath(new URL('../bin/hyperclay-sync.js', import.meta.url));
   const output = openSync(ctx.config.paths.logFile, 'a', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...process.execArgv, script, 'start', '--dir', folder], {
+    child = spawn(process.execPath, [script, 'start', '--dir', folder], {
       detached: true,
       stdio: ['ignore', output, output, 'ipc'],
       env: { ...process.env, [DETACHED_ENV]: '1' },
@@ -64,9 +76,11 @@ async function startDetached(ctx: CliContext, folder: string): Promise<number> {
   const answer = await new Promise<DetachMessage | { type: 'exited'; code: number | null } | { type: 'timeout' }>(
     (resolve) => {
       const timer = setTimeout(() => resolve({ type: 'timeout' }), DETACH_WAIT_MS);
-      child.once('message', (message) => {
+      child.on('message', (message) => {
+        const parsed = parseDetachMessage(message);
+        if (!parsed) return;
         clearTimeout(timer);
-        resolve(message as DetachMessage);
+        resolve(parsed);
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
