@@ -265,6 +265,18 @@ describe('hyperclay-sync sync and the delete brake', { timeout: 60_000 }, () => 
     await platform?.close();
   });
 
+  it('start --detach on a folder bound to another account reports the failure and leaves nothing running', async () => {
+    const other = tempDir('hc-cli-other-');
+    writeFileSync(join(other, '.hyperclay-sync'), JSON.stringify({ accountId: 'someone-else' }));
+    writeFileSync(join(other, 'theirs.html'), '<p>theirs</p>');
+    const started = await runCli(env, ['start', '--detach', '--dir', other]);
+    expect(started.code).toBe(1);
+    expect(started.stderr).toContain('synced with another Hyperclay account');
+    const status = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Record<string, unknown>;
+    expect(status).toMatchObject({ folder: other, running: false });
+    expect(readFileSync(join(other, 'theirs.html'), 'utf8')).toBe('<p>theirs</p>');
+  });
+
   it('holds a mass removal from the platform (exit 1, files kept); --allow-deletes applies it as backups', async () => {
     const names = Array.from({ length: 14 }, (_, i) => `page${i}`);
     for (const name of names) writeFileSync(join(folder, `${name}.html`), `<p>${name}</p>`);
