@@ -1,21 +1,29 @@
 // The embedded SyncStorage: SQLite (better-sqlite3, WAL) for entries, backups, the change feed and sessions;
 // file content on disk, content-addressed by sha256 and written atomically (temp + fsync + rename).
 
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  checkPath,
-  checkSiteName,
-  type Entry,
-  type EntryKind,
-  isSha256,
-  type VersionInfo,
-} from '../../protocol/index.js';
+import { checkPath, type Entry, type EntryKind } from '../../protocol/index.js';
 import { decideWrite } from '../sync/decide.js';
-import type { FileKey, ListingPage, StoredFile, SyncStorage, WriteFileRequest, WriteFileResult } from '../types.js';
+import type { FileKey, StoredFile, SyncStorage, WriteFileRequest, WriteFileResult } from '../types.js';
+import {
+  ancestorsOf,
+  checkRequest,
+  DAY_MS,
+  listingPage,
+  listingStart,
+  SESSION_TOUCH_MS,
+  StorageError,
+  type StoredEntryRow,
+  sessionTouchThrottle,
+  toEntry,
+  toVersionInfo,
+} from './common.js';
+
+export { StorageError } from './common.js';
 
 export interface EmbeddedStorageOptions {
   /** The data folder: `sync.sqlite` and `blobs/` live in it. Created when missing. */
@@ -33,18 +41,6 @@ export interface EmbeddedStorage extends SyncStorage {
   /** Drops tombstones older than the horizon now; returns how many. Runs on open and on a timer too. */
   purgeTombstones(): number;
 }
-
-export class StorageError extends Error {
-  constructor(
-    readonly code: 'backup_failed' | 'content_missing' | 'bad_write',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-const SESSION_TOUCH_MS = 60 * 1000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS accounts (
@@ -91,14 +87,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 `;
 
-interface EntryRow {
-  account_id: string;
-  kind: EntryKind;
-  key: string;
-  path: string;
+interface EntryRow extends StoredEntryRow {
   size: number | null;
-  sha256: string | null;
-  version: number | null;
   updated_at_ms: number;
   deleted: number;
   seq: number;
@@ -120,66 +110,6 @@ interface VersionRow {
 }
 
 type Commit = WriteFileResult | { outcome: 'needs_content' };
-
-function toEntry(row: EntryRow): Entry {
-  const entry: Entry = {
-    kind: row.kind,
-    path: row.path,
-    updatedAt: new Date(row.updated_at_ms).toISOString(),
-    seq: row.seq,
-  };
-  if (row.kind === 'site') entry.name = row.key;
-  if (row.deleted) {
-    entry.deleted = true;
-    return entry;
-  }
-  if (row.kind !== 'folder') {
-    entry.size = row.size ?? 0;
-    entry.sha256 = row.sha256 ?? '';
-    entry.version = row.version ?? 0;
-  }
-  return entry;
-}
-
-/** Every folder above a path, outermost first: `a/b/c` -> `a`, `a/b`. */
-function ancestorsOf(path: string): string[] {
-  const segments = path.split('/');
-  const out: string[] = [];
-  for (let i = 1; i < segments.length; i++) out.push(segments.slice(0, i).join('/'));
-  return out;
-}
-
-function sha256Hex(content: Buffer): string {
-  return createHash('sha256').update(content).digest('hex');
-}
-
-/** Listing continuations are opaque to callers; this storage packs the noted head and the last path. */
-function encodeContinuation(head: number, afterPath: string): string {
-  return Buffer.from(JSON.stringify({ h: head, p: afterPath })).toString('base64url');
-}
-
-function decodeContinuation(text: string): { head: number; afterPath: string } | null {
-  try {
-    const raw: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (typeof raw !== 'object' || raw === null) return null;
-    const { h, p } = raw as { h?: unknown; p?: unknown };
-    if (typeof h !== 'number' || !Number.isSafeInteger(h) || h < 0 || typeof p !== 'string') return null;
-    return { head: h, afterPath: p };
-  } catch {
-    return null;
-  }
-}
-
-function checkRequest(request: WriteFileRequest): void {
-  const key = request.kind === 'site' ? checkSiteName(request.key) : checkPath(request.key, 'file');
-  const path = checkPath(request.path, 'file');
-  if (!key.ok || !path.ok || (request.kind === 'upload' && request.key !== request.path)) {
-    throw new StorageError('bad_write', `refused a write with a bad name or path (${request.kind} ${request.key})`);
-  }
-  if (!isSha256(request.sha256) || sha256Hex(request.content) !== request.sha256) {
-    throw new StorageError('bad_write', 'refused a write whose content does not match its sha256');
-  }
-}
 
 /** Temp files left by a crash mid-write; an hour's margin spares those of a process still writing. */
 function removeStaleTemps(tempDir: string, nowMs: number): void {
@@ -280,8 +210,8 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
   };
 
   const listeners = new Map<string, Set<() => void>>();
-  /** When this instance last wrote each session's last-seen time. */
-  const touched = new Map<string, number>();
+  /** Whether this instance's write of a session's last-seen time is due. */
+  const touchDue = sessionTouchThrottle();
   function notify(accountId: string): void {
     for (const listener of listeners.get(accountId) ?? []) listener();
   }
@@ -426,25 +356,9 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
 
   const listingTx = db.transaction((accountId: string, continuation: string | null, limit: number) => {
     const account = accountRow(accountId);
-    let head = account.seq;
-    let afterPath = '';
-    if (continuation !== null) {
-      const decoded = decodeContinuation(continuation);
-      // A head the feed has not reached or has purged past cannot be continued from.
-      if (!decoded || decoded.head > account.seq || decoded.head < account.purged_seq) return null;
-      head = decoded.head;
-      afterPath = decoded.afterPath;
-    }
-    const rows = q.listing.all(accountId, afterPath, limit + 1);
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page.at(-1);
-    const result: ListingPage = {
-      entries: page.map(toEntry),
-      next: more && last ? encodeContinuation(head, last.path) : null,
-      head,
-    };
-    return result;
+    const start = listingStart(continuation, { seq: account.seq, purgedSeq: account.purged_seq });
+    if (!start) return null;
+    return listingPage(q.listing.all(accountId, start.afterPath, limit + 1), limit, start.head);
   });
 
   /**
@@ -525,14 +439,7 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
     async versions(accountId, file: FileKey) {
       const rows = q.versions.all(accountId, file.kind, file.key);
       if (rows.length === 0 && !q.entry.get(accountId, file.kind, file.key)) return null;
-      return rows.map(
-        (row): VersionInfo => ({
-          version: row.version,
-          size: row.size,
-          sha256: row.sha256,
-          updatedAt: new Date(row.updated_at_ms).toISOString(),
-        }),
-      );
+      return rows.map(toVersionInfo);
     },
 
     async readVersion(accountId, file, version) {
@@ -571,11 +478,7 @@ export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedSt
 
     async touchSession(accountId, sessionId) {
       const stamp = now();
-      // Polls come every few seconds; the database is written at most once a minute per session.
-      const key = `${accountId}\n${sessionId}`;
-      if (stamp - (touched.get(key) ?? Number.NEGATIVE_INFINITY) < SESSION_TOUCH_MS) return;
-      if (touched.size >= 10_000) touched.clear();
-      touched.set(key, stamp);
+      if (!touchDue(accountId, sessionId, stamp)) return;
       q.touchSession.run(stamp, sessionId, accountId, stamp - SESSION_TOUCH_MS);
     },
 

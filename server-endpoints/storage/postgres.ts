@@ -1,28 +1,33 @@
 // The PostgreSQL SyncStorage and AuthStore: entries, backups, the change feed, sessions and sign-in records in
 // PostgreSQL, content in a BlobStore (S3). Stateless: any number of processes can serve one database.
 
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import {
-  checkPath,
-  checkSiteName,
-  type Entry,
-  type EntryKind,
-  isSha256,
-  type VersionInfo,
-} from '../../protocol/index.js';
+import { checkPath } from '../../protocol/index.js';
 import { decideWrite } from '../sync/decide.js';
 import type {
   AuthCodeRecord,
   AuthStore,
   FileKey,
-  ListingPage,
   StoredFile,
   SyncStorage,
   WriteFileRequest,
   WriteFileResult,
 } from '../types.js';
-import { StorageError } from './embedded.js';
+import {
+  ancestorsOf,
+  checkRequest,
+  DAY_MS,
+  listingPage,
+  listingStart,
+  SESSION_TOUCH_MS,
+  StorageError,
+  type StoredEntryRow,
+  type StoredVersionRow,
+  sessionTouchThrottle,
+  toEntry,
+  toVersionInfo,
+} from './common.js';
 
 /** Immutable content addressed by its sha256 (the S3 implementation is in s3.ts). */
 export interface BlobStore {
@@ -58,8 +63,6 @@ export interface PostgresStorage extends SyncStorage {
   purgeTombstones(): Promise<number>;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const SESSION_TOUCH_MS = 60 * 1000;
 const CHANNEL = 'hyperclay_sync_changes';
 const SCHEMA_VERSION = 1;
 /** Serialises schema creation between processes starting at once (CREATE IF NOT EXISTS alone can race). */
@@ -131,14 +134,8 @@ CREATE INDEX IF NOT EXISTS sync_connections_account ON sync_connections (account
 /** pg returns BIGINT as text: every numeric column is read through Number() (all stay below 2^53). */
 type Num = number | string;
 
-interface EntryRow {
-  account_id: string;
-  kind: EntryKind;
-  key: string;
-  path: string;
+interface EntryRow extends StoredEntryRow {
   size: Num | null;
-  sha256: string | null;
-  version: number | null;
   updated_at_ms: Num;
   deleted: boolean;
   seq: Num;
@@ -151,12 +148,7 @@ interface AccountRow {
   storage_bytes: Num;
 }
 
-interface VersionRow {
-  version: number;
-  size: Num;
-  sha256: string;
-  updated_at_ms: Num;
-}
+type VersionRow = StoredVersionRow;
 
 type Queryable = pg.Pool | pg.PoolClient;
 type Commit = WriteFileResult | { outcome: 'needs_content' };
@@ -206,66 +198,6 @@ async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Pr
     throw error;
   } finally {
     client.release(broken);
-  }
-}
-
-function toEntry(row: EntryRow): Entry {
-  const entry: Entry = {
-    kind: row.kind,
-    path: row.path,
-    updatedAt: new Date(Number(row.updated_at_ms)).toISOString(),
-    seq: Number(row.seq),
-  };
-  if (row.kind === 'site') entry.name = row.key;
-  if (row.deleted) {
-    entry.deleted = true;
-    return entry;
-  }
-  if (row.kind !== 'folder') {
-    entry.size = Number(row.size ?? 0);
-    entry.sha256 = row.sha256 ?? '';
-    entry.version = row.version ?? 0;
-  }
-  return entry;
-}
-
-/** Every folder above a path, outermost first: `a/b/c` -> `a`, `a/b`. */
-function ancestorsOf(path: string): string[] {
-  const segments = path.split('/');
-  const out: string[] = [];
-  for (let i = 1; i < segments.length; i++) out.push(segments.slice(0, i).join('/'));
-  return out;
-}
-
-function sha256Hex(content: Buffer): string {
-  return createHash('sha256').update(content).digest('hex');
-}
-
-/** Listing continuations are opaque to callers; this storage packs the noted head and the last path. */
-function encodeContinuation(head: number, afterPath: string): string {
-  return Buffer.from(JSON.stringify({ h: head, p: afterPath })).toString('base64url');
-}
-
-function decodeContinuation(text: string): { head: number; afterPath: string } | null {
-  try {
-    const raw: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (typeof raw !== 'object' || raw === null) return null;
-    const { h, p } = raw as { h?: unknown; p?: unknown };
-    if (typeof h !== 'number' || !Number.isSafeInteger(h) || h < 0 || typeof p !== 'string') return null;
-    return { head: h, afterPath: p };
-  } catch {
-    return null;
-  }
-}
-
-function checkRequest(request: WriteFileRequest): void {
-  const key = request.kind === 'site' ? checkSiteName(request.key) : checkPath(request.key, 'file');
-  const path = checkPath(request.path, 'file');
-  if (!key.ok || !path.ok || (request.kind === 'upload' && request.key !== request.path)) {
-    throw new StorageError('bad_write', `refused a write with a bad name or path (${request.kind} ${request.key})`);
-  }
-  if (!isSha256(request.sha256) || sha256Hex(request.content) !== request.sha256) {
-    throw new StorageError('bad_write', 'refused a write whose content does not match its sha256');
   }
 }
 
@@ -429,8 +361,8 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     throw error;
   }
   const notifier = options.notifications === false ? null : changeNotifier(pool, log);
-  /** When this process last wrote each session's last-seen time (a write throttle, not shared state). */
-  const touched = new Map<string, number>();
+  /** Whether this process's write of a session's last-seen time is due (a throttle, not shared state). */
+  const touchDue = sessionTouchThrottle();
 
   async function readAccount(db: Queryable, accountId: string): Promise<AccountRow> {
     const { rows } = await db.query<AccountRow>(named('account', [accountId]));
@@ -628,14 +560,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     async versions(accountId, file: FileKey) {
       const { rows } = await pool.query<VersionRow>(named('versions', [accountId, file.kind, file.key]));
       if (rows.length === 0 && !(await entryRow(pool, accountId, file.kind, file.key))) return null;
-      return rows.map(
-        (row): VersionInfo => ({
-          version: row.version,
-          size: Number(row.size),
-          sha256: row.sha256,
-          updatedAt: new Date(Number(row.updated_at_ms)).toISOString(),
-        }),
-      );
+      return rows.map(toVersionInfo);
     },
 
     async readVersion(accountId, file, version) {
@@ -650,26 +575,10 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
 
     async listing(accountId, continuation, limit) {
       const account = await readAccount(pool, accountId);
-      const seq = Number(account.seq);
-      let head = seq;
-      let afterPath = '';
-      if (continuation !== null) {
-        const decoded = decodeContinuation(continuation);
-        // A head the feed has not reached or has purged past cannot be continued from.
-        if (!decoded || decoded.head > seq || decoded.head < Number(account.purged_seq)) return null;
-        head = decoded.head;
-        afterPath = decoded.afterPath;
-      }
-      const { rows } = await pool.query<EntryRow>(named('listing', [accountId, afterPath, limit + 1]));
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page.at(-1);
-      const result: ListingPage = {
-        entries: page.map(toEntry),
-        next: more && last ? encodeContinuation(head, last.path) : null,
-        head,
-      };
-      return result;
+      const start = listingStart(continuation, { seq: Number(account.seq), purgedSeq: Number(account.purged_seq) });
+      if (!start) return null;
+      const { rows } = await pool.query<EntryRow>(named('listing', [accountId, start.afterPath, limit + 1]));
+      return listingPage(rows, limit, start.head);
     },
 
     async changesSince(accountId, afterSeq, limit) {
@@ -702,11 +611,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
 
     async touchSession(accountId, sessionId) {
       const stamp = now();
-      // Polls come every few seconds; the database is written at most once a minute per session.
-      const key = `${accountId}\n${sessionId}`;
-      if (stamp - (touched.get(key) ?? Number.NEGATIVE_INFINITY) < SESSION_TOUCH_MS) return;
-      if (touched.size >= 10_000) touched.clear();
-      touched.set(key, stamp);
+      if (!touchDue(accountId, sessionId, stamp)) return;
       await pool.query(named('touchSession', [stamp, sessionId, accountId, stamp - SESSION_TOUCH_MS]));
     },
 
