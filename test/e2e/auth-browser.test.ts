@@ -7,13 +7,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   openReferenceStores,
   type ReferenceServer,
   startReferenceServer,
 } from '../../server-endpoints/reference/server.js';
+import { launchChromium, waitForFound } from '../helpers/browser.js';
+import { pkcePair } from '../integration/server-auth-helpers.js';
 
 const EMAIL = 'carol@example.com';
 const PASSWORD = 'carol password 1';
@@ -32,21 +34,6 @@ async function startCallbackListener(): Promise<{ server: Server; port: number; 
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return { server, port: (server.address() as AddressInfo).port, calls };
-}
-
-async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function pkce(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
 describe('browser sign-in (real Chromium)', () => {
@@ -94,20 +81,7 @@ describe('browser sign-in (real Chromium)', () => {
     }
     platform = await startReferenceServer({ port: 0, dataDir: dir, log: (line) => logLines.push(line) });
     callback = await startCallbackListener();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        '--disable-dev-shm-usage',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -131,7 +105,7 @@ describe('browser sign-in (real Chromium)', () => {
   it('signs in, allows, reaches the loopback callback, and exchanges the code for a working token', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const { verifier, challenge } = pkce();
+    const { verifier, challenge } = pkcePair();
     const state = randomBytes(12).toString('hex');
 
     await page.goto(authorizeUrl(state, challenge));
@@ -149,7 +123,7 @@ describe('browser sign-in (real Chromium)', () => {
     await expect(page.locator('#device').textContent()).resolves.toBe('Carol’s <laptop>');
 
     await page.getByRole('button', { name: 'Allow' }).click();
-    const arrived = await waitFor(
+    const arrived = await waitForFound(
       () => callback.calls.find((u) => u.searchParams.get('state') === state),
       'the callback',
     );
@@ -193,7 +167,7 @@ describe('browser sign-in (real Chromium)', () => {
   it('Cancel sends error=access_denied with the state to the callback, and no code', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const { challenge } = pkce();
+    const { challenge } = pkcePair();
     const state = randomBytes(12).toString('hex');
 
     await page.goto(authorizeUrl(state, challenge));
@@ -202,7 +176,7 @@ describe('browser sign-in (real Chromium)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Cancel' }).click();
 
-    const arrived = await waitFor(
+    const arrived = await waitForFound(
       () => callback.calls.find((u) => u.searchParams.get('state') === state),
       'the callback',
     );

@@ -4,8 +4,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allowAndReadCode, launchChromium, logInOnPlatform } from '../helpers/browser.js';
 import { startPlatform, type TestAccount, type TestPlatform, until } from '../helpers/engine.js';
 import { type CliEnv, runCli, spawnCli } from '../integration/cli-run.js';
 
@@ -15,15 +16,6 @@ const tempDir = (prefix: string): string => {
   temps.push(dir);
   return dir;
 };
-
-/** Signs in on the platform's login page and stops on the consent page. */
-async function signInOnPlatform(page: Page, url: string, account: TestAccount): Promise<void> {
-  await page.goto(url);
-  await page.fill('input[name="email"]', account.email);
-  await page.fill('input[name="password"]', account.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Allow' }).waitFor();
-}
 
 /** Starts `login --no-browser` and returns the process and the authorize address it printed on a line of its own. */
 async function startLogin(env: CliEnv) {
@@ -51,20 +43,7 @@ describe('hyperclay-sync login (real Chromium)', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     platform = await startPlatform([{ email: 'browser@example.com' }]);
     account = platform.accounts[0] as TestAccount;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        '--disable-dev-shm-usage',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -82,7 +61,7 @@ describe('hyperclay-sync login (real Chromium)', { timeout: 60_000 }, () => {
 
     const context = await browser.newContext();
     const page = await context.newPage();
-    await signInOnPlatform(page, url, account);
+    await logInOnPlatform(page, url, account);
     await page.getByRole('button', { name: 'Allow' }).click();
     expect(await exited(child)).toBe(0);
     expect(child.output().stdout).toContain('Signed in to');
@@ -125,9 +104,8 @@ describe('hyperclay-sync login (real Chromium)', { timeout: 60_000 }, () => {
     const callbackPort = new URL(new URL(url).searchParams.get('redirect_uri') as string).port;
     // The redirect cannot reach the CLI: keep the page with the code (an aborted navigation leaves it in place).
     await page.route(`http://127.0.0.1:${callbackPort}/**`, (route) => route.abort('aborted'));
-    await signInOnPlatform(page, url, account);
-    await page.getByRole('button', { name: 'Allow' }).click();
-    const code = (await page.locator('#code').textContent())?.trim() ?? '';
+    await logInOnPlatform(page, url, account);
+    const code = await allowAndReadCode(page);
     expect(code.length).toBeGreaterThan(20);
     await context.close();
 
@@ -143,9 +121,8 @@ describe('hyperclay-sync login (real Chromium)', { timeout: 60_000 }, () => {
     const page2 = await context2.newPage();
     const port2 = new URL(new URL(again.url).searchParams.get('redirect_uri') as string).port;
     await page2.route(`http://127.0.0.1:${port2}/**`, (route) => route.abort('aborted'));
-    await signInOnPlatform(page2, again.url, account);
-    await page2.getByRole('button', { name: 'Allow' }).click();
-    const code2 = (await page2.locator('#code').textContent())?.trim() ?? '';
+    await logInOnPlatform(page2, again.url, account);
+    const code2 = await allowAndReadCode(page2);
     await context2.close();
 
     const signedIn = await runCli(env, ['login', '--code', code2]);
@@ -169,9 +146,8 @@ describe('hyperclay-sync login (real Chromium)', { timeout: 60_000 }, () => {
     const page = await context.newPage();
     const port = new URL(new URL(url).searchParams.get('redirect_uri') as string).port;
     await page.route(`http://127.0.0.1:${port}/**`, (route) => route.abort('aborted'));
-    await signInOnPlatform(page, url, account);
-    await page.getByRole('button', { name: 'Allow' }).click();
-    const code = (await page.locator('#code').textContent())?.trim() ?? '';
+    await logInOnPlatform(page, url, account);
+    const code = await allowAndReadCode(page);
     await context.close();
 
     child.stdin?.write(`${code}\n`);

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { build } from 'esbuild';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildApp, ROOT } from '../../build/build-app.js';
 import { WINDOW_CSP } from '../../electron/core/app-protocol.js';
 import type { AppBackend } from '../../electron/core/backend.js';
@@ -25,6 +25,7 @@ import {
 } from '../../electron/core/ipc-main.js';
 import { dataPathsFor } from '../../sync-engine/config.js';
 import { openSettings, type Settings } from '../../sync-engine/settings.js';
+import { launchChromium, logInOnPlatform } from '../helpers/browser.js';
 import type { TestAccount, TestPlatform } from '../helpers/engine.js';
 
 export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
@@ -96,20 +97,7 @@ export async function startWindowHarness(): Promise<WindowHarness> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html`;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  const browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
 
   async function openWindow(backend: AppBackend, origin: string): Promise<OpenWindow> {
@@ -227,10 +215,7 @@ export async function signInInBrowser(harness: WindowHarness, url: string, accou
   const context = await harness.browser.newContext();
   try {
     const page = await context.newPage();
-    await page.goto(url);
-    await page.getByLabel('Email').fill(account.email);
-    await page.getByLabel('Password').fill(account.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await logInOnPlatform(page, url, account);
     await page.getByRole('button', { name: 'Allow' }).click();
     const link = await page.locator('#callback').getAttribute('href');
     if (link === null) throw new Error('the authorize page showed no link back to the app');

@@ -11,6 +11,7 @@ import type { Account } from '../../server-endpoints/types.js';
 import { createApiClient } from '../../sync-engine/api.js';
 import { SignedOutError } from '../../sync-engine/errors.js';
 import { openSettings, type Settings } from '../../sync-engine/settings.js';
+import { allowAndReadCode, contextSignedInAs } from '../helpers/browser.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { screenshot, startWindowHarness, visibleButtons, type WindowHarness } from './renderer-harness.js';
 
@@ -70,10 +71,7 @@ async function openApp() {
 
 /** The system browser: the platform signed in as Ada, on the authorize page the app opened. */
 async function browserOnAuthorizePage(url: string) {
-  const context = await harness.browser.newContext();
-  await context.addCookies([
-    { name: 'test_account', value: account.id, domain: new URL(platform.url).hostname, path: '/', httpOnly: true },
-  ]);
+  const context = await contextSignedInAs(harness.browser, platform.url, account.id);
   const page = await context.newPage();
   await page.goto(url);
   await page.getByText('Ada laptop').first().waitFor();
@@ -146,8 +144,7 @@ describe('the window against the real sign-in', () => {
     await app.page.getByRole('button', { name: 'Sync', exact: true }).click();
     await app.page.getByText('Finish signing in in your browser').waitFor();
     const browser = await browserOnAuthorizePage(app.opened[0]!);
-    await browser.page.getByRole('button', { name: 'Allow' }).click();
-    const code = (await browser.page.locator('#code').textContent())!.trim();
+    const code = await allowAndReadCode(browser.page);
     await browser.close();
     await app.page.getByLabel('Paste code').fill(code);
     await app.page.getByRole('button', { name: 'Sign in' }).click();

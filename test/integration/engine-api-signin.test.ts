@@ -4,13 +4,14 @@ import { statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../server-endpoints/types.js';
 import { createApiClient } from '../../sync-engine/api.js';
 import { createSignIn, settingsTokenStore, signOut, tokenAccess } from '../../sync-engine/auth.js';
 import { SignedOutError } from '../../sync-engine/errors.js';
 import { openSettings } from '../../sync-engine/settings.js';
+import { contextSignedInAs, launchChromium } from '../helpers/browser.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -23,20 +24,7 @@ beforeAll(async () => {
   platform = await startTestPlatform();
   account = platform.addAccount({ email: 'ada@example.com' });
   home = await mkdtemp(join(tmpdir(), 'engine-signin-'));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -45,11 +33,8 @@ afterAll(async () => {
 });
 
 /** A browser in which `who` is signed in to the platform (the test identity reads this cookie). */
-async function browserSignedInAs(who: Account) {
-  const context = await browser.newContext();
-  const { hostname } = new URL(platform.url);
-  await context.addCookies([{ name: 'test_account', value: who.id, domain: hostname, path: '/', httpOnly: true }]);
-  return context;
+function browserSignedInAs(who: Account) {
+  return contextSignedInAs(browser, platform.url, who.id);
 }
 
 describe('loopback sign-in in a real browser', () => {

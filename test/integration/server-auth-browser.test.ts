@@ -3,9 +3,10 @@
 
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COOKIE, exchange, pkcePair, type Rig, startRig } from './server-auth-helpers.js';
+import { contextSignedInAs, launchChromium, waitForFound } from '../helpers/browser.js';
+import { exchange, pkcePair, type Rig, startRig } from './server-auth-helpers.js';
 
 interface Listener {
   server: Server;
@@ -26,16 +27,6 @@ async function startListener(host: '127.0.0.1' | '::1', html = '<p id="done">don
   return { server, base: host === '::1' ? `http://[::1]:${port}` : `http://127.0.0.1:${port}`, calls };
 }
 
-async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 let rig: Rig;
 let browser: Browser;
 let v4: Listener;
@@ -46,20 +37,7 @@ beforeAll(async () => {
   rig.identity.add('acct-ann', 'ann@example.com');
   v4 = await startListener('127.0.0.1');
   v6 = await startListener('::1');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -68,10 +46,8 @@ afterAll(async () => {
   await rig?.close();
 });
 
-async function signedInContext(): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  await context.addCookies([{ name: COOKIE, value: 'acct-ann', url: rig.url }]);
-  return context;
+function signedInContext(): Promise<BrowserContext> {
+  return contextSignedInAs(browser, rig.url, 'acct-ann');
 }
 
 function authorizeUrl(redirectUri: string, state: string, challenge: string, deviceName = 'Laptop'): string {
@@ -99,7 +75,7 @@ describe('sign-in pages in Chromium', () => {
     expect(await page.locator('img').count()).toBe(0);
 
     await page.getByRole('button', { name: 'Allow' }).click();
-    await waitFor(() => v4.calls.find((c) => c.url.searchParams.get('state') === 'xss-state'), 'the callback');
+    await waitForFound(() => v4.calls.find((c) => c.url.searchParams.get('state') === 'xss-state'), 'the callback');
     expect(violations.filter((v) => v.includes('Content Security Policy'))).toEqual([]);
     await context.close();
   });
@@ -120,7 +96,7 @@ describe('sign-in pages in Chromium', () => {
       await route.fulfill({ response, body });
     });
     await page.getByRole('button', { name: 'Allow' }).click();
-    const arrived = await waitFor(
+    const arrived = await waitForFound(
       () => v4.calls.find((c) => c.url.searchParams.get('state') === 'v4-state'),
       'the callback',
     );
@@ -139,7 +115,7 @@ describe('sign-in pages in Chromium', () => {
     const { challenge } = pkcePair();
     await page.goto(authorizeUrl(`${v6.base}/callback`, 'v6-state', challenge));
     await page.getByRole('button', { name: 'Cancel' }).click();
-    const arrived = await waitFor(
+    const arrived = await waitForFound(
       () => v6.calls.find((c) => c.url.searchParams.get('state') === 'v6-state'),
       'the callback',
     );
