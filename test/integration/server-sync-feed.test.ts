@@ -2,6 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../../protocol/index.js';
+import { changesPage, drainFeed, entryIdentity } from '../helpers/feed.js';
 import { type SyncApi, startTestPlatform, syncApi, type TestPlatform } from '../helpers/platform.js';
 
 let clock = Date.now();
@@ -17,44 +18,8 @@ async function newAccount(email: string): Promise<{ id: string; api: SyncApi }> 
   return { id: account.id, api: syncApi(platform.url, await platform.tokenFor(account)) };
 }
 
-interface Page {
-  entries: Entry[];
-  cursor: string;
-  hasMore: boolean;
-}
-
-async function page(api: SyncApi, cursor: string, params: { limit?: number; wait?: number } = {}): Promise<Page> {
-  const response = await api.changes(cursor, params);
-  expect(response.status).toBe(200);
-  return response.json as unknown as Page;
-}
-
 /** Lists everything from cursor 0, all pages; returns the entries and the cursor to poll from. */
-async function listAll(api: SyncApi, limit?: number): Promise<{ entries: Entry[]; cursor: string; pages: number }> {
-  const entries: Entry[] = [];
-  let cursor = '0';
-  let pages = 0;
-  for (;;) {
-    const next = await page(api, cursor, limit === undefined ? {} : { limit });
-    pages++;
-    entries.push(...next.entries);
-    cursor = next.cursor;
-    if (!next.hasMore) return { entries, cursor, pages };
-  }
-}
-
-/** Follows the feed from `cursor` until it has nothing more. */
-async function drain(api: SyncApi, cursor: string, limit?: number): Promise<{ entries: Entry[]; cursor: string }> {
-  const entries: Entry[] = [];
-  for (;;) {
-    const next = await page(api, cursor, limit === undefined ? {} : { limit });
-    entries.push(...next.entries);
-    cursor = next.cursor;
-    if (!next.hasMore) return { entries, cursor };
-  }
-}
-
-const identity = (entry: Entry) => `${entry.kind}:${entry.kind === 'site' ? entry.name : entry.path}`;
+const listAll = (api: SyncApi, limit?: number) => drainFeed(api, '0', limit);
 
 describe('listing (cursor 0)', () => {
   it('pages a listing larger than one default page (1000) and ends at the head', async () => {
@@ -63,14 +28,14 @@ describe('listing (cursor 0)', () => {
     const listed = await listAll(api);
     expect(listed.pages).toBe(2);
     expect(new Set(listed.entries.map((e) => e.path)).size).toBe(1004);
-    expect(await page(api, listed.cursor)).toMatchObject({ entries: [], hasMore: false, cursor: listed.cursor });
+    expect(await changesPage(api, listed.cursor)).toMatchObject({ entries: [], hasMore: false, cursor: listed.cursor });
   });
 
   it('is complete without tombstones, and changes made during it come in the next poll', async () => {
     const { id, api } = await newAccount('during@example.com');
     for (let i = 0; i < 20; i++) await api.putUpload(`d/${String(i).padStart(2, '0')}.txt`, `c${i}`);
     await platform.storage.deleteEntry(id, 'upload', 'd/00.txt');
-    const first = await page(api, '0', { limit: 5 });
+    const first = await changesPage(api, '0', { limit: 5 });
     expect(first.hasMore).toBe(true);
     // During the listing: an entry already passed changes, one not yet reached is deleted, a new one appears.
     await api.putUpload('d/01.txt', 'changed', { baseVersion: 1 });
@@ -79,14 +44,14 @@ describe('listing (cursor 0)', () => {
     let cursor = first.cursor;
     const listed = [...first.entries];
     for (;;) {
-      const next = await page(api, cursor, { limit: 5 });
+      const next = await changesPage(api, cursor, { limit: 5 });
       listed.push(...next.entries);
       cursor = next.cursor;
       if (!next.hasMore) break;
     }
     expect(listed.some((e) => e.deleted)).toBe(false);
     expect(listed.map((e) => e.path)).not.toContain('d/00.txt');
-    const after = await drain(api, cursor);
+    const after = await drainFeed(api, cursor);
     const byPath = new Map(after.entries.map((e) => [e.path, e]));
     expect(byPath.get('d/01.txt')).toMatchObject({ version: 2 });
     expect(byPath.get('d/19.txt')).toMatchObject({ deleted: true });
@@ -117,14 +82,14 @@ describe('listing (cursor 0)', () => {
     const known = new Map<string, Entry>();
     const apply = (entries: Entry[]) => {
       for (const entry of entries) {
-        if (entry.deleted) known.delete(identity(entry));
-        else known.set(identity(entry), entry);
+        if (entry.deleted) known.delete(entryIdentity(entry));
+        else known.set(entryIdentity(entry), entry);
       }
     };
     let cursor = '0';
     let pages = 0;
     for (let listing = true; listing || pages < 60; pages++) {
-      const next = await page(api, cursor, { limit: 3 });
+      const next = await changesPage(api, cursor, { limit: 3 });
       apply(next.entries);
       cursor = next.cursor;
       if (!next.hasMore) listing = false;
@@ -133,9 +98,9 @@ describe('listing (cursor 0)', () => {
     writing = false;
     await writer;
     expect(writes).toBeGreaterThanOrEqual(60);
-    apply((await drain(api, cursor, 4)).entries);
+    apply((await drainFeed(api, cursor, 4)).entries);
     const truth = await listAll(api);
-    const summary = (entries: Iterable<Entry>) => [...entries].map((e) => `${identity(e)}@${e.version}`).sort();
+    const summary = (entries: Iterable<Entry>) => [...entries].map((e) => `${entryIdentity(e)}@${e.version}`).sort();
     expect(summary(known.values())).toEqual(summary(truth.entries));
   });
 });
@@ -149,9 +114,9 @@ describe('the feed after a cursor', () => {
     for (let v = 1; v < 5; v++) await api.putSite('co-site', `v${v + 1}`, { baseVersion: v });
     await api.putFolder('co/empty');
     await platform.storage.deleteEntry(id, 'upload', 'co/file.bin');
-    const changes = await page(api, start);
+    const changes = await changesPage(api, start);
     expect(changes.hasMore).toBe(false);
-    expect(changes.entries.map((e) => [identity(e), e.version ?? null, e.deleted ?? false])).toEqual([
+    expect(changes.entries.map((e) => [entryIdentity(e), e.version ?? null, e.deleted ?? false])).toEqual([
       ['site:co-site', 5, false],
       ['folder:co', null, false],
       ['folder:co/empty', null, false],
@@ -162,8 +127,8 @@ describe('the feed after a cursor', () => {
     // A folder's tombstone means only the folder.
     await api.putUpload('co/empty/kept.txt', 'k');
     await platform.storage.deleteEntry(id, 'folder', 'co/empty');
-    const after = await page(api, changes.cursor);
-    expect(after.entries.map((e) => [identity(e), e.deleted ?? false])).toEqual([
+    const after = await changesPage(api, changes.cursor);
+    expect(after.entries.map((e) => [entryIdentity(e), e.deleted ?? false])).toEqual([
       ['upload:co/empty/kept.txt', false],
       ['folder:co/empty', true],
     ]);
@@ -174,34 +139,34 @@ describe('the feed after a cursor', () => {
     const { api } = await newAccount('idempotent@example.com');
     const start = (await listAll(api)).cursor;
     await api.putSite('idem-one', 'x');
-    const first = await page(api, start);
-    const again = await page(api, start);
+    const first = await changesPage(api, start);
+    const again = await changesPage(api, start);
     expect(again).toEqual(first);
     await api.putSite('idem-two', 'y');
-    const third = await page(api, start);
-    expect(third.entries.map(identity)).toEqual(['site:idem-one', 'site:idem-two']);
+    const third = await changesPage(api, start);
+    expect(third.entries.map(entryIdentity)).toEqual(['site:idem-one', 'site:idem-two']);
   });
 
   it('pages the feed with hasMore and a continuation cursor', async () => {
     const { api } = await newAccount('feedpages@example.com');
     const start = (await listAll(api)).cursor;
     for (let i = 0; i < 7; i++) await api.putFolder(`p${i}`);
-    const one = await page(api, start, { limit: 3 });
+    const one = await changesPage(api, start, { limit: 3 });
     expect(one).toMatchObject({ hasMore: true });
-    const all = await drain(api, start, 3);
+    const all = await drainFeed(api, start, 3);
     expect(all.entries.map((e) => e.path)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
   });
 
   it('long-poll (wait) returns as soon as a change arrives, and returns empty when nothing comes', async () => {
     const { api } = await newAccount('longpoll@example.com');
     const head = (await listAll(api)).cursor;
-    const quiet = await page(api, head, { wait: 0.2 });
+    const quiet = await changesPage(api, head, { wait: 0.2 });
     expect(quiet).toEqual({ entries: [], cursor: head, hasMore: false });
-    const waiting = page(api, head, { wait: 20 });
+    const waiting = changesPage(api, head, { wait: 20 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     await api.putSite('woken', 'hello');
     const woke = await waiting;
-    expect(woke.entries.map(identity)).toEqual(['site:woken']);
+    expect(woke.entries.map(entryIdentity)).toEqual(['site:woken']);
   });
 
   it('an unknown session id is not an error', async () => {
@@ -234,7 +199,7 @@ describe('410 cursor_reset', () => {
     const b = await newAccount('cursor-b@example.com');
     for (let i = 0; i < 3; i++) await a.api.putFolder(`a${i}`);
     const head = (await listAll(a.api)).cursor;
-    const continuation = (await page(a.api, '0', { limit: 1 })).cursor;
+    const continuation = (await changesPage(a.api, '0', { limit: 1 })).cursor;
     expect((await b.api.changes(head)).status).toBe(410);
     expect((await b.api.changes(continuation)).status).toBe(410);
     expect((await a.api.changes(continuation)).status).toBe(200);
@@ -245,7 +210,7 @@ describe('410 cursor_reset', () => {
     await api.putUpload('h/old.txt', 'x');
     const before = (await listAll(api)).cursor;
     await platform.storage.deleteEntry(id, 'upload', 'h/old.txt');
-    const after = (await drain(api, before)).cursor;
+    const after = (await drainFeed(api, before)).cursor;
     clock += 120_000;
     expect(platform.storage.purgeTombstones()).toBeGreaterThan(0);
     const stale = await api.changes(before);
@@ -268,10 +233,10 @@ describe('long-poll over a storage that cannot notify', () => {
       const account = plain.addAccount({ email: 'nonotify@example.com' });
       const api = syncApi(plain.url, await plain.tokenFor(account));
       const head = (await listAll(api)).cursor;
-      const waiting = page(api, head, { wait: 20 });
+      const waiting = changesPage(api, head, { wait: 20 });
       await new Promise((resolve) => setTimeout(resolve, 100));
       await api.putFolder('arrived');
-      expect((await waiting).entries.map(identity)).toEqual(['folder:arrived']);
+      expect((await waiting).entries.map(entryIdentity)).toEqual(['folder:arrived']);
     } finally {
       await plain.close();
     }

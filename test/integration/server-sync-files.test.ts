@@ -3,6 +3,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FILE_BYTES } from '../../protocol/index.js';
+import { errorCode } from '../helpers/feed.js';
 import { type SyncApi, sha256Hex, startTestPlatform, syncApi, type TestPlatform } from '../helpers/platform.js';
 
 let platform: TestPlatform;
@@ -16,8 +17,6 @@ beforeAll(async () => {
   api = syncApi(platform.url, token);
 });
 afterAll(() => platform.close());
-
-const errorCode = (json: Record<string, unknown>) => (json.error as { code?: string } | undefined)?.code;
 
 describe('PUT outcomes (PROTOCOL.md "Files")', () => {
   it('creates a new site at its X-Path folder (201), then GET returns it with its headers', async () => {

@@ -2,8 +2,8 @@
 // every PUT outcome, backups, the feed (pages, coalescing, tombstones, 410), long-polls, and account isolation.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Entry } from '../../protocol/index.js';
 import { openS3BlobStore, s3OptionsFromUrl } from '../../server-endpoints/storage/s3.js';
+import { changesPage, drainFeed, entryIdentity, errorCode } from '../helpers/feed.js';
 import { type SyncApi, sha256Hex, syncApi } from '../helpers/platform.js';
 import { type PgPlatform, startPgPlatform } from '../helpers/postgres.js';
 
@@ -21,38 +21,6 @@ async function newAccount(
 ): Promise<{ id: string; api: SyncApi }> {
   const account = platform.addAccount({ email, ...limits });
   return { id: account.id, api: syncApi(platform.url, await platform.tokenFor(account)) };
-}
-
-const errorCode = (json: Record<string, unknown>) => (json.error as { code?: string } | undefined)?.code;
-const identity = (entry: Entry) => `${entry.kind}:${entry.kind === 'site' ? entry.name : entry.path}`;
-
-interface Page {
-  entries: Entry[];
-  cursor: string;
-  hasMore: boolean;
-}
-
-async function page(api: SyncApi, cursor: string, params: { limit?: number; wait?: number } = {}): Promise<Page> {
-  const response = await api.changes(cursor, params);
-  expect(response.status).toBe(200);
-  return response.json as unknown as Page;
-}
-
-/** Follows the listing or the feed from `cursor` until it has nothing more. */
-async function drain(
-  api: SyncApi,
-  cursor: string,
-  limit?: number,
-): Promise<{ entries: Entry[]; cursor: string; pages: number }> {
-  const entries: Entry[] = [];
-  let pages = 0;
-  for (;;) {
-    const next = await page(api, cursor, limit === undefined ? {} : { limit });
-    pages++;
-    entries.push(...next.entries);
-    cursor = next.cursor;
-    if (!next.hasMore) return { entries, cursor, pages };
-  }
 }
 
 describe('PUT outcomes on PostgreSQL + S3', () => {
@@ -160,12 +128,12 @@ describe('PUT outcomes on PostgreSQL + S3', () => {
     expect(await platform.storage.deleteEntry(id, 'site', 'pg-precious').catch((e: { code: string }) => e.code)).toBe(
       'backup_failed',
     );
-    expect((await drain(api, '0')).entries.map((e) => [e.path, e.version])).toEqual([['pg-precious.html', 1]]);
+    expect((await drainFeed(api, '0')).entries.map((e) => [e.path, e.version])).toEqual([['pg-precious.html', 1]]);
   });
 
   it('the object store down: the write fails (500) before any metadata, and succeeds once it is back', async () => {
     const { api } = await newAccount('s3down@example.com');
-    const head = (await drain(api, '0')).cursor;
+    const head = (await drainFeed(api, '0')).cursor;
     platform.s3.failWith(503);
     try {
       const put = await api.putSite('pg-s3-down', 'content');
@@ -175,7 +143,7 @@ describe('PUT outcomes on PostgreSQL + S3', () => {
     }
     expect((await api.get('/sync/sites/pg-s3-down')).status).toBe(404);
     expect(await platform.storage.siteOwner('pg-s3-down')).toBeNull();
-    expect((await page(api, head)).entries).toEqual([]);
+    expect((await changesPage(api, head)).entries).toEqual([]);
     expect((await api.putSite('pg-s3-down', 'content')).status).toBe(201);
   });
 });
@@ -185,17 +153,17 @@ describe('the change feed on PostgreSQL', () => {
     const { id, api } = await newAccount('listing@example.com');
     for (let i = 0; i < 20; i++) await api.putUpload(`d/${String(i).padStart(2, '0')}.txt`, `c${i}`);
     await platform.storage.deleteEntry(id, 'upload', 'd/00.txt');
-    const first = await page(api, '0', { limit: 5 });
+    const first = await changesPage(api, '0', { limit: 5 });
     expect(first.hasMore).toBe(true);
     await api.putUpload('d/01.txt', 'changed', { baseVersion: 1 });
     await platform.storage.deleteEntry(id, 'upload', 'd/19.txt');
     await api.putUpload('d/00a.txt', 'new');
-    const rest = await drain(api, first.cursor, 5);
+    const rest = await drainFeed(api, first.cursor, 5);
     const listed = [...first.entries, ...rest.entries];
     expect(listed.some((e) => e.deleted)).toBe(false);
     expect(listed.map((e) => e.path)).not.toContain('d/00.txt');
     expect(rest.pages).toBeGreaterThanOrEqual(3);
-    const after = await drain(api, rest.cursor);
+    const after = await drainFeed(api, rest.cursor);
     const byPath = new Map(after.entries.map((e) => [e.path, e]));
     expect(byPath.get('d/01.txt')).toMatchObject({ version: 2 });
     expect(byPath.get('d/19.txt')).toMatchObject({ deleted: true });
@@ -209,7 +177,7 @@ describe('the change feed on PostgreSQL', () => {
         for (let i = w; i < 1004; i += 4) await platform.storage.createFolder(id, `f${String(i).padStart(4, '0')}`);
       }),
     );
-    const listed = await drain(api, '0');
+    const listed = await drainFeed(api, '0');
     expect(listed.pages).toBe(2);
     expect(new Set(listed.entries.map((e) => e.path)).size).toBe(1004);
     expect(listed.cursor).toMatch(/^f1004\./);
@@ -217,24 +185,24 @@ describe('the change feed on PostgreSQL', () => {
 
   it('coalesces to the latest state in seq order, tombstones included; a folder tombstone is only the folder', async () => {
     const { id, api } = await newAccount('coalesce@example.com');
-    const start = (await drain(api, '0')).cursor;
+    const start = (await drainFeed(api, '0')).cursor;
     await api.putSite('pg-co-site', 'v1');
     await api.putUpload('co/file.bin', 'a');
     for (let v = 1; v < 5; v++) await api.putSite('pg-co-site', `v${v + 1}`, { baseVersion: v });
     await api.putFolder('co/empty');
     await platform.storage.deleteEntry(id, 'upload', 'co/file.bin');
-    const changes = await page(api, start);
-    expect(changes.entries.map((e) => [identity(e), e.version ?? null, e.deleted ?? false])).toEqual([
+    const changes = await changesPage(api, start);
+    expect(changes.entries.map((e) => [entryIdentity(e), e.version ?? null, e.deleted ?? false])).toEqual([
       ['site:pg-co-site', 5, false],
       ['folder:co', null, false],
       ['folder:co/empty', null, false],
       ['upload:co/file.bin', null, true],
     ]);
-    expect((await page(api, start)).entries).toEqual(changes.entries); // reading consumes nothing
+    expect((await changesPage(api, start)).entries).toEqual(changes.entries); // reading consumes nothing
     await api.putUpload('co/empty/kept.txt', 'k');
     await platform.storage.deleteEntry(id, 'folder', 'co/empty');
-    const after = await page(api, changes.cursor);
-    expect(after.entries.map((e) => [identity(e), e.deleted ?? false])).toEqual([
+    const after = await changesPage(api, changes.cursor);
+    expect(after.entries.map((e) => [entryIdentity(e), e.deleted ?? false])).toEqual([
       ['upload:co/empty/kept.txt', false],
       ['folder:co/empty', true],
     ]);
@@ -245,32 +213,32 @@ describe('the change feed on PostgreSQL', () => {
 
   it('pages the feed with hasMore; a long-poll wakes on a change and returns empty when nothing comes', async () => {
     const { api } = await newAccount('feedpages@example.com');
-    const start = (await drain(api, '0')).cursor;
+    const start = (await drainFeed(api, '0')).cursor;
     for (let i = 0; i < 7; i++) await api.putFolder(`p${i}`);
-    expect(await page(api, start, { limit: 3 })).toMatchObject({ hasMore: true });
-    const all = await drain(api, start, 3);
+    expect(await changesPage(api, start, { limit: 3 })).toMatchObject({ hasMore: true });
+    const all = await drainFeed(api, start, 3);
     expect(all.entries.map((e) => e.path)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
-    const quiet = await page(api, all.cursor, { wait: 0.2 });
+    const quiet = await changesPage(api, all.cursor, { wait: 0.2 });
     expect(quiet).toEqual({ entries: [], cursor: all.cursor, hasMore: false });
-    const waiting = page(api, all.cursor, { wait: 20 });
+    const waiting = changesPage(api, all.cursor, { wait: 20 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     await api.putSite('pg-woken', 'hello');
-    expect((await waiting).entries.map(identity)).toEqual(['site:pg-woken']);
+    expect((await waiting).entries.map(entryIdentity)).toEqual(['site:pg-woken']);
   });
 
   it('410 cursor_reset for malformed, forged and foreign cursors, and from before the tombstone horizon', async () => {
     const a = await newAccount('cursor-a@example.com');
     const b = await newAccount('cursor-b@example.com');
     await a.api.putUpload('h/old.txt', 'x');
-    const before = (await drain(a.api, '0')).cursor;
-    const continuation = (await page(a.api, '0', { limit: 1 })).cursor;
+    const before = (await drainFeed(a.api, '0')).cursor;
+    const continuation = (await changesPage(a.api, '0', { limit: 1 })).cursor;
     for (const bad of ['garbage', 'f1', `${before}x`, before.replace(/^f\d+/, 'f0'), '']) {
       expect([bad, (await a.api.changes(bad)).status]).toEqual([bad, 410]);
     }
     expect((await b.api.changes(before)).status).toBe(410);
     expect((await b.api.changes(continuation)).status).toBe(410);
     await platform.storage.deleteEntry(a.id, 'upload', 'h/old.txt');
-    const after = (await drain(a.api, before)).cursor;
+    const after = (await drainFeed(a.api, before)).cursor;
     clock += 120_000;
     try {
       expect(await platform.storage.purgeTombstones()).toBeGreaterThan(0);
@@ -300,10 +268,10 @@ describe('isolation on PostgreSQL', () => {
       expect([route, response.status]).toEqual([route, 404]);
       expect(response.body.toString()).not.toContain(secret);
     }
-    const listing = await drain(a.api, '0');
+    const listing = await drainFeed(a.api, '0');
     expect(listing.entries.map((e) => e.path)).toEqual(['pg-a-site.html']);
     await b.api.putUpload('b-folder/later.txt', secret);
-    expect((await page(a.api, listing.cursor)).entries).toEqual([]);
+    expect((await changesPage(a.api, listing.cursor)).entries).toEqual([]);
     expect(errorCode((await a.api.putSite('pg-b-site', 'overwrite', { baseVersion: 1 })).json)).toBe('name_taken');
     expect((await a.api.putUpload('b-folder/secret.txt', 'my own', { baseVersion: 1 })).status).toBe(201);
     expect((await b.api.get('/sync/uploads/b-folder/secret.txt')).body.toString()).toBe(secret);

@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../../protocol/index.js';
+import { changesPage, drainFeed } from '../helpers/feed.js';
 import { type SyncApi, sha256Hex, syncApi } from '../helpers/platform.js';
 import { type PgPlatform, startPgPlatform } from '../helpers/postgres.js';
 
@@ -30,28 +31,6 @@ async function waitFor(condition: () => boolean, what: string, refresh?: () => P
   throw new Error(`timed out waiting for ${what}`);
 }
 
-interface Page {
-  entries: Entry[];
-  cursor: string;
-  hasMore: boolean;
-}
-
-async function page(api: SyncApi, cursor: string, params: { limit?: number; wait?: number } = {}): Promise<Page> {
-  const response = await api.changes(cursor, params);
-  expect(response.status).toBe(200);
-  return response.json as unknown as Page;
-}
-
-async function drain(api: SyncApi, cursor: string): Promise<{ entries: Entry[]; cursor: string }> {
-  const entries: Entry[] = [];
-  for (;;) {
-    const next = await page(api, cursor);
-    entries.push(...next.entries);
-    cursor = next.cursor;
-    if (!next.hasMore) return { entries, cursor };
-  }
-}
-
 describe('two endpoint instances over one PostgreSQL + S3', () => {
   it('a token from one is honoured by the other; a write through one is read and listed by the other', async () => {
     const { apis } = await accountOnBothNodes('shared@example.com');
@@ -59,11 +38,11 @@ describe('two endpoint instances over one PostgreSQL + S3', () => {
     expect((await one.putSite('multi-hello', '<p>from one</p>', { path: 'blog/multi-hello.html' })).status).toBe(201);
     const got = await two.get('/sync/sites/multi-hello');
     expect([got.status, got.body.toString()]).toEqual([200, '<p>from one</p>']);
-    const listed = await drain(two, '0');
+    const listed = await drainFeed(two, '0');
     expect(listed.entries.map((e) => e.path)).toEqual(['blog/multi-hello.html']);
     // The cursor from one node's listing is served by the other (cursors carry no process state).
     expect((await two.putSite('multi-hello', '<p>from two</p>', { baseVersion: 1 })).status).toBe(200);
-    const feed = await page(one, listed.cursor);
+    const feed = await changesPage(one, listed.cursor);
     expect(feed.entries.map((e) => [e.name, e.version])).toEqual([['multi-hello', 2]]);
     expect((await one.get('/sync/sites/multi-hello/versions')).json).toMatchObject({
       versions: [{ version: 1, sha256: sha256Hex('<p>from one</p>') }],
@@ -78,8 +57,8 @@ describe('two endpoint instances over one PostgreSQL + S3', () => {
       pokes++;
     });
     try {
-      const head = (await drain(two, '0')).cursor;
-      const waiting = page(two, head, { wait: 25 });
+      const head = (await drainFeed(two, '0')).cursor;
+      const waiting = changesPage(two, head, { wait: 25 });
       await new Promise((resolve) => setTimeout(resolve, 100));
       const before = pokes;
       await one.putFolder('announced');
@@ -227,7 +206,7 @@ describe('two endpoint instances over one PostgreSQL + S3', () => {
     try {
       for (let listing = true; listing || pages < 80; pages++) {
         // The reader alternates instances, as a client behind a load balancer would.
-        const next = await page(apis[pages % 2]!, cursor, { limit: 4 });
+        const next = await changesPage(apis[pages % 2]!, cursor, { limit: 4 });
         if (!listing) {
           for (const entry of next.entries) {
             expect(entry.seq).toBeGreaterThan(lastSeq);
@@ -246,14 +225,14 @@ describe('two endpoint instances over one PostgreSQL + S3', () => {
       await Promise.all(writerRuns);
     }
     expect(acknowledged.length).toBeGreaterThan(40);
-    for (const entry of (await drain(apis[0], cursor)).entries) {
+    for (const entry of (await drainFeed(apis[0], cursor)).entries) {
       expect(entry.seq).toBeGreaterThan(lastSeq);
       lastSeq = entry.seq;
       known.set(entry.path, entry);
     }
     // Every acknowledged write was seen (or superseded) by the reader.
     for (const ack of acknowledged) expect(known.get(ack.path)!.version).toBeGreaterThanOrEqual(ack.version);
-    const truth = (await drain(apis[1], '0')).entries;
+    const truth = (await drainFeed(apis[1], '0')).entries;
     const summary = (entries: Iterable<Entry>) => [...entries].map((e) => `${e.path}@${e.version}`).sort();
     expect(summary(known.values())).toEqual(summary(truth));
     // The per-account counter has no gap: every saved write took exactly one seq, 1..N, none skipped or reused.
