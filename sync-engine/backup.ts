@@ -8,7 +8,16 @@ import { dirname, extname, join } from 'node:path';
 import { baseName, folderOf } from '../protocol/index.js';
 import { EngineError } from './errors.js';
 import { BACKUP_FOLDER } from './folder-rules.js';
-import { errnoOf, fsyncDir, LocalPathError, resolveInside, tempPathFor, writeFileAtomic } from './fsutil.js';
+import {
+  errnoOf,
+  fillAndSync,
+  fsyncDir,
+  LocalPathError,
+  openNewFile,
+  resolveInside,
+  tempPathFor,
+  writeFileAtomic,
+} from './fsutil.js';
 import { hashFile } from './scan.js';
 
 export type BackupErrorCode = 'missing' | 'not_a_file' | 'backup_failed';
@@ -208,14 +217,7 @@ export async function replaceFile(
   }
   const temp = tempPathFor(target);
   try {
-    const handle = await open(temp, 'wx');
-    try {
-      await handle.writeFile(data);
-      if (options.mtime) await handle.utimes(options.mtime, options.mtime);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fillAndSync(await openNewFile(temp), data, options.mtime);
     const backup = await moveToBackup(root, relPath, options.now ?? new Date());
     await rename(temp, target);
     await fsyncDir(dirname(target));

@@ -2,7 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, open, rename, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { EngineError } from './errors.js';
 
@@ -50,6 +50,22 @@ export interface AtomicWriteOptions {
   mode?: number;
 }
 
+/** Creates `path`, failing if anything is there already (a temp name is never shared). Mode 0o666 as Node's default. */
+export function openNewFile(path: string, mode = 0o666): Promise<FileHandle> {
+  return open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+}
+
+/** Writes all of `data` into a new file, sets its mtime if asked, syncs it to disk and closes it. */
+export async function fillAndSync(handle: FileHandle, data: string | Uint8Array, mtime?: Date): Promise<void> {
+  try {
+    await handle.writeFile(data);
+    if (mtime) await handle.utimes(mtime, mtime);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Writes `data` to `path` so that a reader (or a crash) sees either the old file or the whole new one:
  * a temp dot-file next to it, fsync, rename over the target, fsync the folder. The temp file is removed on failure.
@@ -60,15 +76,9 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const temp = tempPathFor(path);
-  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, options.mode ?? 0o644);
+  const handle = await openNewFile(temp, options.mode ?? 0o644);
   try {
-    try {
-      await handle.writeFile(data);
-      if (options.mtime) await handle.utimes(options.mtime, options.mtime);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fillAndSync(handle, data, options.mtime);
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => {});
