@@ -1,20 +1,12 @@
 // The reference platform's own HTML pages (login, dashboard, versions, errors): markup only, every echoed value escaped.
 
 import type { Entry, VersionInfo } from '../../protocol/index.js';
+import { escapeHtml } from '../auth/pages.js';
 import type { Account } from '../types.js';
 
 /** Pages of the platform itself: no scripts, no framing, forms post only to this origin. */
 export const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-export function escapeHtml(value: string): string {
-  return value
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
 
 const STYLE = `
   body { font: 15px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #222; }

@@ -15,6 +15,7 @@ import {
   type ReferenceServer,
   startReferenceServer,
 } from '../../server-endpoints/reference/server.js';
+import { unescapeHtml } from './server-auth-helpers.js';
 
 interface Reply {
   status: number;
@@ -59,15 +60,6 @@ function call(base: string, options: Call): Promise<Reply> {
 
 const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-
-function unescapeHtml(text: string): string {
-  return text
-    .replaceAll('&quot;', '"')
-    .replaceAll('&#39;', "'")
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&amp;', '&');
-}
 
 function hiddenInputs(html: string): Record<string, string> {
   const fields: Record<string, string> = {};
