@@ -5,7 +5,15 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type ApiClient, createApiClient, type EngineLog, logTo, type SavedToken } from '../sync-engine/api.js';
 import { settingsTokenStore, type TokenStore, tokenAccess } from '../sync-engine/auth.js';
-import { ConfigError, defaultSyncFolder, ensureDataDirs, loadConfig, type SyncConfig } from '../sync-engine/config.js';
+import {
+  ConfigError,
+  defaultSyncFolder,
+  ensureDataDirs,
+  loadConfig,
+  type SyncConfig,
+  stateFileFor,
+} from '../sync-engine/config.js';
+import { createSyncEngine, type EngineOptions, type SyncEngine } from '../sync-engine/engine.js';
 import { checkSyncFolder, SyncFolderError } from '../sync-engine/folder-rules.js';
 import { createLogger, type Logger } from '../sync-engine/log.js';
 import { openSettings, type Settings } from '../sync-engine/settings.js';
@@ -32,6 +40,20 @@ export interface CliContext {
   /** The sync folder: `--dir` (checked and saved), else the saved one, else ~/Hyperclay. */
   folder(dir: string | undefined, options?: { save?: boolean }): string;
   close(): Promise<void>;
+}
+
+/** The sync engine for a folder and account, built from the context's settings the same way by every command. */
+export function createCliEngine(
+  ctx: CliContext,
+  options: Pick<EngineOptions, 'api' | 'folder' | 'accountId' | 'status' | 'onSignedOut'>,
+): SyncEngine {
+  return createSyncEngine({
+    ...options,
+    stateFile: stateFileFor(ctx.config.paths, options.accountId, options.folder),
+    log: ctx.log,
+    deviceName: ctx.deviceName,
+    pollSeconds: ctx.config.pollSeconds,
+  });
 }
 
 function readClientVersion(): string {

@@ -4,11 +4,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { stateFileFor } from '../sync-engine/config.js';
-import { createSyncEngine } from '../sync-engine/engine.js';
 import { acquireFolderLock, FolderLockedError, isProcessAlive, readFolderLock } from '../sync-engine/folder-lock.js';
 import { StatusModel } from '../sync-engine/status.js';
-import type { CliContext } from './context.js';
+import { type CliContext, createCliEngine } from './context.js';
 import { CliError, EXIT, type ExitCode, notSignedIn, toCliError } from './errors.js';
 import { readStatusFile, writeStatusFile } from './status-file.js';
 
@@ -130,15 +128,11 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
   const finished = new Promise<number>((resolve) => {
     finish = resolve;
   });
-  const engine = createSyncEngine({
+  const engine = createCliEngine(ctx, {
     api,
     folder,
     accountId: account.id,
     status,
-    stateFile: stateFileFor(paths, account.id, folder),
-    log: ctx.log,
-    deviceName: ctx.deviceName,
-    pollSeconds: ctx.config.pollSeconds,
     onSignedOut: (error) => {
       ctx.tokens.clear();
       ctx.io.err(`${error.message} Run: hyperclay-sync login`);

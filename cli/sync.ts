@@ -1,11 +1,9 @@
 // `sync`: one full session (list, scan, reconcile everything) and exit; `--dry-run` only prints the plan.
 
-import { stateFileFor } from '../sync-engine/config.js';
-import { createSyncEngine } from '../sync-engine/engine.js';
 import { acquireFolderLock } from '../sync-engine/folder-lock.js';
 import type { Action } from '../sync-engine/model.js';
 import { StatusModel } from '../sync-engine/status.js';
-import type { CliContext } from './context.js';
+import { type CliContext, createCliEngine } from './context.js';
 import { EXIT, notSignedIn, reachDetail, unreachable } from './errors.js';
 import { readStatusFile, writeStatusFile } from './status-file.js';
 
@@ -67,16 +65,7 @@ export async function sync(
     dryRun || (other?.running && other.pid !== process.pid)
       ? null
       : writeStatusFile(paths.statusFile, status, { command: 'sync' });
-  const engine = createSyncEngine({
-    api,
-    folder,
-    accountId: account.id,
-    status,
-    stateFile: stateFileFor(paths, account.id, folder),
-    log: ctx.log,
-    deviceName: ctx.deviceName,
-    pollSeconds: ctx.config.pollSeconds,
-  });
+  const engine = createCliEngine(ctx, { api, folder, accountId: account.id, status });
   try {
     const report = await engine.syncOnce({ dryRun, allowDeletes: flags.allowDeletes === true });
     const { actions } = report;
