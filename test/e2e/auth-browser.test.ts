@@ -15,7 +15,7 @@ import {
   startReferenceServer,
 } from '../../server-endpoints/reference/server.js';
 import { launchChromium, waitForFound } from '../helpers/browser.js';
-import { pkcePair } from '../integration/server-auth-helpers.js';
+import { exchange, pkcePair } from '../integration/server-auth-helpers.js';
 
 const EMAIL = 'carol@example.com';
 const PASSWORD = 'carol password 1';
@@ -133,17 +133,10 @@ describe('browser sign-in (real Chromium)', () => {
     expect(arrived.searchParams.get('error')).toBeNull();
     await page.waitForURL((url) => url.port === String(callback.port));
 
-    const exchange = await fetch(`${platform.url}/sync/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        code,
-        code_verifier: verifier,
-        redirect_uri: `http://127.0.0.1:${callback.port}/callback`,
-      }),
-    });
-    expect(exchange.status).toBe(200);
-    const { token, user } = (await exchange.json()) as { token: string; user: { email: string; plan: string } };
+    const grant = { code, code_verifier: verifier, redirect_uri: `http://127.0.0.1:${callback.port}/callback` };
+    const exchanged = await exchange(platform, grant);
+    expect(exchanged.status).toBe(200);
+    const { token, user } = exchanged.body as { token: string; user: { email: string; plan: string } };
     expect(user).toMatchObject({ email: EMAIL, plan: 'paid' });
 
     const me = await fetch(`${platform.url}/sync/me`, { headers: { authorization: `Bearer ${token}` } });
@@ -151,16 +144,7 @@ describe('browser sign-in (real Chromium)', () => {
     const body = (await me.json()) as { user: { email: string } };
     expect(body.user.email).toBe(EMAIL);
 
-    const reused = await fetch(`${platform.url}/sync/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        code,
-        code_verifier: verifier,
-        redirect_uri: `http://127.0.0.1:${callback.port}/callback`,
-      }),
-    });
-    expect(reused.status).toBe(400);
+    expect((await exchange(platform, grant)).status).toBe(400);
     await context.close();
   });
 
