@@ -100,13 +100,10 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     ...(options.log === undefined ? {} : { log: options.log }),
   });
 
-  const server = await new Promise<Server>((resolve) => {
-    const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(started as Server));
-  });
-  const { port } = server.address() as AddressInfo;
+  const { server, url } = await serveOnLoopback(app.fetch);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     dir,
     tokenSecret,
     storage,
@@ -130,10 +127,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       return signToken(tokenSecret, { sub: account.id, sid }, now()).token;
     },
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await storage.close();
       await authStore.close();
       if (ownDir) rmSync(dir, { recursive: true, force: true });
@@ -163,6 +157,22 @@ export interface PutOptions {
 
 export function sha256Hex(content: string | Uint8Array): string {
   return createHash('sha256').update(content).digest('hex');
+}
+
+/** Serves `fetch` on 127.0.0.1 at a free port. */
+export async function serveOnLoopback(fetch: (request: Request) => Response | Promise<Response>) {
+  const server = await new Promise<Server>((resolve) => {
+    const started = serve({ fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(started as Server));
+  });
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** Stops a test server now: open keep-alive connections are closed rather than waited for. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 /** A thin client for the /sync API with one token; every call returns status, headers and body, never throws on 4xx. */

@@ -4,12 +4,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
 import { signToken } from '../../server-endpoints/auth/tokens.js';
 import { createSyncEndpoints } from '../../server-endpoints/index.js';
 import {
@@ -19,6 +16,7 @@ import {
 } from '../../server-endpoints/storage/postgres.js';
 import { openS3BlobStore } from '../../server-endpoints/storage/s3.js';
 import type { Account, AuthStore, IdentityProvider } from '../../server-endpoints/types.js';
+import { closeServer, serveOnLoopback } from './platform.js';
 import { type S3Double, startS3Double } from './s3-double.js';
 
 export interface TestPostgres {
@@ -197,20 +195,14 @@ export async function startPgPlatform(options: PgPlatformOptions = {}): Promise<
       now,
       ...(options.minClientVersion === undefined ? {} : { minClientVersion: options.minClientVersion }),
     });
-    const server = await new Promise<Server>((resolve) => {
-      const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(started as Server));
-    });
-    const { port } = server.address() as AddressInfo;
+    const { server, url } = await serveOnLoopback(app.fetch);
     const node: PgPlatformNode & { accounts: Map<string, Account> } = {
-      url: `http://127.0.0.1:${port}`,
+      url,
       storage,
       authStore,
       accounts,
       async close() {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await closeServer(server);
         await storage.close();
         await authStore.close();
       },
