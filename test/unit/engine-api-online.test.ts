@@ -31,6 +31,22 @@ function apiFor(origin: string): ApiClient {
   return api;
 }
 
+/** A monitor probing a healthy server every 5 ms, counting its probes. */
+async function countingMonitor() {
+  const server = await healthServer();
+  cleanup.push(() => server.close());
+  const api = apiFor(server.origin);
+  let probes = 0;
+  const monitor = createOnlineMonitor({
+    probe: () => {
+      probes++;
+      return api.health();
+    },
+    intervalMs: 5,
+  });
+  return { server, monitor, probes: () => probes };
+}
+
 describe('online monitor', () => {
   it('goes offline on a network failure, probes health while offline, and comes back when it answers', async () => {
     let server = await healthServer();
@@ -56,48 +72,28 @@ describe('online monitor', () => {
   });
 
   it('does not probe while online', async () => {
-    const server = await healthServer();
-    cleanup.push(() => server.close());
-    const api = apiFor(server.origin);
-    let probes = 0;
-    const monitor = createOnlineMonitor({
-      probe: () => {
-        probes++;
-        return api.health();
-      },
-      intervalMs: 5,
-    });
+    const { server, monitor, probes } = await countingMonitor();
     track(monitor);
     monitor.reportNetworkFailure();
     await monitor.waitForOnline();
-    const after = probes;
+    const after = probes();
     // Give a probing loop many intervals' worth of chances to run: it must not.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(probes).toBe(after);
+    expect(probes()).toBe(after);
     expect(server.requests).toHaveLength(after);
   });
 
   it('trusts the OS saying offline, and probes once the OS says the network is back', async () => {
-    const server = await healthServer();
-    cleanup.push(() => server.close());
-    const api = apiFor(server.origin);
-    let probes = 0;
-    const monitor = createOnlineMonitor({
-      probe: () => {
-        probes++;
-        return api.health();
-      },
-      intervalMs: 5,
-    });
+    const { monitor, probes } = await countingMonitor();
     const events = track(monitor);
     monitor.setOsOnline(false);
     expect(events).toEqual(['offline']);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(probes).toBe(0);
+    expect(probes()).toBe(0);
     monitor.setOsOnline(true);
     await waitFor(() => monitor.online, 5000, 'online');
     expect(events).toEqual(['offline', 'online']);
-    expect(probes).toBe(1);
+    expect(probes()).toBe(1);
   });
 
   it('a health answer that is not {ok: true} does not count as online', async () => {
