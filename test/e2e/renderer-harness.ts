@@ -14,7 +14,7 @@ import { buildApp, ROOT } from '../../build/build-app.js';
 import { WINDOW_CSP } from '../../electron/core/app-protocol.js';
 import type { AppBackend } from '../../electron/core/backend.js';
 import { AppController } from '../../electron/core/controller.js';
-import { createEngineBackend } from '../../electron/core/engine-backend.js';
+import { createEngineBackend, type EngineBackendOptions } from '../../electron/core/engine-backend.js';
 import { engineRunnerFactory } from '../../electron/core/engine-runner.js';
 import { VIEW_CHANNEL } from '../../electron/core/ipc-contract.js';
 import {
@@ -174,6 +174,20 @@ export interface SyncingApp extends OpenWindow {
   locksDir: string;
 }
 
+/** The app's backend for the test device ("Ada laptop", app version 0.1.0, the hyperclay:// scheme). */
+export function appBackend(
+  origin: string,
+  options: Pick<EngineBackendOptions, 'settings' | 'log' | 'home' | 'createRunner'>,
+): ReturnType<typeof createEngineBackend> {
+  return createEngineBackend({
+    origin,
+    scheme: 'hyperclay',
+    deviceName: 'Ada laptop',
+    clientVersion: '0.1.0',
+    ...options,
+  });
+}
+
 /**
  * The desktop app as electron/main/backend.ts builds it (engine-backed backend, the real engine with its folder lock
  * and state file) with its window open; `home` holds both the data folder and the default sync folder.
@@ -188,11 +202,7 @@ export async function openSyncingApp(
   const lines: string[] = [];
   const log = (level: string, line: string) => lines.push(`${level} ${line}`);
   const paths = dataPathsFor(dataDir);
-  const backend = createEngineBackend({
-    origin: platform.url,
-    scheme: 'hyperclay',
-    deviceName: 'Ada laptop',
-    clientVersion: '0.1.0',
+  const backend = appBackend(platform.url, {
     settings,
     log,
     home: options.home,

@@ -6,14 +6,14 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngineBackend, type SyncRunner } from '../../electron/core/engine-backend.js';
+import type { SyncRunner } from '../../electron/core/engine-backend.js';
 import type { Account } from '../../server-endpoints/types.js';
 import { createApiClient } from '../../sync-engine/api.js';
 import { SignedOutError } from '../../sync-engine/errors.js';
 import { openSettings, type Settings } from '../../sync-engine/settings.js';
 import { allowAndReadCode, contextSignedInAs } from '../helpers/browser.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-import { screenshot, startWindowHarness, visibleButtons, type WindowHarness } from './renderer-harness.js';
+import { appBackend, screenshot, startWindowHarness, visibleButtons, type WindowHarness } from './renderer-harness.js';
 
 let harness: WindowHarness;
 let platform: TestPlatform;
@@ -55,11 +55,7 @@ async function openApp() {
   const settings: Settings = openSettings(join(home, 'data'));
   const runner = new RecordingRunner();
   const lines: string[] = [];
-  const backend = createEngineBackend({
-    origin: platform.url,
-    scheme: 'hyperclay',
-    deviceName: 'Ada laptop',
-    clientVersion: '0.1.0',
+  const backend = appBackend(platform.url, {
     settings,
     log: (_level, line) => lines.push(line),
     createRunner: () => runner,
