@@ -27,7 +27,7 @@ import { detectCaseInsensitive, scanFolder, statItem } from './scan.js';
 import { openStateStore, type StateStore } from './state-store.js';
 import { NOTICE_TEXT, type StatusModel } from './status.js';
 import { TransferQueue } from './transfers.js';
-import { type FolderWatcher, watchFolder } from './watcher.js';
+import { type FolderWatcher, type WatchEvent, watchFolder } from './watcher.js';
 
 /** What the app and the CLI start and stop. */
 export interface SyncRunner {
@@ -76,6 +76,10 @@ export interface EngineOptions {
 }
 
 const PAGE_LIMIT = 1000;
+/** Reconciles hash files and plan; they run beside the transfers, a few at a time. */
+const RECONCILE_POOL = 8;
+/** chokidar's per-file change throttle is 50 ms: look again just after it. */
+const LOOK_AGAIN_MS = 75;
 
 /** A remote side known but not yet applied for a key: every later reconcile of that key plans with it. */
 type Known = Exclude<RemoteState, undefined>;
@@ -84,6 +88,11 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
   const { api, folder, status, log } = options;
   const now = options.now ?? (() => new Date());
   const queue = new TransferQueue(options.concurrency ?? 4);
+  /**
+   * Reconciles (watcher events, retries) in a pool of their own: a reconcile waits for the transfers it plans, so
+   * sharing the transfer pool let four simultaneous events take every slot and wait forever for their transfers.
+   */
+  const reconciles = new TransferQueue(RECONCILE_POOL);
   let store: StateStore | null = null;
   let rules: FolderRules = createFolderRules(folder);
   let caseInsensitive = false;
@@ -136,6 +145,14 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     paths?.delete(localPath);
     if (paths?.size === 0) localPaths.delete(fold(key));
     return key;
+  }
+
+  /** Resolves once no reconcile and no transfer is queued or running (a reconcile may start transfers). */
+  async function allIdle(): Promise<void> {
+    while (queue.pending > 0 || reconciles.pending > 0) {
+      await reconciles.idle();
+      await queue.idle();
+    }
   }
 
   function updatePending(): void {
@@ -555,7 +572,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
   /** Reconciles one entry with the disk now and what is known of the platform (one job per entry). */
   function reconcileKey(key: EntryKey): Promise<void> {
     if (!running && !store) return Promise.resolve();
-    const done = queue.run(`reconcile:${key}`, async () => {
+    const done = reconciles.run(key, async () => {
       try {
         const result = await planKeys([key], new Map());
         await execute(result);
@@ -566,6 +583,35 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     });
     updatePending();
     return done.finally(updatePending);
+  }
+
+  /** Per file: the look-again after a burst of change events (see onWatchEvent). */
+  const lookAgain = new Map<string, NodeJS.Timeout>();
+
+  function onWatchEvent(event: WatchEvent): void {
+    void onLocalPath(event.localPath);
+    if (event.type !== 'file') return;
+    // chokidar drops a change event that comes within 50 ms of the previous one for the same file and never
+    // sends it later, so a quick second save could be missed for good. Look once more after that window (the
+    // push above already happened at once: this is no debounce); it costs one lstat when nothing moved.
+    clearTimeout(lookAgain.get(event.localPath));
+    const timer = setTimeout(() => {
+      lookAgain.delete(event.localPath);
+      void lookAgainAt(event.localPath);
+    }, LOOK_AGAIN_MS);
+    timer.unref?.();
+    lookAgain.set(event.localPath, timer);
+  }
+
+  async function lookAgainAt(localPath: string): Promise<void> {
+    if (!running) return;
+    const key = keyOfPath.get(localPath);
+    const record = key === undefined ? undefined : store?.get(key);
+    const info = await lstat(join(folder, localPath)).catch(() => null);
+    if (record && info && record.localPath === localPath && info.size === record.size) {
+      if (info.mtimeMs === record.mtimeMs) return;
+    }
+    await onLocalPath(localPath);
   }
 
   async function onLocalPath(localPath: string): Promise<void> {
@@ -637,7 +683,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     const report: SessionReport = { actions: result.actions, brake: result.brake, held: result.held, failed: 0 };
     if (dryRun) return report;
     await execute(result);
-    await queue.idle();
+    await allIdle();
     s.setCursor(listing.cursor);
     await s.flush();
     report.failed = failed.size;
@@ -792,7 +838,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     if (!running) return;
     watcher = watchFolder(folder, {
       isIgnored: (localPath, isFolder) => rules.isIgnored(localPath, isFolder) && localPath !== '.syncignore',
-      onEvent: (event) => void onLocalPath(event.localPath),
+      onEvent: (event) => onWatchEvent(event),
       onError: (error) => log('error', `watcher: ${error.message}`),
     });
     await watcher.ready;
@@ -849,8 +895,10 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     monitor = null;
     await watcher?.close();
     watcher = null;
+    for (const timer of lookAgain.values()) clearTimeout(timer);
+    lookAgain.clear();
     await Promise.allSettled([sessionBusy, pollBusy]);
-    await queue.idle();
+    await allIdle();
     const s = store;
     store = null;
     await s?.close();
@@ -861,7 +909,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
   return {
     start,
     stop,
-    idle: () => queue.idle(),
+    idle: allIdle,
     setOsOnline(online) {
       monitor?.setOsOnline(online);
     },
@@ -885,7 +933,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
         return await session(once.dryRun === true);
       } finally {
         running = false;
-        await queue.idle();
+        await allIdle();
         const s = store;
         store = null;
         await s?.close();
