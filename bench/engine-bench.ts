@@ -37,7 +37,9 @@ function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-async function startServer(): Promise<{ child: ChildProcess; url: string; token: string; accountId: string }> {
+async function startServer(
+  dataDir: string,
+): Promise<{ child: ChildProcess; url: string; token: string; accountId: string }> {
   const child = spawn(
     process.execPath,
     [
@@ -46,7 +48,7 @@ async function startServer(): Promise<{ child: ChildProcess; url: string; token:
       'tsx',
       join(import.meta.dirname, 'server-process.ts'),
       '--dir',
-      join(root, 'platform'),
+      join(root, dataDir),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -91,6 +93,7 @@ function client(
   const log = (level: string, line: string) => {
     if (level === 'debug') return;
     result.lines.push(`${level} ${line}`);
+    if (process.env.BENCH_DEBUG) console.error(`[${name}] ${level} ${line}`);
     result.onLine?.(line);
   };
   result.api = createApiClient({ origin: server.url, getToken: () => saved, clientVersion: '0.1.0', log });
@@ -131,7 +134,13 @@ function report(line: string): void {
   console.log(line);
 }
 
-const server = await startServer();
+async function stopServer(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+// The 10,000-file figures on one platform; the latency figures on a second one with an empty account.
+let server = await startServer('platform');
 try {
   const files = SITES + UPLOADS;
   // Initial sync up from a full folder.
@@ -190,6 +199,8 @@ try {
     }
   }
   await a.stop().catch(() => {});
+  await stopServer(server.child);
+  server = await startServer('platform-latency');
 
   if (wants('save')) {
     const c = client(server, 'save', 10);
@@ -256,8 +267,7 @@ try {
     await d.stop();
   }
 } finally {
-  server.child.kill('SIGTERM');
-  await new Promise((resolve) => server.child.once('exit', resolve));
+  await stopServer(server.child);
   rmSync(root, { recursive: true, force: true });
 }
 console.log('\nsummary (npx tsx bench/engine-bench.ts):');

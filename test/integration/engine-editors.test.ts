@@ -65,6 +65,29 @@ describe('editor saves: the final content always reaches the platform, temp file
     expect(a.lines.filter((l) => /tmp/.test(l) && /push/.test(l))).toEqual([]);
   });
 
+  it('a save right after the previous push (inside the 50 ms change throttle of chokidar) still reaches the platform', async () => {
+    const a = client();
+    await a.engine.start();
+    const file = path.join(a.folder, 'quick.html');
+    const pushes = () => a.lines.filter((l) => l.includes('push quick.html')).length;
+    for (let i = 0; i < 30; i++) {
+      const before = pushes();
+      writeFileSync(file, `save ${i}`);
+      // The next save follows the platform's answer at once, as a fast editor's autosave can.
+      await until(() => pushes() > before, `the push of save ${i}`, 5000);
+    }
+    await until(async () => (await platform.remote(account(), 'site', 'quick')) === 'save 29', 'the last save');
+  });
+
+  it('twenty files saved at once while syncing all reach the platform (more events than transfer slots)', async () => {
+    const a = client();
+    await a.engine.start();
+    for (let i = 0; i < 20; i++) writeFileSync(path.join(a.folder, `many${i}.html`), `many ${i}`);
+    for (let i = 0; i < 20; i++) {
+      await until(async () => (await platform.remote(account(), 'site', `many${i}`)) === `many ${i}`, `many${i}`);
+    }
+  });
+
   it('a slow writer (chunks over 2 s): the platform ends with the whole file', async () => {
     const a = client();
     await a.engine.start();
