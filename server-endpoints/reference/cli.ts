@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { checkSiteName } from '../../protocol/index.js';
 import type { Account } from '../types.js';
-import { AccountError, checkPlan, openAccountStore, type Plan } from './accounts.js';
+import { type AccountChanges, AccountError, checkPlan, openAccountStore, type Plan } from './accounts.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
@@ -73,6 +73,18 @@ function plan(values: Values): Plan | undefined {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/** --plan, --max-sites and --max-storage as account changes; an absent option is left out (no change). */
+function accountChanges(values: Values): AccountChanges {
+  const newPlan = plan(values);
+  const maxSites = limit(values, 'max-sites');
+  const maxStorageBytes = limit(values, 'max-storage');
+  return {
+    ...(newPlan ? { plan: newPlan } : {}),
+    ...(maxSites !== undefined ? { maxSites } : {}),
+    ...(maxStorageBytes !== undefined ? { maxStorageBytes } : {}),
+  };
 }
 
 function port(values: Values): number {
@@ -163,17 +175,9 @@ async function userCommand(args: string[]): Promise<void> {
     const values = parse(rest, { email: { type: 'string' }, password: { type: 'string' }, ...LIMITS, ...DATA });
     const email = required(values, 'email');
     const password = required(values, 'password');
-    const newPlan = plan(values);
-    const maxSites = limit(values, 'max-sites');
-    const maxStorageBytes = limit(values, 'max-storage');
+    const changes = accountChanges(values);
     const account = await withStores(dataDir(values), ({ accounts }) =>
-      accounts.create({
-        email,
-        password,
-        ...(newPlan ? { plan: newPlan } : {}),
-        ...(maxSites !== undefined ? { maxSites } : {}),
-        ...(maxStorageBytes !== undefined ? { maxStorageBytes } : {}),
-      }),
+      accounts.create({ email, password, ...changes }),
     );
     process.stdout.write(`Added ${describe(account)}\n`);
     return;
@@ -181,19 +185,11 @@ async function userCommand(args: string[]): Promise<void> {
   if (sub === 'set') {
     const values = parse(rest, { email: { type: 'string' }, ...LIMITS, ...DATA });
     const email = required(values, 'email');
-    const newPlan = plan(values);
-    const maxSites = limit(values, 'max-sites');
-    const maxStorageBytes = limit(values, 'max-storage');
-    if (newPlan === undefined && maxSites === undefined && maxStorageBytes === undefined) {
+    const changes = accountChanges(values);
+    if (Object.keys(changes).length === 0) {
       throw new UsageError('Nothing to change: pass --plan, --max-sites or --max-storage.');
     }
-    const account = await withStores(dataDir(values), async ({ accounts }) =>
-      accounts.update(email, {
-        ...(newPlan ? { plan: newPlan } : {}),
-        ...(maxSites !== undefined ? { maxSites } : {}),
-        ...(maxStorageBytes !== undefined ? { maxStorageBytes } : {}),
-      }),
-    );
+    const account = await withStores(dataDir(values), async ({ accounts }) => accounts.update(email, changes));
     process.stdout.write(`Updated ${describe(account)}\n`);
     return;
   }
