@@ -550,7 +550,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
       goOffline(error.message);
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
     log('error', `${action.type} ${what} failed: ${message}; retried at the next poll`);
     status.update({ lastError: `${action.type} ${what}: ${message}` });
   }
