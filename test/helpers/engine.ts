@@ -193,8 +193,8 @@ export interface TestClient {
 
 /** A real engine for `account` on a fresh temp folder (or `folder`), polling every `pollSeconds`. */
 export function startClient(
-  platform: TestPlatform,
-  account: TestAccount,
+  platform: Pick<TestPlatform, 'url'>,
+  account: Pick<TestAccount, 'id' | 'token'>,
   options: {
     folder?: string;
     pollSeconds?: number;
