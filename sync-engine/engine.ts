@@ -443,6 +443,9 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     // The platform's updatedAt in local time, so the next comparison sees the file as unchanged.
     const mtime = new Date(Date.parse(headers.updatedAt) - api.clockOffsetMs);
     await utimes(temp, mtime, mtime);
+    // Recorded from the temp file (a rename keeps mtime and size): the installed file may be moved or edited by the
+    // user the moment it lands, and a failed lstat then made the pull look failed and download it again.
+    const installedInfo = await lstat(temp);
     const comparedStat =
       compared?.sha256 !== undefined && compared.size !== undefined && compared.mtimeMs !== undefined
         ? { sha256: compared.sha256, size: compared.size, mtimeMs: compared.mtimeMs }
@@ -456,8 +459,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
       void reconcileKey(key);
       return;
     }
-    const info = await lstat(abs);
-    s.put(recordFrom(key, pulled, { localPath, mtimeMs: info.mtimeMs }));
+    s.put(recordFrom(key, pulled, { localPath, mtimeMs: installedInfo.mtimeMs }));
     indexLocal({ key, kind: entry.kind, localPath });
     const backup = installed.status === 'installed' && installed.backup ? ` (old copy: ${installed.backup.path})` : '';
     log(
@@ -639,6 +641,12 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
 
   // ---------------------------------------------------------------- sessions and polls
 
+  function isAgreed(record: StateRecord | undefined, entry: Entry): boolean {
+    if (!record || record.held || record.localDeleted || record.platformPath !== entry.path) return false;
+    if (entry.kind === 'folder') return record.kind === 'folder';
+    return record.sha256 === entry.sha256 && record.version === entry.version;
+  }
+
   /** Ignored means ignored both ways (SPEC.md "The folder"): such a platform entry is never downloaded. */
   function ignoredOnPlatform(entry: Entry): boolean {
     return rules.isIgnored(entry.path, entry.kind === 'folder');
@@ -716,7 +724,12 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
       const remote = new Map<EntryKey, RemoteState>();
       for (const entry of page.entries) {
         if (ignoredOnPlatform(entry)) continue;
-        remote.set(entryKeyOf(entry), entry.deleted ? { tombstone: true } : { entry });
+        const key = entryKeyOf(entry);
+        // The echo of this client's own push (or a change already applied): the platform side is what was agreed,
+        // so there is nothing to reconcile; local changes are the watcher's. After a big first sync this spared
+        // re-hashing every file at the first poll.
+        if (!entry.deleted && isAgreed(s.get(key), entry)) continue;
+        remote.set(key, entry.deleted ? { tombstone: true } : { entry });
       }
       if (remote.size > 0 || failed.size > 0) {
         const result = await planKeys([...remote.keys()], remote);
@@ -883,7 +896,8 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
     };
     await walk('');
     for (const rel of keyOfPath.keys()) if (!seen.has(rel)) moved.push(rel);
-    for (const rel of moved) void onLocalPath(rel);
+    if (moved.length > 0) log('info', `${moved.length} paths changed on disk during the session: reconciling them`);
+    await Promise.all(moved.map((rel) => onLocalPath(rel)));
   }
 
   async function stop(): Promise<void> {
