@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -91,7 +92,7 @@ function client(
     },
   };
   const log = (level: string, line: string) => {
-    if (level === 'debug') return;
+    if (level === 'debug' && !process.env.BENCH_DEBUG) return;
     result.lines.push(`${level} ${line}`);
     if (process.env.BENCH_DEBUG) console.error(`[${name}] ${level} ${line}`);
     result.onLine?.(line);
@@ -128,6 +129,23 @@ function fillFolder(folder: string): void {
   }
 }
 
+/** Starts the V8 profiler; the returned function writes the profile to `file` (BENCH_PROFILE_IDLE=file). */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async (file) => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 const figures: string[] = [];
 function report(line: string): void {
   figures.push(line);
@@ -155,10 +173,12 @@ try {
     report(`resident memory while watching ${files} files: ${mb(rss)}`);
 
     if (wants('idle')) {
+      const profiling = process.env.BENCH_PROFILE_IDLE ? await startProfile() : null;
       const cpu = process.cpuUsage();
       const wall = performance.now();
       await sleep(20_000);
       const used = process.cpuUsage(cpu);
+      if (profiling) await profiling(process.env.BENCH_PROFILE_IDLE ?? '');
       const share = ((used.user + used.system) / 1000 / (performance.now() - wall)) * 100;
       report(`idle CPU over 20 s (poll every 10 s, ${files} files watched): ${share.toFixed(2)}% of one core`);
     }
