@@ -165,12 +165,16 @@ try {
   const a = client(server, 'a', 10);
   fillFolder(a.folder);
   if (wants('up') || wants('down') || wants('restart') || wants('idle') || wants('once')) {
+    const baseline = process.memoryUsage();
     let started = performance.now();
     await a.engine.start();
     await a.engine.idle();
     report(`initial sync up, ${files} files: ${seconds(performance.now() - started)} (${transfers(a.lines)} pushes)`);
-    const rss = process.memoryUsage().rss;
-    report(`resident memory while watching ${files} files: ${mb(rss)}`);
+    const memory = process.memoryUsage();
+    report(
+      `resident memory while watching ${files} files: ${mb(memory.rss)} (JS heap ${mb(memory.heapUsed)}; ` +
+        `before starting the engine: ${mb(baseline.rss)} with the bench's own modules)`,
+    );
 
     if (wants('idle')) {
       const profiling = process.env.BENCH_PROFILE_IDLE ? await startProfile() : null;
