@@ -66,7 +66,7 @@ export interface EngineOptions {
   log: EngineLog;
   deviceName: string;
   pollSeconds: number;
-  /** Parallel transfers (default 4). */
+  /** Parallel transfers (default 8: the platform commits each write with an fsync, so 4 left it waiting). */
   concurrency?: number;
   /** Seconds between health probes while offline (default 3). */
   probeSeconds?: number;
@@ -87,7 +87,7 @@ type Known = Exclude<RemoteState, undefined>;
 export function createSyncEngine(options: EngineOptions): SyncEngine {
   const { api, folder, status, log } = options;
   const now = options.now ?? (() => new Date());
-  const queue = new TransferQueue(options.concurrency ?? 4);
+  const queue = new TransferQueue(options.concurrency ?? 8);
   /**
    * Reconciles (watcher events, retries) in a pool of their own: a reconcile waits for the transfers it plans, so
    * sharing the transfer pool let four simultaneous events take every slot and wait forever for their transfers.
