@@ -47,8 +47,14 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const { pathname } = new URL(req.url ?? '/', 'http://x');
-  if (pathname === '/sync/health') return json(res, 200, { ok: true });
-  if (req.method === 'POST' && pathname === '/sync/sessions') return json(res, 201, { sessionId: 's1', cursor: '0' });
+  if (pathname === '/sync/health') {
+    json(res, 200, { ok: true });
+    return;
+  }
+  if (req.method === 'POST' && pathname === '/sync/sessions') {
+    json(res, 201, { sessionId: 's1', cursor: '0' });
+    return;
+  }
   if (pathname === '/sync/changes') {
     const entries = files.map((f, i) => ({
       kind: f.kind,
@@ -60,12 +66,16 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       updatedAt: UPDATED,
       seq: i + 1,
     }));
-    return json(res, 200, { entries, cursor: String(files.length), hasMore: false });
+    json(res, 200, { entries, cursor: String(files.length), hasMore: false });
+    return;
   }
   const file = files.find((f) =>
     f.kind === 'site' ? pathname === `/sync/sites/${f.name}` : pathname === `/sync/uploads/${encodePath(f.path)}`,
   );
-  if (!file || req.method !== 'GET') return json(res, 404, { error: { code: 'not_found', message: 'no such entry' } });
+  if (!file || req.method !== 'GET') {
+    json(res, 404, { error: { code: 'not_found', message: 'no such entry' } });
+    return;
+  }
   res.writeHead(200, {
     'content-type': 'application/octet-stream',
     etag: `"${file.sha256}"`,
