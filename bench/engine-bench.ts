@@ -1,6 +1,6 @@
 // The sync engine's figures against a platform in its own process: save -> platform latency, remote -> disk
 // latency, initial sync of 10,000 files both ways, restart, memory while watching, idle CPU.
-// Run on demand: `npx tsx bench/engine-bench.ts [--only up,down,restart,save,remote,idle]`.
+// Run on demand: `npx tsx bench/engine-bench.ts [--only up,down,once,restart,memory,idle,save,remote]`.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
 import { type ApiClient, createApiClient, type SavedToken } from '../sync-engine/api.js';
 import { createSyncEngine, type SyncEngine } from '../sync-engine/engine.js';
 import { StatusModel } from '../sync-engine/status.js';
@@ -164,7 +165,7 @@ try {
   // Initial sync up from a full folder.
   const a = client(server, 'a', 10);
   fillFolder(a.folder);
-  if (wants('up') || wants('down') || wants('restart') || wants('idle') || wants('once')) {
+  if (wants('up') || wants('down') || wants('restart') || wants('idle') || wants('once') || wants('memory')) {
     const baseline = process.memoryUsage();
     let started = performance.now();
     await a.engine.start();
@@ -175,6 +176,42 @@ try {
       `resident memory while watching ${files} files: ${mb(memory.rss)} (JS heap ${mb(memory.heapUsed)}; ` +
         `before starting the engine: ${mb(baseline.rss)} with the bench's own modules)`,
     );
+
+    if (wants('memory')) {
+      // The same engine alone in a fresh process, restarted on the synced folder and watching it: once run through
+      // tsx (as `npm run sync` runs it) and once bundled by esbuild (as the desktop app ships it).
+      const bundle = join(root, 'engine-watch.mjs');
+      await build({
+        entryPoints: [join(import.meta.dirname, 'engine-watch.ts')],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        outfile: bundle,
+        banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+        logLevel: 'error',
+      });
+      const runs: Array<[string, string[]]> = [
+        ['through tsx', ['--import', 'tsx', join(import.meta.dirname, 'engine-watch.ts')]],
+        ['bundled', [bundle]],
+      ];
+      for (const [how, entry] of runs) {
+        const state = join(root, `watch-state-${how.replace(/\W/g, '')}`, 'sync.state');
+        const child = spawn(
+          process.execPath,
+          ['--expose-gc', ...entry, JSON.stringify({ ...server, folder: a.folder, stateFile: state })],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        const line = await new Promise<string>((resolve) =>
+          createInterface({ input: child.stdout! }).once('line', resolve),
+        );
+        await new Promise((resolve) => child.once('exit', resolve));
+        const figures = JSON.parse(line) as { rss: number; heapUsed: number; baseline: number };
+        report(
+          `resident memory of an engine process (${how}) watching ${files} files: ${mb(figures.rss)} ` +
+            `(JS heap ${mb(figures.heapUsed)}; the process before the engine started: ${mb(figures.baseline)})`,
+        );
+      }
+    }
 
     if (wants('idle')) {
       const profiling = process.env.BENCH_PROFILE_IDLE ? await startProfile() : null;
