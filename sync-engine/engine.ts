@@ -305,7 +305,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
         break;
       case 'hold': {
         const record = s.get(action.key);
-        if (record) s.put({ ...record, held: true, localPath: action.localPath });
+        if (record) s.put({ ...record, held: true, localDeleted: false, localPath: action.localPath });
         log('warn', `held ${action.localPath}: ${action.why}`);
         break;
       }
@@ -498,7 +498,14 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
       log('info', `removed empty folder ${localPath}: deleted on the platform`);
     } catch (error) {
       const code = errnoOf(error);
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw error;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        // Sync never deletes a folder's contents: the folder stays, held, and is not tried again every session.
+        const record = state().get(key);
+        if (record) state().put({ ...record, held: true, localDeleted: false });
+        log('info', `kept folder ${localPath}: deleted on the platform, but it still holds files`);
+        return;
+      }
+      if (code !== 'ENOENT') throw error;
     }
     state().delete(key);
   }

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openEmbeddedStorage } from '../../server-endpoints/storage/embedded.js';
 import { startClient, startPlatform, type TestClient, type TestPlatform, until } from '../helpers/engine.js';
 
 let platform: TestPlatform;
@@ -113,5 +114,25 @@ describe('sync engine against the reference platform', () => {
     const transfers = again.lines.filter((l) => / (push|pull) /.test(l) && !l.includes('session'));
     expect(transfers).toEqual([]);
     expect(backups(again.folder)).toEqual([]);
+  });
+  it('a folder deleted on the platform is removed locally only when empty; a folder that still holds files stays', async () => {
+    const a = client();
+    mkdirSync(path.join(a.folder, 'empty'));
+    mkdirSync(path.join(a.folder, 'docs'));
+    writeFileSync(path.join(a.folder, 'docs', 'notes.txt'), 'my notes');
+    await a.engine.start();
+    await a.engine.idle();
+    const account = platform.accounts[0]!;
+    await until(async () => (await platform.api(account, '/sync/uploads/docs/notes.txt')).status === 200, 'the upload');
+    const storage = await openEmbeddedStorage({ dir: path.join(platform.dataDir, 'storage') });
+    try {
+      expect(await storage.deleteEntry(account.id, 'folder', 'empty')).not.toBeNull();
+      expect(await storage.deleteEntry(account.id, 'folder', 'docs')).not.toBeNull();
+    } finally {
+      await storage.close();
+    }
+    await until(() => !existsSync(path.join(a.folder, 'empty')), 'the empty folder removed');
+    await until(() => a.lines.some((l) => l.includes('kept folder docs')), 'the non-empty folder kept');
+    expect(readFileSync(path.join(a.folder, 'docs', 'notes.txt'), 'utf8')).toBe('my notes');
   });
 });
