@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { encodePath } from '../../protocol/index.js';
 import { signToken } from '../../server-endpoints/auth/tokens.js';
 import {
@@ -308,4 +309,65 @@ export function filesOf(folder: string): string[] {
 /** Removes temp folders made by a test (ignores what is already gone). */
 export function removeFolders(...folders: string[]): void {
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+}
+
+export type ClientOptions = Parameters<typeof startClient>[2];
+
+export interface SyncWorld {
+  /** The platform of the running test. */
+  readonly platform: TestPlatform;
+  /** Its first account. */
+  account(): TestAccount;
+  /** A client of the first account, stopped and cleaned up after the test. */
+  client(options?: ClientOptions): TestClient;
+  /** Hands a client the test has stopped itself back: it is not stopped again after the test. */
+  release(client: TestClient): void;
+}
+
+/**
+ * One reference platform per test (started before it, closed after it) and the clients the test makes, stopped
+ * and removed after it. `onClientStopped` and `onClosing` see them before they are cleaned up.
+ */
+export function useSyncWorld(
+  options: {
+    specs?: AccountSpec[];
+    clientDefaults?: ClientOptions;
+    onClientStopped?: (client: TestClient) => void;
+    onClosing?: (platform: TestPlatform) => void;
+  } = {},
+): SyncWorld {
+  let platform: TestPlatform | null = null;
+  const clients: TestClient[] = [];
+  beforeEach(async () => {
+    platform = await startPlatform(options.specs);
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) {
+      await c.stop();
+      options.onClientStopped?.(c);
+      removeFolders(c.folder, c.home);
+    }
+    if (platform) {
+      options.onClosing?.(platform);
+      await platform.close();
+    }
+    platform = null;
+  });
+  const world: SyncWorld = {
+    get platform() {
+      if (!platform) throw new Error('the platform runs only inside a test');
+      return platform;
+    },
+    account: () => world.platform.accounts[0]!,
+    client(clientOptions = {}) {
+      const c = startClient(world.platform, world.account(), { ...options.clientDefaults, ...clientOptions });
+      clients.push(c);
+      return c;
+    },
+    release(c) {
+      const index = clients.indexOf(c);
+      if (index !== -1) clients.splice(index, 1);
+    },
+  };
+  return world;
 }

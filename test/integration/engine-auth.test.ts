@@ -2,45 +2,21 @@
 // a token older than 24 h is refreshed at its first use and sync goes on with the new one.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  removeFolders,
-  startClient,
-  startPlatform,
-  type TestClient,
-  type TestPlatform,
-  until,
-} from '../helpers/engine.js';
+import { describe, expect, it } from 'vitest';
+import { until, useSyncWorld } from '../helpers/engine.js';
 
-let platform: TestPlatform;
-const clients: TestClient[] = [];
+const world = useSyncWorld();
+const client = world.client;
 
-beforeEach(async () => {
-  platform = await startPlatform();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    await c.stop();
-    removeFolders(c.folder, c.home);
-  }
-  await platform.close();
-});
-
-function client(options: Parameters<typeof startClient>[2] = {}): TestClient {
-  const c = startClient(platform, platform.accounts[0]!, options);
-  clients.push(c);
-  return c;
-}
-
-const account = () => platform.accounts[0]!;
+const account = world.account;
 
 describe('tokens', () => {
   it('a token revoked mid-session: the engine goes signed-out and nothing is lost', async () => {
     const a = client();
     writeFileSync(path.join(a.folder, 'mine.html'), 'before');
     await a.engine.start();
-    await until(async () => (await platform.remote(account(), 'site', 'mine')) === 'before', 'the push');
-    const revoked = await platform.api(account(), '/sync/logout', { method: 'POST' });
+    await until(async () => (await world.platform.remote(account(), 'site', 'mine')) === 'before', 'the push');
+    const revoked = await world.platform.api(account(), '/sync/logout', { method: 'POST' });
     expect(revoked.status).toBe(204);
     await until(() => a.status.current.phase === 'signed-out', 'signed out');
     await until(() => a.signedOut === 1, 'the owner told to forget the token');
@@ -56,12 +32,12 @@ describe('tokens', () => {
     const a = client({ tokenObtainedAtMs: Date.now() - 25 * 3_600_000 });
     writeFileSync(path.join(a.folder, 'fresh.html'), 'fresh');
     await a.engine.start();
-    await until(async () => (await platform.remote(account(), 'site', 'fresh')) === 'fresh', 'the push');
+    await until(async () => (await world.platform.remote(account(), 'site', 'fresh')) === 'fresh', 'the push');
     // Within the same second the refreshed JWT may equal the old one byte for byte: its age is what changed.
     expect(Date.now() - a.token().obtainedAtMs).toBeLessThan(60_000);
     expect(a.lines.filter((l) => l.includes('token refreshed'))).toHaveLength(1);
     writeFileSync(path.join(a.folder, 'fresh.html'), 'fresher');
-    await until(async () => (await platform.remote(account(), 'site', 'fresh')) === 'fresher', 'the next push');
+    await until(async () => (await world.platform.remote(account(), 'site', 'fresh')) === 'fresher', 'the next push');
     expect(a.status.current.phase).toBe('syncing');
   });
 });

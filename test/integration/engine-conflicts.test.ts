@@ -3,45 +3,19 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  backupsOf,
-  filesOf,
-  removeFolders,
-  startClient,
-  startPlatform,
-  type TestClient,
-  type TestPlatform,
-  until,
-} from '../helpers/engine.js';
+import { describe, expect, it } from 'vitest';
+import { backupsOf, filesOf, until, useSyncWorld } from '../helpers/engine.js';
 
-let platform: TestPlatform;
-const clients: TestClient[] = [];
+const world = useSyncWorld();
+const client = world.client;
 
-beforeEach(async () => {
-  platform = await startPlatform();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    await c.stop();
-    removeFolders(c.folder, c.home);
-  }
-  await platform.close();
-});
-
-function client(options: Parameters<typeof startClient>[2] = {}): TestClient {
-  const c = startClient(platform, platform.accounts[0]!, options);
-  clients.push(c);
-  return c;
-}
-
-const account = () => platform.accounts[0]!;
-const remote = (name: string) => platform.remote(account(), 'site', name);
+const account = world.account;
+const remote = (name: string) => world.platform.remote(account(), 'site', name);
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : null);
 
 async function versionsOf(name: string): Promise<string[]> {
-  const response = await platform.api(account(), `/sync/sites/${name}/versions`);
+  const response = await world.platform.api(account(), `/sync/sites/${name}/versions`);
   const body = (await response.json()) as { versions: Array<{ sha256: string }> };
   return body.versions.map((v) => v.sha256);
 }
@@ -60,7 +34,7 @@ describe('both sides changed: last write wins, the loser is kept', () => {
     await until(() => read(path.join(b.folder, 'doc.html')) === 'v1', 'v1 on B');
     // B goes offline and edits; A edits too (and pushes), then B's later edit arrives when B comes back.
     await b.stop();
-    clients.splice(clients.indexOf(b), 1);
+    world.release(b);
     writeFileSync(path.join(a.folder, 'doc.html'), 'from A (earlier)');
     await until(async () => (await remote('doc')) === 'from A (earlier)', "A's edit on the platform");
     const bFile = path.join(b.folder, 'doc.html');
@@ -86,7 +60,7 @@ describe('both sides changed: last write wins, the loser is kept', () => {
     await b.engine.start();
     await until(() => read(path.join(b.folder, 'doc.html')) === 'v1', 'v1 on B');
     await b.stop();
-    clients.splice(clients.indexOf(b), 1);
+    world.release(b);
     // B edits "an hour ago" while offline; A's edit now is the later write.
     const bFile = path.join(b.folder, 'doc.html');
     writeFileSync(bFile, 'from B (earlier)');
@@ -115,23 +89,23 @@ describe('a local rename creates a new entry; the old one stays on the platform'
     await a.engine.start();
     await until(async () => (await remote('old-name')) === 'the site', 'the site pushed');
     await until(
-      async () => (await platform.remote(account(), 'upload', 'img/a.png')) === 'png bytes',
+      async () => (await world.platform.remote(account(), 'upload', 'img/a.png')) === 'png bytes',
       'the upload pushed',
     );
     renameSync(path.join(a.folder, 'old-name.html'), path.join(a.folder, 'new-name.html'));
     renameSync(path.join(a.folder, 'img', 'a.png'), path.join(a.folder, 'img', 'b.png'));
     await until(async () => (await remote('new-name')) === 'the site', 'the renamed site on the platform');
     await until(
-      async () => (await platform.remote(account(), 'upload', 'img/b.png')) === 'png bytes',
+      async () => (await world.platform.remote(account(), 'upload', 'img/b.png')) === 'png bytes',
       'the renamed upload on the platform',
     );
     await settle();
     expect(await remote('old-name')).toBe('the site');
-    expect(await platform.remote(account(), 'upload', 'img/a.png')).toBe('png bytes');
+    expect(await world.platform.remote(account(), 'upload', 'img/a.png')).toBe('png bytes');
     expect(filesOf(a.folder)).toEqual(['img/b.png', 'new-name.html']);
     // A restart (a full session) still does not bring the old names back.
     await a.stop();
-    clients.splice(clients.indexOf(a), 1);
+    world.release(a);
     const again = client({ folder: a.folder, stateFile: a.stateFile });
     await again.engine.start();
     await again.engine.idle();
@@ -141,7 +115,7 @@ describe('a local rename creates a new entry; the old one stays on the platform'
 
 describe('sites are matched by name in every folder', () => {
   it('blog/hello.html locally and hello.html on the platform are one site, updated where each one lives', async () => {
-    const created = await platform.put(account(), 'site', 'hello', 'same content', { path: 'hello.html' });
+    const created = await world.platform.put(account(), 'site', 'hello', 'same content', { path: 'hello.html' });
     expect(created.status).toBe(201);
     const a = client();
     mkdirSync(path.join(a.folder, 'blog'));
@@ -154,9 +128,9 @@ describe('sites are matched by name in every folder', () => {
     expect(filesOf(a.folder)).toEqual(['blog/hello.html']);
     writeFileSync(local, 'edited locally');
     await until(async () => (await remote('hello')) === 'edited locally', 'the local edit on the platform');
-    const listed = await platform.listing(account());
+    const listed = await world.platform.listing(account());
     expect(listed.find((e) => e.name === 'hello')?.path).toBe('hello.html');
-    await platform.platformSave(account(), 'hello', 'edited on the platform');
+    await world.platform.platformSave(account(), 'hello', 'edited on the platform');
     await until(() => read(local) === 'edited on the platform', 'the platform edit at the local path');
     expect(filesOf(a.folder)).toEqual(['blog/hello.html']);
   });
@@ -164,14 +138,14 @@ describe('sites are matched by name in every folder', () => {
   it('a new site from the platform lands at its platform path; moving it locally keeps it the same site', async () => {
     const a = client();
     await a.engine.start();
-    const created = await platform.put(account(), 'site', 'today', 'news', { path: 'news/today.html' });
+    const created = await world.platform.put(account(), 'site', 'today', 'news', { path: 'news/today.html' });
     expect(created.status).toBe(201);
     await until(() => read(path.join(a.folder, 'news', 'today.html')) === 'news', 'the new site at news/today.html');
     mkdirSync(path.join(a.folder, 'archive'));
     renameSync(path.join(a.folder, 'news', 'today.html'), path.join(a.folder, 'archive', 'today.html'));
     writeFileSync(path.join(a.folder, 'archive', 'today.html'), 'moved and edited');
     await until(async () => (await remote('today')) === 'moved and edited', 'the moved site edited on the platform');
-    const listed = await platform.listing(account());
+    const listed = await world.platform.listing(account());
     expect(listed.filter((e) => e.name === 'today').map((e) => e.path)).toEqual(['news/today.html']);
     await settle();
     expect(existsSync(path.join(a.folder, 'news', 'today.html'))).toBe(false);

@@ -3,42 +3,17 @@
 // file is ever uploaded.
 import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  filesOf,
-  removeFolders,
-  startClient,
-  startPlatform,
-  type TestClient,
-  type TestPlatform,
-  until,
-} from '../helpers/engine.js';
+import { describe, expect, it } from 'vitest';
+import { filesOf, until, useSyncWorld } from '../helpers/engine.js';
 
-let platform: TestPlatform;
-const clients: TestClient[] = [];
+const world = useSyncWorld();
+const client = world.client;
 
-beforeEach(async () => {
-  platform = await startPlatform();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    await c.stop();
-    removeFolders(c.folder, c.home);
-  }
-  await platform.close();
-});
-
-function client(): TestClient {
-  const c = startClient(platform, platform.accounts[0]!);
-  clients.push(c);
-  return c;
-}
-
-const account = () => platform.accounts[0]!;
+const account = world.account;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function platformPaths(): Promise<string[]> {
-  return (await platform.listing(account())).map((e) => e.path).sort();
+  return (await world.platform.listing(account())).map((e) => e.path).sort();
 }
 
 describe('editor saves: the final content always reaches the platform, temp files never do', () => {
@@ -55,9 +30,12 @@ describe('editor saves: the final content always reaches the platform, temp file
       writeFileSync(jb, `p { order: ${i} }`);
       renameSync(jb, path.join(a.folder, 'style.css'));
     }
-    await until(async () => (await platform.remote(account(), 'site', 'page')) === '<p>save 5</p>', 'the last save');
     await until(
-      async () => (await platform.remote(account(), 'upload', 'style.css')) === 'p { order: 5 }',
+      async () => (await world.platform.remote(account(), 'site', 'page')) === '<p>save 5</p>',
+      'the last save',
+    );
+    await until(
+      async () => (await world.platform.remote(account(), 'upload', 'style.css')) === 'p { order: 5 }',
       'the last css save',
     );
     await a.engine.idle();
@@ -76,7 +54,7 @@ describe('editor saves: the final content always reaches the platform, temp file
       // The next save follows the platform's answer at once, as a fast editor's autosave can.
       await until(() => pushes() > before, `the push of save ${i}`, 5000);
     }
-    await until(async () => (await platform.remote(account(), 'site', 'quick')) === 'save 29', 'the last save');
+    await until(async () => (await world.platform.remote(account(), 'site', 'quick')) === 'save 29', 'the last save');
   });
 
   it('twenty files saved at once while syncing all reach the platform (more events than transfer slots)', async () => {
@@ -84,7 +62,7 @@ describe('editor saves: the final content always reaches the platform, temp file
     await a.engine.start();
     for (let i = 0; i < 20; i++) writeFileSync(path.join(a.folder, `many${i}.html`), `many ${i}`);
     for (let i = 0; i < 20; i++) {
-      await until(async () => (await platform.remote(account(), 'site', `many${i}`)) === `many ${i}`, `many${i}`);
+      await until(async () => (await world.platform.remote(account(), 'site', `many${i}`)) === `many ${i}`, `many${i}`);
     }
   });
 
@@ -102,9 +80,9 @@ describe('editor saves: the final content always reaches the platform, temp file
     }
     closeSync(fd);
     const whole = chunks.join('');
-    await until(async () => (await platform.remote(account(), 'site', 'slow')) === whole, 'the whole file');
+    await until(async () => (await world.platform.remote(account(), 'site', 'slow')) === whole, 'the whole file');
     await a.engine.idle();
-    expect(await platform.remote(account(), 'site', 'slow')).toBe(whole);
+    expect(await world.platform.remote(account(), 'site', 'slow')).toBe(whole);
   });
 
   it('200 saves in 10 s: the final content on the platform equals the final content on disk', async () => {
@@ -119,10 +97,14 @@ describe('editor saves: the final content always reaches the platform, temp file
       writeFileSync(file, last);
       await sleep(50);
     }
-    await until(async () => (await platform.remote(account(), 'site', 'busy')) === last, 'the 200th save', 15_000);
+    await until(
+      async () => (await world.platform.remote(account(), 'site', 'busy')) === last,
+      'the 200th save',
+      15_000,
+    );
     await a.engine.idle();
     await sleep(500);
-    expect(await platform.remote(account(), 'site', 'busy')).toBe(last);
+    expect(await world.platform.remote(account(), 'site', 'busy')).toBe(last);
     // The second device converges on the same final content, and nothing bounced back to A.
     await until(() => readFileSync(path.join(b.folder, 'busy.html'), 'utf8') === last, 'the final save on B', 15_000);
     expect(filesOf(a.folder)).toEqual(['busy.html']);

@@ -2,36 +2,11 @@
 // bench/engine-bench.ts) transfers nothing and backs nothing up, with the state kept and with the state lost.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  backupsOf,
-  removeFolders,
-  startClient,
-  startPlatform,
-  type TestClient,
-  type TestPlatform,
-  until,
-} from '../helpers/engine.js';
+import { describe, expect, it } from 'vitest';
+import { backupsOf, until, useSyncWorld } from '../helpers/engine.js';
 
-let platform: TestPlatform;
-const clients: TestClient[] = [];
-
-beforeEach(async () => {
-  platform = await startPlatform();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    await c.stop();
-    removeFolders(c.folder, c.home);
-  }
-  await platform.close();
-});
-
-function client(options: Parameters<typeof startClient>[2] = {}): TestClient {
-  const c = startClient(platform, platform.accounts[0]!, { pollSeconds: 30, ...options });
-  clients.push(c);
-  return c;
-}
+const world = useSyncWorld({ clientDefaults: { pollSeconds: 30 } });
+const client = world.client;
 
 const transfers = (lines: string[]) => lines.filter((l) => /^\w+ (push|pull) /.test(l));
 
@@ -47,7 +22,7 @@ describe('restart with 1,000 unchanged files', () => {
     await a.engine.idle();
     expect(transfers(a.lines)).toHaveLength(1000);
     await a.stop();
-    clients.splice(clients.indexOf(a), 1);
+    world.release(a);
 
     let started = Date.now();
     const kept = client({ folder: a.folder, stateFile: a.stateFile });
@@ -57,7 +32,7 @@ describe('restart with 1,000 unchanged files', () => {
     expect(transfers(kept.lines)).toEqual([]);
     expect(backupsOf(a.folder).size).toBe(0);
     await kept.stop();
-    clients.splice(clients.indexOf(kept), 1);
+    world.release(kept);
 
     rmSync(path.dirname(a.stateFile), { recursive: true, force: true });
     started = Date.now();
@@ -73,7 +48,9 @@ describe('restart with 1,000 unchanged files', () => {
 describe('the first session runs before the watcher', () => {
   it('saves made while it downloads are still pushed, and a file removed meanwhile is a local delete', async () => {
     for (let i = 0; i < 200; i++) {
-      expect((await platform.put(platform.accounts[0]!, 'site', `remote${i}`, `remote ${i}`)).status).toBe(201);
+      expect((await world.platform.put(world.platform.accounts[0]!, 'site', `remote${i}`, `remote ${i}`)).status).toBe(
+        201,
+      );
     }
     const a = client({ pollSeconds: 0.3 });
     writeFileSync(path.join(a.folder, 'early.html'), 'early');
@@ -84,7 +61,7 @@ describe('the first session runs before the watcher', () => {
     writeFileSync(path.join(a.folder, 'early.html'), 'early, edited during the session');
     rmSync(path.join(a.folder, 'remote0.html'));
     await starting;
-    const remote = (name: string) => platform.remote(platform.accounts[0]!, 'site', name);
+    const remote = (name: string) => world.platform.remote(world.platform.accounts[0]!, 'site', name);
     await until(async () => (await remote('during')) === 'saved during the session', 'the new file');
     await until(async () => (await remote('early')) === 'early, edited during the session', 'the edit');
     await a.engine.idle();

@@ -1,29 +1,15 @@
 // SPEC.md promises end to end: the real reference server, two real engines on two real folders, real chokidar.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openEmbeddedStorage } from '../../server-endpoints/storage/embedded.js';
-import { startClient, startPlatform, type TestClient, type TestPlatform, until } from '../helpers/engine.js';
+import { until, useSyncWorld } from '../helpers/engine.js';
 
-let platform: TestPlatform;
-const clients: TestClient[] = [];
-
-beforeEach(async () => {
-  platform = await startPlatform();
-});
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.stop();
-  await platform.close();
-});
-
-function client(options: Parameters<typeof startClient>[2] = {}): TestClient {
-  const c = startClient(platform, platform.accounts[0]!, options);
-  clients.push(c);
-  return c;
-}
+const world = useSyncWorld();
+const client = world.client;
 
 async function remoteSite(name: string): Promise<string | null> {
-  const response = await platform.api(platform.accounts[0]!, `/sync/sites/${name}`);
+  const response = await world.platform.api(world.platform.accounts[0]!, `/sync/sites/${name}`);
   return response.status === 200 ? response.text() : null;
 }
 
@@ -52,7 +38,7 @@ describe('sync engine against the reference platform', () => {
     writeFileSync(path.join(a.folder, 'page.html'), 'v1');
     await a.engine.start();
     await until(async () => (await remoteSite('page')) === 'v1', 'the first push');
-    const response = await platform.platformSave(platform.accounts[0]!, 'page', 'v2 from the browser');
+    const response = await world.platform.platformSave(world.platform.accounts[0]!, 'page', 'v2 from the browser');
     expect(response.status).toBe(200);
     await until(() => readFileSync(path.join(a.folder, 'page.html'), 'utf8') === 'v2 from the browser', 'the pull');
     expect(backups(a.folder)).toContain('v1');
@@ -83,7 +69,7 @@ describe('sync engine against the reference platform', () => {
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(await remoteSite('keep')).toBe('keep');
     expect(existsSync(path.join(a.folder, 'keep.html'))).toBe(false);
-    await platform.platformSave(platform.accounts[0]!, 'keep', 'edited remotely');
+    await world.platform.platformSave(world.platform.accounts[0]!, 'keep', 'edited remotely');
     await until(() => existsSync(path.join(a.folder, 'keep.html')), 'the remote edit coming back');
     expect(readFileSync(path.join(a.folder, 'keep.html'), 'utf8')).toBe('edited remotely');
   });
@@ -93,7 +79,7 @@ describe('sync engine against the reference platform', () => {
     writeFileSync(path.join(a.folder, 'gone.html'), 'soon gone');
     await a.engine.start();
     await until(async () => (await remoteSite('gone')) === 'soon gone', 'the push');
-    await platform.deleteSite(platform.accounts[0]!, 'gone');
+    await world.platform.deleteSite(world.platform.accounts[0]!, 'gone');
     await until(() => !existsSync(path.join(a.folder, 'gone.html')), 'the local removal');
     expect(backups(a.folder)).toContain('soon gone');
   });
@@ -106,7 +92,6 @@ describe('sync engine against the reference platform', () => {
     await until(async () => (await remoteSite('s19')) === 'site 19', 'the pushes');
     const stateFile = path.join(path.dirname(a.folder), `state-${path.basename(a.folder)}`);
     await a.stop();
-    clients.length = 0;
     const again = client({ folder: a.folder });
     void stateFile;
     await again.engine.start();
@@ -122,9 +107,12 @@ describe('sync engine against the reference platform', () => {
     writeFileSync(path.join(a.folder, 'docs', 'notes.txt'), 'my notes');
     await a.engine.start();
     await a.engine.idle();
-    const account = platform.accounts[0]!;
-    await until(async () => (await platform.api(account, '/sync/uploads/docs/notes.txt')).status === 200, 'the upload');
-    const storage = await openEmbeddedStorage({ dir: path.join(platform.dataDir, 'storage') });
+    const account = world.platform.accounts[0]!;
+    await until(
+      async () => (await world.platform.api(account, '/sync/uploads/docs/notes.txt')).status === 200,
+      'the upload',
+    );
+    const storage = await openEmbeddedStorage({ dir: path.join(world.platform.dataDir, 'storage') });
     try {
       expect(await storage.deleteEntry(account.id, 'folder', 'empty')).not.toBeNull();
       expect(await storage.deleteEntry(account.id, 'folder', 'docs')).not.toBeNull();
