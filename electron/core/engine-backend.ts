@@ -13,22 +13,14 @@ import {
   tokenAccess,
 } from '../../sync-engine/auth.js';
 import { defaultSyncFolder } from '../../sync-engine/config.js';
+import type { SyncRunner } from '../../sync-engine/engine.js';
 import { isSignedOut, type SignedOutError } from '../../sync-engine/errors.js';
 import type { Settings } from '../../sync-engine/settings.js';
 import { NOTICE_TEXT, StatusModel } from '../../sync-engine/status.js';
 import { type AppBackend, AppError, describeError, type SignInCompletion } from './backend.js';
 import { callbackUri } from './deep-link.js';
 
-/** What the engine's session loop offers the app: start and stop syncing one folder, and hear about the machine. */
-export interface SyncRunner {
-  /** Starts a session (list, scan, reconcile) and keeps watching and polling; updates `status` as it goes. */
-  start(): Promise<void>;
-  /** Stops watching, polling and transfers; resolves when no write is half-done. */
-  stop(): Promise<void>;
-  setOsOnline(online: boolean): void;
-  suspend(): void;
-  resume(): void;
-}
+export type { SyncRunner } from '../../sync-engine/engine.js';
 
 export interface RunnerContext {
   api: ApiClient;
