@@ -801,11 +801,7 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
   }
 
   function goOffline(reason: string): void {
-    if (!monitor || monitor.online === false) {
-      monitor?.reportNetworkFailure(new Error(reason));
-      return;
-    }
-    monitor.reportNetworkFailure(new Error(reason));
+    monitor?.reportNetworkFailure(new Error(reason));
   }
 
   function startMonitor(): OnlineMonitor {

@@ -90,10 +90,9 @@ describe('sync engine against the reference platform', () => {
     await a.engine.start();
     await a.engine.idle();
     await until(async () => (await remoteSite('s19')) === 'site 19', 'the pushes');
-    const stateFile = path.join(path.dirname(a.folder), `state-${path.basename(a.folder)}`);
     await a.stop();
-    const again = client({ folder: a.folder });
-    void stateFile;
+    world.release(a);
+    const again = client({ folder: a.folder, stateFile: a.stateFile });
     await again.engine.start();
     await again.engine.idle();
     const transfers = again.lines.filter((l) => / (push|pull) /.test(l) && !l.includes('session'));
