@@ -20,9 +20,9 @@ import {
 import { bindFolder, createFolderRules, type FolderRules, readFolderAccount, SyncFolderError } from './folder-rules.js';
 import { errnoOf, resolveInside, tempPathFor } from './fsutil.js';
 import { formatBytes } from './log.js';
-import type { Action, EntryKey, LocalItem, RemoteState, StateRecord } from './model.js';
+import { type Action, type EntryKey, entryKeyOf, type LocalItem, type RemoteState, type StateRecord } from './model.js';
 import { createOnlineMonitor, type OnlineMonitor } from './online.js';
-import { entryKeyOf, type PlanResult, plan } from './plan.js';
+import { type PlanResult, plan } from './plan.js';
 import { detectCaseInsensitive, scanFolder, statItem } from './scan.js';
 import { openStateStore, type StateStore } from './state-store.js';
 import { NOTICE_TEXT, type StatusModel } from './status.js';

@@ -1,6 +1,6 @@
 // The engine's shared vocabulary: entry keys, what the disk holds, and what was last agreed with the platform.
 
-import type { Entry, EntryKind } from '../protocol/index.js';
+import { type Entry, type EntryKind, nfc, siteNameOf } from '../protocol/index.js';
 
 /**
  * An entry's identity in the engine: `site:<name>`, `upload:<path>` or `folder:<path>` (paths in NFC, as
@@ -16,6 +16,28 @@ export function uploadKey(path: string): EntryKey {
 }
 export function folderKey(path: string): EntryKey {
   return `folder:${path}`;
+}
+
+/** The kind part of a key. */
+export function keyKind(key: EntryKey): EntryKind {
+  return key.slice(0, key.indexOf(':')) as EntryKind;
+}
+
+/** What follows the kind: a site's name, an upload's or folder's path. */
+export function keyName(key: EntryKey): string {
+  return key.slice(key.indexOf(':') + 1);
+}
+
+/** The key of a platform entry: sites by name, uploads and folders by path. */
+export function entryKeyOf(entry: Pick<Entry, 'kind' | 'name' | 'path'>): EntryKey {
+  if (entry.kind === 'site') return siteKey(entry.name ?? siteNameOf(entry.path));
+  return entry.kind === 'folder' ? folderKey(nfc(entry.path)) : uploadKey(nfc(entry.path));
+}
+
+/** The key of something found on disk (the scanner classifies `*.html` as sites, folders as folders). */
+export function localKeyOf(kind: EntryKind, localPath: string): EntryKey {
+  if (kind === 'site') return siteKey(siteNameOf(localPath));
+  return kind === 'folder' ? folderKey(nfc(localPath)) : uploadKey(nfc(localPath));
 }
 
 /** One file or folder found on disk by a scan or a watcher event. */

@@ -7,8 +7,15 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { caseFoldKey, type Entry, folderOf, isSiteFile, platformSitePath } from '../../protocol/index.js';
-import type { Action, EntryKey, LocalItem, RemoteState, StateRecord } from '../../sync-engine/model.js';
-import { localKeyOf, type PlanOptions, type PlanResult, plan } from '../../sync-engine/plan.js';
+import {
+  type Action,
+  type EntryKey,
+  type LocalItem,
+  localKeyOf,
+  type RemoteState,
+  type StateRecord,
+} from '../../sync-engine/model.js';
+import { type PlanOptions, type PlanResult, plan } from '../../sync-engine/plan.js';
 
 const CASES = 10_000;
 

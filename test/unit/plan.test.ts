@@ -3,16 +3,16 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../protocol/index.js';
-import type { Action, EntryKey, LocalItem, RemoteState, StateRecord } from '../../sync-engine/model.js';
 import {
+  type Action,
+  type EntryKey,
   entryKeyOf,
+  type LocalItem,
   localKeyOf,
-  type PlanOptions,
-  type PlanResult,
-  plan,
-  remoteStatesOf,
-  slotOf,
-} from '../../sync-engine/plan.js';
+  type RemoteState,
+  type StateRecord,
+} from '../../sync-engine/model.js';
+import { type PlanOptions, type PlanResult, plan, remoteStatesOf, slotOf } from '../../sync-engine/plan.js';
 
 const sha = (content: string): string => createHash('sha256').update(content).digest('hex');
 const kindOf = (path: string): 'site' | 'upload' => (/\.html$/i.test(path) ? 'site' : 'upload');
