@@ -13,9 +13,9 @@ import {
   type SyncConfig,
   stateFileFor,
 } from '../sync-engine/config.js';
-import { createSyncEngine, type EngineOptions, type SyncEngine } from '../sync-engine/engine.js';
 import { checkSyncFolder, SyncFolderError } from '../sync-engine/folder-rules.js';
 import { createLogger, type Logger } from '../sync-engine/log.js';
+import { FolderSync, type FolderSyncOptions } from '../sync-engine/runner.js';
 import { openSettings, type Settings } from '../sync-engine/settings.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -42,17 +42,21 @@ export interface CliContext {
   close(): Promise<void>;
 }
 
-/** The sync engine for a folder and account, built from the context's settings the same way by every command. */
-export function createCliEngine(
+/** A folder's sync (lock, status file, engine) for a command, built from the context's settings the same way by each. */
+export function createCliRunner(
   ctx: CliContext,
-  options: Pick<EngineOptions, 'api' | 'folder' | 'accountId' | 'status' | 'onSignedOut'>,
-): SyncEngine {
-  return createSyncEngine({
+  options: Pick<FolderSyncOptions, 'api' | 'folder' | 'account' | 'holder' | 'onSignedOut'>,
+): FolderSync {
+  const { paths } = ctx.config;
+  return new FolderSync({
     ...options,
-    stateFile: stateFileFor(ctx.config.paths, options.accountId, options.folder),
+    stateFile: stateFileFor(paths, options.account.id, options.folder),
+    locksDir: paths.locksDir,
+    statusFile: paths.statusFile,
     log: ctx.log,
     deviceName: ctx.deviceName,
     pollSeconds: ctx.config.pollSeconds,
+    forgetToken: () => ctx.tokens.clear(),
   });
 }
 

@@ -4,11 +4,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { acquireFolderLock, FolderLockedError, isProcessAlive, readFolderLock } from '../sync-engine/folder-lock.js';
-import { StatusModel } from '../sync-engine/status.js';
-import { type CliContext, createCliEngine } from './context.js';
+import { FolderLockedError, isProcessAlive, readFolderLock } from '../sync-engine/folder-lock.js';
+import { readStatusFile } from '../sync-engine/status-file.js';
+import { type CliContext, createCliRunner } from './context.js';
 import { CliError, EXIT, type ExitCode, notSignedIn, toCliError } from './errors.js';
-import { readStatusFile, writeStatusFile } from './status-file.js';
 
 /** Set in the environment of the background process `start --detach` spawns. */
 export const DETACHED_ENV = 'HYPERCLAY_SYNC_DETACHED';
@@ -118,23 +117,18 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
   if (!saved?.user) throw notSignedIn(ctx.config.origin);
   if (flags.detach && !isDetachedChild()) return startDetached(ctx, folder);
 
-  const { paths } = ctx.config;
-  const lock = await acquireFolderLock(paths.locksDir, folder, START_DESCRIPTION);
   const account = { id: saved.user.id, email: saved.user.email };
-  const status = new StatusModel({ phase: 'off', account, folder });
-  const statusFile = writeStatusFile(paths.statusFile, status, { command: 'start' });
   const api = ctx.api();
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => {
     finish = resolve;
   });
-  const engine = createCliEngine(ctx, {
+  const runner = createCliRunner(ctx, {
     api,
     folder,
-    accountId: account.id,
-    status,
+    account,
+    holder: START_DESCRIPTION,
     onSignedOut: (error) => {
-      ctx.tokens.clear();
       ctx.io.err(`${error.message} Run: hyperclay-sync login`);
       finish(EXIT.signedOut);
     },
@@ -158,7 +152,7 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
   let code: number;
   try {
     ctx.log('info', `hyperclay-sync start: syncing ${folder} as ${account.email} (process ${process.pid})`);
-    await Promise.race([engine.start(), finished]);
+    await Promise.race([runner.start(), finished]);
     const background = isDetachedChild();
     tellParent({ type: 'running', pid: process.pid });
     if (process.channel) process.channel.unref();
@@ -180,11 +174,9 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
     try {
-      await engine.stop();
+      await runner.stop();
     } finally {
       api.close();
-      await statusFile.close();
-      lock.release();
     }
   }
 }

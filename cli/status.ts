@@ -2,9 +2,9 @@
 // notice and heartbeat age, as lines or one JSON object.
 
 import { readFolderLock } from '../sync-engine/folder-lock.js';
+import { readStatusFile } from '../sync-engine/status-file.js';
 import type { CliContext } from './context.js';
 import { EXIT } from './errors.js';
-import { readStatusFile } from './status-file.js';
 
 export interface StatusReport {
   platform: string;

@@ -1,11 +1,8 @@
 // `sync`: one full session (list, scan, reconcile everything) and exit; `--dry-run` only prints the plan.
 
-import { acquireFolderLock } from '../sync-engine/folder-lock.js';
 import type { Action } from '../sync-engine/model.js';
-import { StatusModel } from '../sync-engine/status.js';
-import { type CliContext, createCliEngine } from './context.js';
+import { type CliContext, createCliRunner } from './context.js';
 import { EXIT, notSignedIn, reachDetail, unreachable } from './errors.js';
-import { readStatusFile, writeStatusFile } from './status-file.js';
 
 /** One line per action a user would care about; bookkeeping-only actions (record, forget, …) print nothing. */
 export function describeAction(action: Action): string | null {
@@ -52,22 +49,11 @@ export async function sync(
     throw unreachable(ctx.config.url, reachDetail(error));
   }
   const { paths } = ctx.config;
-  const lock = await acquireFolderLock(
-    paths.locksDir,
-    folder,
-    dryRun ? 'hyperclay-sync sync --dry-run' : 'hyperclay-sync sync',
-  );
   const account = { id: saved.user.id, email: saved.user.email };
-  const status = new StatusModel({ phase: 'syncing', account, folder });
-  // Another folder's running sync owns the status file: do not overwrite its record.
-  const other = readStatusFile(paths.statusFile);
-  const statusFile =
-    dryRun || (other?.running && other.pid !== process.pid)
-      ? null
-      : writeStatusFile(paths.statusFile, status, { command: 'sync' });
-  const engine = createCliEngine(ctx, { api, folder, accountId: account.id, status });
+  const runner = createCliRunner(ctx, { api, folder, account, holder: 'hyperclay-sync sync' });
+  runner.status.started(folder);
   try {
-    const report = await engine.syncOnce({ dryRun, allowDeletes: flags.allowDeletes === true });
+    const report = await runner.syncOnce({ dryRun, allowDeletes: flags.allowDeletes === true });
     const { actions } = report;
     for (const action of actions) {
       const line = describeAction(action);
@@ -98,7 +84,5 @@ export async function sync(
     return EXIT.done;
   } finally {
     api.close();
-    await statusFile?.close();
-    lock.release();
   }
 }

@@ -2,7 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, lstat, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { EngineError } from './errors.js';
 
@@ -194,4 +194,25 @@ export async function removeStaleTemps(
 /** The errno code of an error from node:fs, or undefined. */
 export function errnoOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
+}
+
+/**
+ * Reads a file whole, again if it moved under the read (size or mtime changed); null when it is not a file (any
+ * more). A file over `maxBytes` is not read: its content comes back empty, with its size.
+ */
+export async function readStable(
+  abs: string,
+  maxBytes: number,
+): Promise<{ content: Buffer; size: number; mtimeMs: number } | null> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = await lstat(abs).catch(() => null);
+    if (!before?.isFile()) return null;
+    if (before.size > maxBytes) return { content: Buffer.alloc(0), size: before.size, mtimeMs: before.mtimeMs };
+    const content = await readFile(abs);
+    const after = await lstat(abs).catch(() => null);
+    if (after && after.size === before.size && after.mtimeMs === before.mtimeMs && content.length === after.size) {
+      return { content, size: after.size, mtimeMs: after.mtimeMs };
+    }
+  }
+  throw new Error('the file kept changing while it was read');
 }

@@ -112,3 +112,25 @@ export type Action =
    * pull) so that it takes over when the synced spelling goes away.
    */
   | { type: 'skip'; key: EntryKey; localPath: string; entry?: Entry; why: string };
+
+/**
+ * The record of an agreement with the platform's `entry`, for the file or folder at `local.localPath` (its mtime as
+ * it is on disk now, so the next comparison sees it as unchanged).
+ */
+export function recordOf(key: EntryKey, entry: Entry, local: { localPath: string; mtimeMs?: number }): StateRecord {
+  const record: StateRecord = {
+    key,
+    kind: entry.kind,
+    localPath: local.localPath,
+    platformPath: entry.path,
+    updatedAt: entry.updatedAt,
+  };
+  if (entry.name !== undefined) record.name = entry.name;
+  if (entry.kind !== 'folder') {
+    if (entry.sha256 !== undefined) record.sha256 = entry.sha256;
+    if (entry.size !== undefined) record.size = entry.size;
+    if (entry.version !== undefined) record.version = entry.version;
+    if (local.mtimeMs !== undefined) record.mtimeMs = local.mtimeMs;
+  }
+  return record;
+}

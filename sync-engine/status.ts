@@ -1,4 +1,5 @@
-// The sync status the CLI and the desktop app show: one small model with a change event.
+// The sync status the CLI and the desktop app show: its one owner, changed only through named transitions; the
+// app, the CLI's status file and the tray listen to its change event.
 
 import { EventEmitter } from 'node:events';
 
@@ -20,12 +21,20 @@ export const NOTICE_TEXT: Record<NoticeCode, string> = {
   delete_brake: 'Sync held back a large number of removals. Run `hyperclay-sync sync --allow-deletes` to apply them.',
 };
 
+/** The one message to show; `text` may be the server's own sentence. */
+export interface Notice {
+  code: NoticeCode;
+  text: string;
+}
+
+/** The notices that mean sync cannot go on as it is until the person acts (the rest only inform). */
+const ATTENTION: ReadonlySet<NoticeCode> = new Set(['delete_brake', 'client_outdated']);
+
 export interface SyncStatus {
   phase: SyncPhase;
   account: { id: string; email: string } | null;
   folder: string | null;
-  /** The one message to show, if any; `text` may be the server's own sentence. */
-  notice: { code: NoticeCode; text: string } | null;
+  notice: Notice | null;
   /** ISO time of the last completed session or poll. */
   lastSyncAt: string | null;
   /** Entries waiting to be pushed or pulled. */
@@ -56,8 +65,99 @@ export class StatusModel extends EventEmitter<{ change: [SyncStatus] }> {
     return this.#status;
   }
 
-  /** Applies a change and emits `change` only when something actually changed. */
-  update(change: Partial<SyncStatus>): void {
+  // ------------------------------------------------------------ who and where
+
+  /** Signed in as `account`, for `folder`; with `sync`, also whether it syncs now (one change, not two). */
+  signedIn(account: { id: string; email: string }, folder: string, sync?: 'on' | 'off'): void {
+    const phase = sync === undefined ? {} : { phase: sync === 'on' ? ('syncing' as const) : ('off' as const) };
+    this.#set({ account, folder, ...phase });
+  }
+
+  /** Not signed in (any more). `notice`: why (the subscription message), or 'keep' what is shown. */
+  signedOut(notice: Notice | null | 'keep' = null): void {
+    this.#set({ phase: 'signed-out', account: null, pending: 0, ...(notice === 'keep' ? {} : { notice }) });
+  }
+
+  /** The sync folder setting changed. */
+  folderChosen(folder: string): void {
+    this.#set({ folder });
+  }
+
+  /** Signed out by hand, or signed in afresh: no message and no error carried over. */
+  cleared(): void {
+    this.#set({ notice: null, lastError: null });
+  }
+
+  // ------------------------------------------------------------ the sync's life
+
+  /** Sync runs (or is starting) on `folder`. */
+  started(folder: string | null = this.#status.folder): void {
+    this.#set({ phase: 'syncing', folder, lastError: null });
+  }
+
+  /** The person switched sync off. */
+  switchedOff(): void {
+    this.#set({ phase: 'off', lastError: null });
+  }
+
+  /** The engine stopped (switched off, quit, or stopped itself); a signed-out status stays as it is. */
+  stopped(): void {
+    if (this.#status.phase !== 'signed-out') this.#set({ phase: 'off', pending: 0 });
+  }
+
+  /** Sync could not start (the folder is locked, bound to another account, cannot be created). */
+  couldNotStart(message: string): void {
+    this.#set({ phase: 'needs-attention', lastError: message });
+  }
+
+  offline(): void {
+    this.#set({ phase: 'offline' });
+  }
+
+  online(): void {
+    this.#set({ phase: 'syncing' });
+  }
+
+  /** A session or poll completed; `failures`: entries still failing (their last error stays shown). */
+  synced(at: Date, failures: number): void {
+    const attention = this.#status.notice !== null && ATTENTION.has(this.#status.notice.code);
+    this.#set({
+      lastSyncAt: at.toISOString(),
+      phase: attention ? 'needs-attention' : 'syncing',
+      lastError: failures === 0 ? null : this.#status.lastError,
+    });
+  }
+
+  /** Transfers queued or running. */
+  pendingChanged(pending: number): void {
+    this.#set({ pending });
+  }
+
+  /** Something failed; one sentence for `status` and the window. */
+  failed(message: string): void {
+    this.#set({ lastError: message });
+  }
+
+  // ------------------------------------------------------------ what the person must see
+
+  /** Sync cannot go on as it is until the person acts (the delete brake, an outdated client). */
+  needsAttention(notice: Notice): void {
+    this.#set({ phase: 'needs-attention', notice });
+  }
+
+  /** A plan limit was reached: shown, while everything else keeps syncing. */
+  limitReached(notice: Notice): void {
+    this.#set({ notice });
+  }
+
+  /** The message no longer applies (a later create succeeded, a new sign-in). */
+  noticeCleared(): void {
+    const phase = this.#status.phase === 'needs-attention' ? 'syncing' : this.#status.phase;
+    this.#set({ notice: null, phase });
+  }
+
+  /** Emits `change` only when something actually changed. */
+  #set(change: Partial<SyncStatus>): void {
     const next = { ...this.#status, ...change };
     if (JSON.stringify(next) === JSON.stringify(this.#status)) return;
     this.#status = next;

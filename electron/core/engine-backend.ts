@@ -1,5 +1,5 @@
-// The AppBackend over the real engine's pieces: the PKCE sign-in, the settings file and its token, log out, and a
-// SyncRunner (the engine's watcher + poller session loop, see engine-runner.ts) that the app starts and stops.
+// The AppBackend over the real engine's pieces: the PKCE sign-in, the settings file and its token, log out, and the
+// folder's sync (sync-engine/runner.ts, see engine-runner.ts) that the app starts and stops with the on/off setting.
 
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
@@ -25,8 +25,10 @@ export type { SyncRunner } from '../../sync-engine/engine.js';
 export interface RunnerContext {
   api: ApiClient;
   folder: string;
-  accountId: string;
+  account: { id: string; email: string };
   status: StatusModel;
+  /** Forgets the token: the platform signed this device out. */
+  forgetToken(): Promise<void>;
   /** The platform signed this device out (401/402) while syncing; the runner has already stopped. */
   onSignedOut(error: SignedOutError): void;
 }
@@ -38,7 +40,7 @@ export interface EngineBackendOptions {
   clientVersion: string;
   settings: Settings;
   log: EngineLog;
-  /** The engine's runner for a signed-in account and folder (engine-runner.ts `engineRunnerFactory`). */
+  /** The folder's sync for a signed-in account and folder (engine-runner.ts `engineRunnerFactory`). */
   createRunner: (context: RunnerContext) => SyncRunner;
   /** The user's home folder (the sync folder may be neither it nor a root). */
   home?: string;
@@ -46,189 +48,214 @@ export interface EngineBackendOptions {
 
 /** `ready` resolves once the saved sign-in has been read and syncing started (or not). */
 export function createEngineBackend(options: EngineBackendOptions): AppBackend & { ready: Promise<void> } {
-  const home = options.home ?? homedir();
-  const status = new StatusModel();
-  const tokens: TokenStore = settingsTokenStore(options.settings.tokens, options.origin);
-  let signIn: SignIn | null = null;
-  let api: ApiClient | null = null;
-  let runner: SyncRunner | null = null;
-  let online = true;
+  return new EngineBackend(options);
+}
 
-  const folder = (): string => options.settings.getFolder() ?? defaultSyncFolder(home);
+class EngineBackend implements AppBackend {
+  readonly status = new StatusModel();
+  readonly ready: Promise<void>;
+  readonly #o: EngineBackendOptions;
+  readonly #home: string;
+  readonly #tokens: TokenStore;
+  #signIn: SignIn | null = null;
+  #api: ApiClient | null = null;
+  #runner: SyncRunner | null = null;
+  #online = true;
+  #lastStop: Promise<void> = Promise.resolve();
+  #settling: Promise<void> = Promise.resolve();
 
-  const openApi = (): ApiClient => {
-    api ??= createApiClient({
-      origin: options.origin,
-      clientVersion: options.clientVersion,
-      log: options.log,
-      isOnline: () => online,
-      ...tokenAccess(tokens),
+  constructor(options: EngineBackendOptions) {
+    this.#o = options;
+    this.#home = options.home ?? homedir();
+    this.#tokens = settingsTokenStore(options.settings.tokens, options.origin);
+    this.ready = this.#settle().catch((error: unknown) =>
+      options.log('error', `start failed: ${(error as Error).message}`),
+    );
+  }
+
+  #folder(): string {
+    return this.#o.settings.getFolder() ?? defaultSyncFolder(this.#home);
+  }
+
+  #openApi(): ApiClient {
+    this.#api ??= createApiClient({
+      origin: this.#o.origin,
+      clientVersion: this.#o.clientVersion,
+      log: this.#o.log,
+      isOnline: () => this.#online,
+      ...tokenAccess(this.#tokens),
     });
-    return api;
-  };
+    return this.#api;
+  }
 
-  let lastStop: Promise<void> = Promise.resolve();
-  const stopRunner = async (): Promise<void> => {
-    const current = runner;
-    runner = null;
+  #closeApi(): void {
+    this.#api?.close();
+    this.#api = null;
+  }
+
+  async #stopRunner(): Promise<void> {
+    const current = this.#runner;
+    this.#runner = null;
     if (current === null) {
       // Another caller is stopping it: wait until the engine has really stopped (and let its lock go).
-      await lastStop;
+      await this.#lastStop;
       return;
     }
     const stopped = current.stop();
-    lastStop = stopped.catch(() => {});
+    this.#lastStop = stopped.catch(() => {});
     await stopped;
-  };
+  }
 
-  // One settle at a time: a quick Off -> On must not start the new engine before the old one has let the folder's
-  // lock go (it would find the lock held by this very app).
-  let settling: Promise<void> = Promise.resolve();
-  const settle = (): Promise<void> => {
-    const next = settling.then(settleNow);
-    settling = next.catch(() => {});
+  /**
+   * One settle at a time: a quick Off -> On must not start the new engine before the old one has let the folder's
+   * lock go (it would find the lock held by this very app).
+   */
+  #settle(): Promise<void> {
+    const next = this.#settling.then(() => this.#settleNow());
+    this.#settling = next.catch(() => {});
     return next;
-  };
+  }
 
   /** Brings the status and the runner in line with the settings: signed in or not, on or off. */
-  const settleNow = async (): Promise<void> => {
-    const account = options.settings.tokens.account();
-    if (account === null || (await tokens.load()) === null) {
-      await stopRunner();
-      status.update({ phase: 'signed-out', account: null, folder: folder(), pending: 0 });
+  async #settleNow(): Promise<void> {
+    const account = this.#o.settings.tokens.account();
+    if (account === null || (await this.#tokens.load()) === null) {
+      await this.#stopRunner();
+      this.status.folderChosen(this.#folder());
+      this.status.signedOut('keep');
       return;
     }
-    status.update({ account: { id: account.user.id, email: account.user.email }, folder: folder() });
-    if (!options.settings.getSyncOn()) {
-      await stopRunner();
-      status.update({ phase: 'off', lastError: null });
+    const who = { id: account.user.id, email: account.user.email };
+    this.status.signedIn(who, this.#folder());
+    if (!this.#o.settings.getSyncOn()) {
+      await this.#stopRunner();
+      this.status.switchedOff();
       return;
     }
-    if (runner !== null) return;
-    status.update({ phase: 'syncing', lastError: null });
-    const started = options.createRunner({
-      api: openApi(),
-      folder: folder(),
-      accountId: account.user.id,
-      status,
+    if (this.#runner === null) await this.#startRunner(who);
+  }
+
+  async #startRunner(account: { id: string; email: string }): Promise<void> {
+    this.status.started();
+    const started = this.#o.createRunner({
+      api: this.#openApi(),
+      folder: this.#folder(),
+      account,
+      status: this.status,
+      forgetToken: async () => this.#tokens.clear(),
       onSignedOut: (error) => {
-        if (runner === started) runner = null;
-        void signedOutByPlatform(error);
+        if (this.#runner === started) this.#runner = null;
+        void this.#signedOutByPlatform(error);
       },
     });
-    runner = started;
+    this.#runner = started;
     try {
       await started.start();
     } catch (error) {
-      if (runner === started) runner = null;
-      if (isSignedOut(error)) {
-        await signedOutByPlatform(error);
-        return;
-      }
+      if (this.#runner === started) this.#runner = null;
+      if (isSignedOut(error)) return this.#signedOutByPlatform(error);
       // A folder another process syncs, a folder bound to another account, a folder that cannot be created:
       // nothing syncs, and the window says why (the red line shows lastError while it needs attention).
       const { code, message } = describeError(error);
-      options.log('error', `sync could not start: ${code}: ${message}`);
-      status.update({ phase: 'needs-attention', lastError: message });
+      this.#o.log('error', `sync could not start: ${code}: ${message}`);
+      this.status.couldNotStart(message);
     }
-  };
+  }
 
   /** 401/402: the token is no good any more. Forget it so that the next start is signed out too. */
-  const signedOutByPlatform = async (error: SignedOutError): Promise<void> => {
-    await stopRunner();
-    await tokens.clear();
-    api?.close();
-    api = null;
+  async #signedOutByPlatform(error: SignedOutError): Promise<void> {
+    await this.#stopRunner();
+    await this.#tokens.clear();
+    this.#closeApi();
+    this.#o.log('warn', `signed out by the platform (${error.code})`);
     const subscription = error.code === 'subscription_required';
-    options.log('warn', `signed out by the platform (${error.code})`);
-    status.update({
-      phase: 'signed-out',
-      account: null,
-      pending: 0,
-      notice: subscription ? { code: 'subscription_required', text: NOTICE_TEXT.subscription_required } : null,
-    });
-  };
+    this.status.signedOut(
+      subscription ? { code: 'subscription_required', text: NOTICE_TEXT.subscription_required } : null,
+    );
+  }
 
-  const exchange = async (code: string): Promise<void> => {
-    if (signIn === null)
+  async #exchange(code: string): Promise<void> {
+    if (this.#signIn === null) {
       throw new AppError('no_sign_in_pending', 'Click Sync first, then paste the code from your browser.');
-    await signIn.exchange(code);
-    signIn = null;
-    status.update({ notice: null });
-    options.log('info', 'signed in');
-    await settle();
-  };
+    }
+    await this.#signIn.exchange(code);
+    this.#signIn = null;
+    this.status.noticeCleared();
+    this.#o.log('info', 'signed in');
+    await this.#settle();
+  }
 
-  const ready = settle().catch((error: unknown) => options.log('error', `start failed: ${(error as Error).message}`));
+  async beginSignIn(): Promise<{ authorizeUrl: string }> {
+    this.#signIn?.cancel();
+    this.#signIn = createSignIn({
+      origin: this.#o.origin,
+      redirectUri: callbackUri(this.#o.scheme),
+      deviceName: this.#o.deviceName,
+      clientVersion: this.#o.clientVersion,
+      tokenStore: this.#tokens,
+      log: this.#o.log,
+    });
+    if (this.#signIn.authorizeUrl === null) throw new AppError('sign_in_failed', 'Sign-in could not start.');
+    return { authorizeUrl: this.#signIn.authorizeUrl };
+  }
 
-  return {
-    status,
-    ready,
-    async beginSignIn() {
-      signIn?.cancel();
-      signIn = createSignIn({
-        origin: options.origin,
-        redirectUri: callbackUri(options.scheme),
-        deviceName: options.deviceName,
-        clientVersion: options.clientVersion,
-        tokenStore: tokens,
-        log: options.log,
-      });
-      if (signIn.authorizeUrl === null) throw new AppError('sign_in_failed', 'Sign-in could not start.');
-      return { authorizeUrl: signIn.authorizeUrl };
-    },
-    async completeSignIn(input: SignInCompletion) {
-      if ('code' in input) return exchange(input.code);
-      if (signIn === null) throw new AppError('no_sign_in_pending', 'No sign-in is in progress.');
-      const result = signIn.acceptCallbackUrl(input.deepLink, options.scheme);
-      if (result.type === 'cancelled') throw new AppError('sign_in_cancelled', 'Sign-in was cancelled in the browser.');
-      if (result.type === 'ignored')
-        throw new AppError('link_ignored', `The sign-in link was ignored: ${result.reason}.`);
-      return exchange(result.code);
-    },
-    async cancelSignIn() {
-      signIn?.cancel();
-      signIn = null;
-    },
-    async setSyncOn(on) {
-      options.settings.setSyncOn(on);
-      await settle();
-    },
-    async logOut() {
-      await stopRunner();
-      await signOut({ api: openApi(), tokenStore: tokens, log: options.log });
-      api?.close();
-      api = null;
-      status.update({ notice: null, lastError: null });
-      await settle();
-    },
-    async chooseFolder(path) {
-      const chosen = resolve(path);
-      if (chosen === resolve(home) || chosen === resolve(chosen, '..')) {
-        throw new AppError(
-          'bad_folder',
-          'Choose a folder inside your home folder, not the home folder or a drive itself.',
-        );
-      }
-      await stopRunner();
-      options.settings.setFolder(chosen);
-      await settle();
-    },
-    setOsOnline(now) {
-      online = now;
-      runner?.setOsOnline(now);
-    },
-    suspend() {
-      runner?.suspend();
-    },
-    resume() {
-      runner?.resume();
-    },
-    async shutdown() {
-      signIn?.cancel();
-      await stopRunner();
-      api?.close();
-      api = null;
-    },
-  };
+  async completeSignIn(input: SignInCompletion): Promise<void> {
+    if ('code' in input) return this.#exchange(input.code);
+    if (this.#signIn === null) throw new AppError('no_sign_in_pending', 'No sign-in is in progress.');
+    const result = this.#signIn.acceptCallbackUrl(input.deepLink, this.#o.scheme);
+    if (result.type === 'cancelled') throw new AppError('sign_in_cancelled', 'Sign-in was cancelled in the browser.');
+    if (result.type === 'ignored')
+      throw new AppError('link_ignored', `The sign-in link was ignored: ${result.reason}.`);
+    return this.#exchange(result.code);
+  }
+
+  async cancelSignIn(): Promise<void> {
+    this.#signIn?.cancel();
+    this.#signIn = null;
+  }
+
+  async setSyncOn(on: boolean): Promise<void> {
+    this.#o.settings.setSyncOn(on);
+    await this.#settle();
+  }
+
+  async logOut(): Promise<void> {
+    await this.#stopRunner();
+    await signOut({ api: this.#openApi(), tokenStore: this.#tokens, log: this.#o.log });
+    this.#closeApi();
+    this.status.cleared();
+    await this.#settle();
+  }
+
+  async chooseFolder(path: string): Promise<void> {
+    const chosen = resolve(path);
+    if (chosen === resolve(this.#home) || chosen === resolve(chosen, '..')) {
+      throw new AppError(
+        'bad_folder',
+        'Choose a folder inside your home folder, not the home folder or a drive itself.',
+      );
+    }
+    await this.#stopRunner();
+    this.#o.settings.setFolder(chosen);
+    await this.#settle();
+  }
+
+  setOsOnline(online: boolean): void {
+    this.#online = online;
+    this.#runner?.setOsOnline(online);
+  }
+
+  suspend(): void {
+    this.#runner?.suspend();
+  }
+
+  resume(): void {
+    this.#runner?.resume();
+  }
+
+  async shutdown(): Promise<void> {
+    this.#signIn?.cancel();
+    await this.#stopRunner();
+    this.#closeApi();
+  }
 }

@@ -1,10 +1,9 @@
-// The desktop app's SyncRunner: the real sync engine for one account and folder, holding the folder's lock while it
-// runs (one engine per folder, app or CLI), with its state file in the app's data folder.
+// The desktop app's runner: the engine's FolderSync (lock, engine, sign-out) for the signed-in account and folder,
+// with its state file in the app's data folder and the folder locks shared with the CLI.
 
 import type { EngineLog } from '../../sync-engine/api.js';
 import { type DataPaths, stateFileFor } from '../../sync-engine/config.js';
-import { createSyncEngine } from '../../sync-engine/engine.js';
-import { acquireFolderLock, type FolderLock } from '../../sync-engine/folder-lock.js';
+import { FolderSync } from '../../sync-engine/runner.js';
 import type { RunnerContext, SyncRunner } from './engine-backend.js';
 
 /** What the lock file says holds the folder (the CLI's "a second one says which process holds it"). */
@@ -24,64 +23,20 @@ export interface EngineRunnerOptions {
 
 /** `createRunner` for createEngineBackend: each call is a fresh engine on the context's account and folder. */
 export function engineRunnerFactory(options: EngineRunnerOptions): (context: RunnerContext) => SyncRunner {
-  return (context) => {
-    let lock: FolderLock | null = null;
-    const release = (): void => {
-      lock?.release();
-      lock = null;
-    };
-    const engine = createSyncEngine({
+  return (context) =>
+    new FolderSync({
       api: context.api,
       folder: context.folder,
-      accountId: context.accountId,
+      account: context.account,
       status: context.status,
-      stateFile: stateFileFor(options.dataPaths, context.accountId, context.folder),
+      stateFile: stateFileFor(options.dataPaths, context.account.id, context.folder),
+      locksDir: options.locksDir,
+      holder: APP_LOCK_DESCRIPTION,
       log: options.log,
       deviceName: options.deviceName,
       pollSeconds: options.pollSeconds,
       ...(options.probeSeconds === undefined ? {} : { probeSeconds: options.probeSeconds }),
-      onSignedOut: (error) => {
-        // The engine has stopped itself: the folder is free again.
-        release();
-        context.onSignedOut(error);
-      },
+      forgetToken: context.forgetToken,
+      onSignedOut: context.onSignedOut,
     });
-    let stopping = false;
-    let starting: Promise<void> | null = null;
-    const start = async (): Promise<void> => {
-      // Throws FolderLockedError naming the holder; the backend shows it and starts nothing.
-      lock = await acquireFolderLock(options.locksDir, context.folder, APP_LOCK_DESCRIPTION);
-      if (stopping) {
-        release();
-        return;
-      }
-      try {
-        await engine.start();
-      } catch (error) {
-        await engine.stop().catch(() => {});
-        release();
-        throw error;
-      }
-    };
-    return {
-      start() {
-        starting ??= start();
-        return starting;
-      },
-      async stop() {
-        // Sync: Off clicked while sync was still starting: let the start finish, then stop what it started, so no
-        // engine is left running without its lock.
-        stopping = true;
-        await starting?.catch(() => {});
-        try {
-          await engine.stop();
-        } finally {
-          release();
-        }
-      },
-      setOsOnline: (online) => engine.setOsOnline(online),
-      suspend: () => engine.suspend(),
-      resume: () => engine.resume(),
-    };
-  };
 }

@@ -101,7 +101,7 @@ describe('the window', () => {
     expect(await line.evaluate((el) => getComputedStyle(el).color)).toBe(RED);
     expect(await visibleButtons(page)).toEqual(['Sync: On', 'Log out']);
     await shot(page, '5-quota');
-    backend.status.update({ notice: null });
+    backend.status.noticeCleared();
     await expect.poll(() => page.locator('#notice').isVisible()).toBe(false);
     await close();
   });
@@ -110,7 +110,7 @@ describe('the window', () => {
     const { page, backend, controller, close } = await openWindow();
     await controller.signIn();
     await controller.submitCode(GOOD_CODE);
-    backend.status.update({ notice: { code: 'client_outdated', text: NOTICE_TEXT.client_outdated } });
+    backend.status.needsAttention({ code: 'client_outdated', text: NOTICE_TEXT.client_outdated });
     await expect.poll(() => page.getByRole('alert').textContent()).toBe(NOTICE_TEXT.client_outdated);
     backend.loseSubscription();
     await page.getByRole('button', { name: 'Sync', exact: true }).waitFor();

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readStatusFile, writeStatusFile } from '../../cli/status-file.js';
 import { StatusModel } from '../../sync-engine/status.js';
+import { readStatusFile, writeStatusFile } from '../../sync-engine/status-file.js';
 import { until } from '../helpers/engine.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hc-cli-status-'));
@@ -30,7 +30,8 @@ describe('the status file', () => {
       command: 'start',
     });
 
-    status.update({ pending: 3, lastError: 'push a.html failed' });
+    status.pendingChanged(3);
+    status.failed('push a.html failed');
     await until(() => readStatusFile(file)?.pending === 3, 'the change to be written');
     expect(readStatusFile(file)?.lastError).toBe('push a.html failed');
 

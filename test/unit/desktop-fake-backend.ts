@@ -41,11 +41,7 @@ export class FakeBackend implements AppBackend {
     if (code !== GOOD_CODE)
       throw new AppError('invalid_grant', 'That code is wrong or expired. Click Sync to get a new one.');
     this.pendingState = null;
-    this.status.update({
-      phase: this.syncOn ? 'syncing' : 'off',
-      account: { id: 'u1', email: 'ada@example.com' },
-      folder: '/home/ada/Hyperclay',
-    });
+    this.status.signedIn({ id: 'u1', email: 'ada@example.com' }, '/home/ada/Hyperclay', this.syncOn ? 'on' : 'off');
   }
 
   async cancelSignIn(): Promise<void> {
@@ -56,23 +52,26 @@ export class FakeBackend implements AppBackend {
   async setSyncOn(on: boolean): Promise<void> {
     this.#call(`setSyncOn:${on}`, 'setSyncOn');
     this.syncOn = on;
-    this.status.update({ phase: on ? 'syncing' : 'off' });
+    if (on) this.status.started();
+    else this.status.switchedOff();
   }
 
   async logOut(): Promise<void> {
     this.#call('logOut', 'logOut');
-    this.status.update({ phase: 'signed-out', account: null, notice: null });
+    this.status.signedOut(null);
   }
 
   async chooseFolder(path: string): Promise<void> {
     this.#call('chooseFolder', 'chooseFolder');
-    this.status.update({ folder: path });
+    this.status.folderChosen(path);
   }
 
   setOsOnline(online: boolean): void {
     this.calls.push(`setOsOnline:${online}`);
     const phase = this.status.current.phase;
-    if (phase === 'syncing' || phase === 'offline') this.status.update({ phase: online ? 'syncing' : 'offline' });
+    if (phase !== 'syncing' && phase !== 'offline') return;
+    if (online) this.status.online();
+    else this.status.offline();
   }
 
   suspend(): void {
@@ -92,16 +91,12 @@ export class FakeBackend implements AppBackend {
 
   /** What the engine does on `403 site_limit_reached`: keeps syncing, shows the quota line. */
   reachSiteLimit(): void {
-    this.status.update({ notice: { code: 'site_limit_reached', text: NOTICE_TEXT.site_limit_reached } });
+    this.status.limitReached({ code: 'site_limit_reached', text: NOTICE_TEXT.site_limit_reached });
   }
 
   /** What the engine does on `402`: signed out with the subscription message. */
   loseSubscription(): void {
-    this.status.update({
-      phase: 'signed-out',
-      account: null,
-      notice: { code: 'subscription_required', text: NOTICE_TEXT.subscription_required },
-    });
+    this.status.signedOut({ code: 'subscription_required', text: NOTICE_TEXT.subscription_required });
   }
 
   #call(record: string, name: Failable): void {

@@ -203,19 +203,16 @@ describe('app controller', () => {
     backend.reachSiteLimit();
     expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, notice: NOTICE_TEXT.site_limit_reached });
     expect(controller.view.notice).toBe("You've run out of sites. We can't sync any more sites.");
-    backend.status.update({ notice: null });
+    backend.status.noticeCleared();
     expect(controller.view.notice).toBeNull();
   });
 
   it('needs-attention and offline still show Sync: On', async () => {
     const { controller, backend } = await signedIn();
-    backend.status.update({
-      phase: 'needs-attention',
-      notice: { code: 'delete_brake', text: NOTICE_TEXT.delete_brake },
-    });
+    backend.status.needsAttention({ code: 'delete_brake', text: NOTICE_TEXT.delete_brake });
     expect(controller.state.phase).toBe('needs-attention');
     expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, notice: NOTICE_TEXT.delete_brake });
-    backend.status.update({ phase: 'syncing', notice: null });
+    backend.status.noticeCleared();
     controller.setOsOnline(false);
     expect(controller.state.phase).toBe('offline');
     expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, notice: null });

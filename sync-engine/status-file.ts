@@ -2,9 +2,9 @@
 // how `status` reads it back.
 
 import { readFileSync } from 'node:fs';
-import { isProcessAlive } from '../sync-engine/folder-lock.js';
-import { writeFileAtomic } from '../sync-engine/fsutil.js';
-import type { StatusModel, SyncStatus } from '../sync-engine/status.js';
+import { isProcessAlive } from './folder-lock.js';
+import { writeFileAtomic } from './fsutil.js';
+import type { StatusModel, SyncStatus } from './status.js';
 
 export const HEARTBEAT_MS = 30_000;
 /** Status changes come in bursts (one per queued transfer): write at most this often. */

@@ -1,0 +1,354 @@
+// The executor: carries a plan's actions out, phase by phase and one transfer per entry at a time: pushes, pulls
+// (download, check, back up, install), local removals into sites-versions, and the state records that follow.
+
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, rmdir, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Entry, MAX_FILE_BYTES, siteNameOf } from '../protocol/index.js';
+import type { ApiClient, EngineLog } from './api.js';
+import { installFile, moveToBackup } from './backup.js';
+import type { EntryMemory } from './entry-memory.js';
+import { ConflictError } from './errors.js';
+import { classify } from './failures.js';
+import type { FolderRules } from './folder-rules.js';
+import { errnoOf, readStable, resolveInside, tempPathFor } from './fsutil.js';
+import { formatBytes } from './log.js';
+import { type Action, type EntryKey, keyName, type LocalItem, recordOf } from './model.js';
+import type { LocalIndex } from './path-index.js';
+import type { PlanResult } from './plan.js';
+import { statItem } from './scan.js';
+import type { StateStore } from './state-store.js';
+import { NOTICE_TEXT, type StatusModel } from './status.js';
+import type { TransferQueue } from './transfers.js';
+
+export interface ExecutorParts {
+  api: ApiClient;
+  /** The sync folder (absolute). */
+  folder: string;
+  log: EngineLog;
+  now: () => Date;
+  status: StatusModel;
+  index: LocalIndex;
+  memory: EntryMemory;
+  /** Transfers: one job per entry at a time, a few entries at once. */
+  queue: TransferQueue;
+  state: () => StateStore;
+  rules: () => FolderRules;
+  /** Reconcile `key` once more with the disk as it is now (a save landed meanwhile, a twin takes over). */
+  again: (key: EntryKey) => void;
+  /** An action failed: the engine's one reaction to the classified failure. */
+  failed: (action: Action, error: unknown) => void;
+}
+
+type Push = Extract<Action, { type: 'push' }>;
+
+export class Executor {
+  readonly #p: ExecutorParts;
+
+  constructor(parts: ExecutorParts) {
+    this.#p = parts;
+  }
+
+  /** Transfers queued or running, for the status. */
+  updatePending(): void {
+    this.#p.status.pendingChanged(this.#p.queue.pending);
+  }
+
+  /** Runs a plan's actions in the planner's phases: each phase's entries in parallel, one job per entry. */
+  async execute(result: PlanResult): Promise<void> {
+    this.#p.memory.noteSeen(result.remoteSeen);
+    if (result.brake) {
+      this.#p.log(
+        'error',
+        `delete brake: the platform removed ${result.removals} of ${this.#p.index.fileCount()} local files; none removed (held)`,
+      );
+      this.#p.status.needsAttention({ code: 'delete_brake', text: NOTICE_TEXT.delete_brake });
+    }
+    let phase: Promise<void>[] = [];
+    let phaseType: string | null = null;
+    for (const action of result.actions) {
+      const type = phaseOf(action);
+      if (phaseType !== null && type !== phaseType) {
+        await Promise.allSettled(phase);
+        phase = [];
+      }
+      phaseType = type;
+      phase.push(this.#run(action));
+    }
+    await Promise.allSettled(phase);
+    for (const key of result.again) this.#p.again(key);
+  }
+
+  #run(action: Action): Promise<void> {
+    const job = async (): Promise<void> => {
+      try {
+        await this.#perform(action);
+      } catch (error) {
+        this.#p.failed(action, error);
+      } finally {
+        this.updatePending();
+      }
+    };
+    const done = this.#p.queue.run(action.key, job);
+    this.updatePending();
+    // The queue counts a job until it has fully ended: count again once it has.
+    return done.finally(() => this.updatePending());
+  }
+
+  async #perform(action: Action): Promise<void> {
+    const { memory } = this.#p;
+    const seen = memory.knownRemote(action.key);
+    const s = this.#p.state();
+    switch (action.type) {
+      case 'push':
+        await this.#push(action);
+        break;
+      case 'pull':
+        await this.#pull(action.key, action.entry, action.localPath, action.local);
+        break;
+      case 'record':
+        s.put(recordOf(action.key, action.entry, action.local));
+        break;
+      case 'createFolder':
+        await this.#createFolder(action.key, action.localPath);
+        break;
+      case 'makeLocalFolder':
+        await mkdir(await resolveInside(this.#p.folder, action.localPath), { recursive: true });
+        s.put({ key: action.key, kind: 'folder', localPath: action.localPath, platformPath: action.entry.path });
+        break;
+      case 'rememberDelete':
+        this.#rememberDelete(action.key);
+        break;
+      case 'removeLocal':
+        await this.#removeLocal(action.key, action.localPath);
+        break;
+      case 'removeLocalFolder':
+        await this.#removeLocalFolder(action.key, action.localPath);
+        break;
+      case 'forget':
+        s.delete(action.key);
+        break;
+      case 'hold':
+        this.#hold(action.key, action.localPath, action.why);
+        break;
+      case 'skip':
+        memory.skipOnce(action.localPath, action.why);
+        if (action.entry) memory.failed.add(action.key);
+        return;
+    }
+    memory.consumed(action.key, seen);
+  }
+
+  async #createFolder(key: EntryKey, localPath: string): Promise<void> {
+    const result = await this.#p.api.putFolder(keyName(key));
+    this.#p.state().put({ key, kind: 'folder', localPath, platformPath: result.entry.path });
+    if (result.status === 'created') this.#p.log('info', `folder ${localPath} created on the platform`);
+  }
+
+  #rememberDelete(key: EntryKey): void {
+    const s = this.#p.state();
+    const record = s.get(key);
+    if (record) s.put({ ...record, localDeleted: true, held: false });
+    this.#p.log('info', `deleted locally ${record?.localPath ?? keyName(key)}: kept on the platform`);
+  }
+
+  #hold(key: EntryKey, localPath: string, why: string): void {
+    const s = this.#p.state();
+    const record = s.get(key);
+    if (record) s.put({ ...record, held: true, localDeleted: false, localPath });
+    this.#p.log('warn', `held ${localPath}: ${why}`);
+  }
+
+  async #push(action: Push): Promise<void> {
+    const { memory } = this.#p;
+    const s = this.#p.state();
+    const read = await readStable(await resolveInside(this.#p.folder, action.localPath), MAX_FILE_BYTES);
+    if (!read) return; // gone meanwhile: its removal is a watcher event of its own
+    if (read.size > MAX_FILE_BYTES) {
+      memory.skipOnce(
+        action.localPath,
+        `it is larger than 20 MiB (${formatBytes(read.size)}); skipped until it changes`,
+      );
+      return;
+    }
+    const sha256 = createHash('sha256').update(read.content).digest('hex');
+    const record = s.get(action.key);
+    if (record && record.sha256 === sha256 && !record.localDeleted && action.baseVersion !== 0) {
+      // Nothing new (also the echo of a file this engine just wrote); follow a local move.
+      if (record.localPath !== action.localPath || record.mtimeMs !== read.mtimeMs) {
+        s.put({ ...record, localPath: action.localPath, mtimeMs: read.mtimeMs, held: false });
+      }
+      return;
+    }
+    if (memory.isRefused(action.key, sha256)) return;
+    try {
+      await this.#send(action, read, sha256, action.baseVersion === 0 ? 0 : (record?.version ?? 0));
+    } catch (error) {
+      if (error instanceof ConflictError) {
+        await this.#lostConflict(action, read, sha256, error.current);
+        return;
+      }
+      const failure = classify(error);
+      if (failure.kind !== 'skip') throw error;
+      memory.refuse(action.key, sha256);
+      memory.skipOnce(action.localPath, `${failure.message} (${failure.code}); skipped until it changes`);
+    }
+  }
+
+  async #send(
+    action: Push,
+    read: { content: Buffer; size: number; mtimeMs: number },
+    sha256: string,
+    baseVersion: number,
+  ): Promise<void> {
+    const { api, status } = this.#p;
+    const started = Date.now();
+    const fileKey = action.kind === 'site' ? siteNameOf(action.localPath) : keyName(action.key);
+    const result = await api.putFile(action.kind, fileKey, {
+      content: read.content,
+      sha256,
+      baseVersion,
+      modifiedAtIso: new Date(api.toServerTime(read.mtimeMs)).toISOString(),
+      localPath: action.localPath,
+    });
+    this.#p.state().put(recordOf(action.key, result.entry, { localPath: action.localPath, mtimeMs: read.mtimeMs }));
+    this.#p.memory.accepted(action.key);
+    // Only a new site shows the plan has room for sites again; a new upload says nothing about that.
+    if (action.kind === 'site' && result.status === 'created' && status.current.notice?.code === 'site_limit_reached') {
+      status.noticeCleared();
+    }
+    const already = result.status === 'unchanged' ? ' (already there)' : '';
+    this.#p.log(
+      'info',
+      `push ${action.localPath} v${result.entry.version} ${formatBytes(read.size)} ${Date.now() - started} ms${already}`,
+    );
+  }
+
+  /** Last write wins on the platform's clock and this write lost: final. Back up L, pull the winner, never resend. */
+  async #lostConflict(
+    action: Push,
+    read: { size: number; mtimeMs: number },
+    sha256: string,
+    current: Entry,
+  ): Promise<void> {
+    this.#p.memory.refuse(action.key, sha256);
+    this.#p.log(
+      'info',
+      `conflict ${action.localPath}: the platform's newer version wins; local copy kept in sites-versions`,
+    );
+    const local: LocalItem = {
+      key: action.key,
+      kind: action.kind,
+      localPath: action.localPath,
+      sha256,
+      size: read.size,
+      mtimeMs: read.mtimeMs,
+    };
+    await this.#pull(action.key, current, action.localPath, local);
+  }
+
+  async #pull(key: EntryKey, entry: Entry, localPath: string, compared: LocalItem | undefined): Promise<void> {
+    const { api, folder } = this.#p;
+    if (entry.kind === 'folder' || entry.sha256 === undefined) return;
+    const abs = await resolveInside(folder, localPath);
+    await mkdir(join(abs, '..'), { recursive: true });
+    // The parent may have been created just now: check again that nothing symlinked got in between.
+    await resolveInside(folder, localPath);
+    const temp = tempPathFor(abs);
+    const started = Date.now();
+    const fileKey = entry.kind === 'site' ? (entry.name ?? siteNameOf(entry.path)) : entry.path;
+    const expect: { size?: number; sha256?: string; version?: number } = { sha256: entry.sha256 };
+    if (entry.size !== undefined) expect.size = entry.size;
+    if (entry.version !== undefined) expect.version = entry.version;
+    const headers = await api.download(entry.kind, fileKey, temp, expect);
+    // The platform's updatedAt in local time, so the next comparison sees the file as unchanged.
+    const mtime = new Date(Date.parse(headers.updatedAt) - api.clockOffsetMs);
+    await utimes(temp, mtime, mtime);
+    // Recorded from the temp file (a rename keeps mtime and size): the installed file may be moved or edited by the
+    // user the moment it lands, and a failed lstat then made the pull look failed and download it again.
+    const installedInfo = await lstat(temp);
+    const comparedStat =
+      compared?.sha256 !== undefined && compared.size !== undefined && compared.mtimeMs !== undefined
+        ? { sha256: compared.sha256, size: compared.size, mtimeMs: compared.mtimeMs }
+        : null;
+    const installed = await installFile(folder, localPath, temp, comparedStat, this.#p.now());
+    if (installed.status === 'local_changed') {
+      this.#p.log('info', `pull ${localPath} postponed: it changed on disk meanwhile`);
+      this.#p.memory.failed.add(key);
+      this.#p.again(key);
+      return;
+    }
+    const pulled: Entry = { ...entry, size: headers.size, sha256: headers.sha256, version: headers.version };
+    pulled.updatedAt = headers.updatedAt;
+    this.#p.state().put(recordOf(key, pulled, { localPath, mtimeMs: installedInfo.mtimeMs }));
+    this.#p.index.add({ key, localPath });
+    const backup = installed.status === 'installed' && installed.backup ? ` (old copy: ${installed.backup.path})` : '';
+    const took = `${formatBytes(headers.size)} ${Date.now() - started} ms`;
+    this.#p.log('info', `pull ${localPath} v${headers.version} ${took}${backup}`);
+    if (installed.status === 'restored') {
+      this.#p.log('info', `pull ${localPath}: a save landed during the install; it is kept and sent`);
+      this.#p.again(key);
+    }
+  }
+
+  async #removeLocal(key: EntryKey, localPath: string): Promise<void> {
+    const s = this.#p.state();
+    const record = s.get(key);
+    const current = await statItem(this.#p.folder, localPath, this.#p.rules());
+    if (current.status !== 'item') {
+      s.delete(key);
+      return;
+    }
+    if (record?.sha256 !== undefined && current.item.sha256 !== record.sha256) {
+      // Edited since it was compared: the local edit survives (the next plan pushes it as new).
+      this.#p.again(key);
+      return;
+    }
+    const backup = await moveToBackup(this.#p.folder, localPath, this.#p.now());
+    this.#p.index.remove(localPath);
+    s.delete(key);
+    this.#p.log('info', `removed ${localPath}: deleted on the platform (kept in ${backup.path})`);
+  }
+
+  async #removeLocalFolder(key: EntryKey, localPath: string): Promise<void> {
+    const s = this.#p.state();
+    try {
+      await rmdir(await resolveInside(this.#p.folder, localPath));
+      this.#p.index.remove(localPath);
+      this.#p.log('info', `removed empty folder ${localPath}: deleted on the platform`);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        // Sync never deletes a folder's contents: the folder stays, held, and is not tried again every session.
+        const record = s.get(key);
+        if (record) s.put({ ...record, held: true, localDeleted: false });
+        this.#p.log('info', `kept folder ${localPath}: deleted on the platform, but it still holds files`);
+        return;
+      }
+      if (code !== 'ENOENT') throw error;
+    }
+    s.delete(key);
+  }
+}
+
+function phaseOf(action: Action): string {
+  switch (action.type) {
+    case 'skip':
+    case 'record':
+    case 'rememberDelete':
+    case 'forget':
+      return 'state';
+    case 'createFolder':
+    case 'makeLocalFolder':
+      return `folder:${action.localPath.split('/').length}`;
+    case 'push':
+    case 'pull':
+      return 'transfer';
+    case 'removeLocal':
+      return 'remove';
+    case 'removeLocalFolder':
+      return `removeFolder:${action.localPath.split('/').length}`;
+    case 'hold':
+      return 'hold';
+  }
+}

@@ -1,0 +1,168 @@
+// Local changes: the watcher's events, each reconciled at once (no debounce), the paths that changed while a
+// session ran, and the catch-up walk after the first session (which runs before the watcher starts).
+
+import type { Dirent } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EngineLog } from './api.js';
+import type { EntryMemory } from './entry-memory.js';
+import type { FolderRules } from './folder-rules.js';
+import type { EntryKey } from './model.js';
+import type { LocalIndex } from './path-index.js';
+import type { Reconciler } from './reconciler.js';
+import { statItem } from './scan.js';
+import type { StateStore } from './state-store.js';
+import { type FolderWatcher, type WatchEvent, watchFolder } from './watcher.js';
+
+/** chokidar's per-file change throttle is 50 ms: look again just after it. */
+const LOOK_AGAIN_MS = 75;
+
+export interface LocalEventsParts {
+  folder: string;
+  log: EngineLog;
+  index: LocalIndex;
+  memory: EntryMemory;
+  reconciler: Reconciler;
+  state: () => StateStore | null;
+  rules: () => FolderRules;
+  /** Sync runs (started and not stopped). */
+  running: () => boolean;
+  /** A session is running: events are kept for its end. */
+  inSession: () => boolean;
+}
+
+export class LocalEvents {
+  readonly #p: LocalEventsParts;
+  #watcher: FolderWatcher | null = null;
+  /** Per file: the look-again after a burst of change events (see #onEvent). */
+  readonly #lookAgain = new Map<string, NodeJS.Timeout>();
+  /** Paths that changed while a session was reconciling: handled right after it. */
+  readonly #duringSession = new Set<string>();
+
+  constructor(parts: LocalEventsParts) {
+    this.#p = parts;
+  }
+
+  /** Starts the watcher; resolves once its first crawl is done and events are live. */
+  async watch(): Promise<void> {
+    const rules = this.#p.rules;
+    this.#watcher = watchFolder(this.#p.folder, {
+      isIgnored: (localPath, isFolder) => rules().isIgnored(localPath, isFolder) && localPath !== '.syncignore',
+      onEvent: (event) => this.#onEvent(event),
+      onError: (error) => this.#p.log('error', `watcher: ${error.message}`),
+    });
+    await this.#watcher.ready;
+  }
+
+  async close(): Promise<void> {
+    await this.#watcher?.close();
+    this.#watcher = null;
+    for (const timer of this.#lookAgain.values()) clearTimeout(timer);
+    this.#lookAgain.clear();
+  }
+
+  /** The paths that changed during a session, handled now that it is over. */
+  replayMissed(): void {
+    const missed = [...this.#duringSession];
+    this.#duringSession.clear();
+    for (const localPath of missed) void this.onLocalPath(localPath);
+  }
+
+  #onEvent(event: WatchEvent): void {
+    void this.onLocalPath(event.localPath);
+    if (event.type !== 'file') return;
+    // chokidar drops a change event that comes within 50 ms of the previous one for the same file and never
+    // sends it later, so a quick second save could be missed for good. Look once more after that window (the
+    // push above already happened at once: this is no debounce); it costs one lstat when nothing moved.
+    clearTimeout(this.#lookAgain.get(event.localPath));
+    const timer = setTimeout(() => {
+      this.#lookAgain.delete(event.localPath);
+      void this.#lookAgainAt(event.localPath);
+    }, LOOK_AGAIN_MS);
+    timer.unref?.();
+    this.#lookAgain.set(event.localPath, timer);
+  }
+
+  async #lookAgainAt(localPath: string): Promise<void> {
+    if (!this.#p.running()) return;
+    const key = this.#p.index.keyAt(localPath);
+    const record = key === undefined ? undefined : this.#p.state()?.get(key);
+    const info = await lstat(join(this.#p.folder, localPath)).catch(() => null);
+    if (record && info && record.localPath === localPath && info.size === record.size) {
+      if (info.mtimeMs === record.mtimeMs) return;
+    }
+    await this.onLocalPath(localPath);
+  }
+
+  /** One path changed on disk: index it as it is now and reconcile its entry. */
+  async onLocalPath(localPath: string): Promise<void> {
+    if (!this.#p.running()) return;
+    if (this.#p.inSession()) {
+      this.#duringSession.add(localPath);
+      return;
+    }
+    if (localPath === '.syncignore') {
+      const problem = this.#p.rules().reload();
+      if (problem) this.#p.log('warn', `.syncignore: ${problem}`);
+      return;
+    }
+    const { index } = this.#p;
+    const result = await statItem(this.#p.folder, localPath, this.#p.rules()).catch(() => ({
+      status: 'missing' as const,
+    }));
+    let key: EntryKey | undefined;
+    if (result.status === 'item') {
+      index.add(result.item);
+      key = result.item.key;
+    } else {
+      key = index.remove(localPath);
+      if (result.status === 'skipped') this.#p.memory.skipOnce(localPath, result.skipped.message);
+    }
+    if (key !== undefined) await this.#p.reconciler.reconcileKey(key);
+  }
+
+  /**
+   * After a session that ran without the watcher: every path that changed on disk meanwhile (new, gone, or a
+   * size or mtime other than the agreed one) is handled like a watcher event. Stat only; hashing is left to
+   * the paths that moved.
+   */
+  async catchUp(): Promise<void> {
+    const seen = new Set<string>();
+    const moved: string[] = [];
+    await this.#walk('', seen, moved);
+    for (const rel of this.#p.index.paths()) if (!seen.has(rel)) moved.push(rel);
+    if (moved.length > 0) {
+      this.#p.log('info', `${moved.length} paths changed on disk during the session: reconciling them`);
+    }
+    await Promise.all(moved.map((rel) => this.onLocalPath(rel)));
+  }
+
+  async #walk(relDir: string, seen: Set<string>, moved: string[]): Promise<void> {
+    const { folder, index } = this.#p;
+    let entries: Dirent[];
+    try {
+      entries = await readdir(relDir === '' ? folder : join(folder, relDir), { withFileTypes: true });
+    } catch {
+      return; // gone meanwhile: its parent's listing no longer has it
+    }
+    for (const dirent of entries) {
+      const rel = relDir === '' ? dirent.name : `${relDir}/${dirent.name}`;
+      const isFolder = dirent.isDirectory();
+      if (this.#p.rules().isIgnored(rel, isFolder)) continue;
+      seen.add(rel);
+      const key = index.keyAt(rel);
+      if (isFolder) {
+        if (key === undefined) moved.push(rel);
+        await this.#walk(rel, seen, moved);
+        continue;
+      }
+      const record = key === undefined ? undefined : this.#p.state()?.get(key);
+      if (!record || record.localPath !== rel || !dirent.isFile()) {
+        moved.push(rel);
+        continue;
+      }
+      const info = await lstat(join(folder, rel)).catch(() => null);
+      if (!info || info.size !== record.size || info.mtimeMs !== record.mtimeMs) moved.push(rel);
+    }
+  }
+}

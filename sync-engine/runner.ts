@@ -1,0 +1,149 @@
+// A folder's sync as the CLI (`start`, `sync`) and the desktop app both run it: the folder's lock (one engine per
+// folder, app or CLI), the status file a running sync keeps, the engine, and what happens when the platform signs
+// this device out (the engine stops, the token is forgotten, the lock let go).
+
+import type { ApiClient, EngineLog } from './api.js';
+import { createSyncEngine, type SessionReport, type SyncEngine, type SyncRunner } from './engine.js';
+import type { SignedOutError } from './errors.js';
+import { acquireFolderLock, type FolderLock } from './folder-lock.js';
+import { StatusModel } from './status.js';
+import { readStatusFile, type StatusWriter, writeStatusFile } from './status-file.js';
+
+export interface FolderSyncOptions {
+  api: ApiClient;
+  /** The sync folder (absolute, checked). */
+  folder: string;
+  account: { id: string; email: string };
+  /** The status to keep; a new one (off, for this account and folder) when not given. */
+  status?: StatusModel;
+  /** This account and folder's state file (in the data folder, never in the sync folder). */
+  stateFile: string;
+  /** Where folder locks live: shared by the app and the CLI, so the two never sync one folder at once. */
+  locksDir: string;
+  /** What the lock says holds the folder ("hyperclay-sync start", "the Hyperclay Sync app"). */
+  holder: string;
+  /** The status file a running sync keeps (the CLI's `status` reads it); none when not given. */
+  statusFile?: string;
+  log: EngineLog;
+  deviceName: string;
+  pollSeconds: number;
+  /** Seconds between health probes while offline (the engine's default when unset). */
+  probeSeconds?: number;
+  /** Forgets this device's token: the platform signed it out (401/402). */
+  forgetToken: () => void | Promise<void>;
+  /** Told once the engine has stopped after the platform signed this device out, and the token is forgotten. */
+  onSignedOut?: (error: SignedOutError) => void;
+}
+
+export class FolderSync implements SyncRunner {
+  readonly status: StatusModel;
+  readonly #o: FolderSyncOptions;
+  readonly #engine: SyncEngine;
+  #lock: FolderLock | null = null;
+  #statusWriter: StatusWriter | null = null;
+  #starting: Promise<void> | null = null;
+  #stopping = false;
+
+  constructor(options: FolderSyncOptions) {
+    this.#o = options;
+    this.status = options.status ?? new StatusModel({ phase: 'off', account: options.account, folder: options.folder });
+    this.#engine = createSyncEngine({
+      api: options.api,
+      folder: options.folder,
+      accountId: options.account.id,
+      status: this.status,
+      stateFile: options.stateFile,
+      log: options.log,
+      deviceName: options.deviceName,
+      pollSeconds: options.pollSeconds,
+      ...(options.probeSeconds === undefined ? {} : { probeSeconds: options.probeSeconds }),
+      onSignedOut: (error) => void this.#signedOut(error),
+    });
+  }
+
+  /** Takes the folder's lock (FolderLockedError names the holder), then syncs until stop(). */
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    await this.#acquire(this.#o.holder, 'start');
+    // Stopped while the lock was being taken: start nothing.
+    if (this.#stopping) return this.#release();
+    try {
+      await this.#engine.start();
+    } catch (error) {
+      await this.#engine.stop().catch(() => {});
+      await this.#release();
+      throw error;
+    }
+  }
+
+  /** Stops the engine (a start still under way first finishes), writes the last status, lets the folder go. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#starting?.catch(() => {});
+    try {
+      await this.#engine.stop();
+    } finally {
+      await this.#release();
+    }
+  }
+
+  /** One full session under the folder's lock, then exit: the CLI's `sync`. A dry run changes and writes nothing. */
+  async syncOnce(options: { dryRun?: boolean; allowDeletes?: boolean } = {}): Promise<SessionReport> {
+    const dryRun = options.dryRun === true;
+    await this.#acquire(dryRun ? `${this.#o.holder} --dry-run` : this.#o.holder, dryRun ? null : 'sync');
+    try {
+      return await this.#engine.syncOnce(options);
+    } finally {
+      await this.#release();
+    }
+  }
+
+  setOsOnline(online: boolean): void {
+    this.#engine.setOsOnline(online);
+  }
+
+  suspend(): void {
+    this.#engine.suspend();
+  }
+
+  resume(): void {
+    this.#engine.resume();
+  }
+
+  /** Resolves once no transfer is queued or running. */
+  idle(): Promise<void> {
+    return this.#engine.idle();
+  }
+
+  async #acquire(holder: string, command: 'start' | 'sync' | null): Promise<void> {
+    this.#lock = await acquireFolderLock(this.#o.locksDir, this.#o.folder, holder);
+    const file = this.#o.statusFile;
+    if (file === undefined || command === null) return;
+    // Another folder's running sync owns the status file: do not overwrite its record.
+    const other = readStatusFile(file);
+    if (command === 'sync' && other?.running && other.pid !== process.pid) return;
+    this.#statusWriter = writeStatusFile(file, this.status, { command });
+  }
+
+  async #release(): Promise<void> {
+    const writer = this.#statusWriter;
+    this.#statusWriter = null;
+    await writer?.close();
+    this.#lock?.release();
+    this.#lock = null;
+  }
+
+  /** The engine has stopped itself: forget the token, let the folder go, tell the owner. */
+  async #signedOut(error: SignedOutError): Promise<void> {
+    try {
+      await this.#o.forgetToken();
+    } finally {
+      await this.#release();
+      this.#o.onSignedOut?.(error);
+    }
+  }
+}
