@@ -155,220 +155,259 @@ export interface StateStoreOptions {
   compactAfterLines?: number;
 }
 
+/** What was read back at open: the records, the cursor, and what was dropped on the way. */
+interface Loaded {
+  records: Map<EntryKey, StateRecord>;
+  cursor: string | null;
+  report: StateLoadReport;
+}
+
+/** The snapshot file, if any; a corrupt one is moved aside (kept for a look, out of the way of the next open). */
+function loadSnapshot(file: string): Loaded {
+  const loaded: Loaded = {
+    records: new Map(),
+    cursor: null,
+    report: { snapshot: 'missing', replayed: 0, dropped: 0, droppedRecords: 0 },
+  };
+  const text = readText(file);
+  if (text === null) return loaded;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    const body = parsed as { format?: unknown; cursor?: unknown; records?: unknown };
+    if (typeof parsed !== 'object' || parsed === null || body.format !== FORMAT || !Array.isArray(body.records)) {
+      throw new Error('not a state snapshot');
+    }
+    if (body.cursor !== null && typeof body.cursor !== 'string') throw new Error('bad cursor');
+    for (const item of body.records) {
+      const record = parseStateRecord(item);
+      if (record) loaded.records.set(record.key, Object.freeze(record));
+      else loaded.report.droppedRecords++;
+    }
+    loaded.cursor = body.cursor as string | null;
+    loaded.report.snapshot = 'ok';
+  } catch {
+    loaded.records.clear();
+    loaded.cursor = null;
+    loaded.report.snapshot = 'corrupt';
+    try {
+      renameSync(file, `${file}.corrupt`);
+    } catch {}
+  }
+  return loaded;
+}
+
+/** Replays the journal's whole lines on top of the snapshot; the part after the last newline is a torn write. */
+function replayJournal(text: string, loaded: Loaded): void {
+  const { report } = loaded;
+  const lines = text.split('\n');
+  const tail = lines.pop();
+  if (tail !== undefined && tail.length > 0) report.dropped++;
+  for (const line of lines) {
+    if (line.length === 0) continue;
+    if (applyJournalLine(line, loaded)) report.replayed++;
+    else report.dropped++;
+  }
+}
+
+/** One journal line: a record put, a delete or a cursor. False when the line is not one of them. */
+function applyJournalLine(line: string, loaded: Loaded): boolean {
+  let op: unknown;
+  try {
+    op = JSON.parse(line);
+  } catch {
+    return false;
+  }
+  if (typeof op !== 'object' || op === null) return false;
+  const o = op as { p?: unknown; d?: unknown; c?: unknown };
+  if (o.p !== undefined) {
+    const record = parseStateRecord(o.p);
+    if (!record) return false;
+    loaded.records.set(record.key, Object.freeze(record));
+  } else if (typeof o.d === 'string') {
+    loaded.records.delete(o.d);
+  } else if ('c' in o && (typeof o.c === 'string' || o.c === null)) {
+    // A cursor only means something on top of the snapshot it followed.
+    if (loaded.report.snapshot !== 'corrupt') loaded.cursor = o.c;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 /**
  * Opens (or creates) the state at `file` (its journal is `<file>.journal`), replays and compacts it. Never throws
  * for torn or corrupt content: what is valid is kept, and `loaded` says what was dropped.
  */
 export async function openStateStore(file: string, options: StateStoreOptions = {}): Promise<StateStore> {
-  const fsyncDelayMs = options.fsyncDelayMs ?? 5;
-  const compactAfterLines = options.compactAfterLines ?? 20_000;
   const journalPath = `${file}.journal`;
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-
-  const records = new Map<EntryKey, StateRecord>();
-  let cursor: string | null = null;
-  const loaded: StateLoadReport = { snapshot: 'missing', replayed: 0, dropped: 0, droppedRecords: 0 };
-
-  const snapshotText = readText(file);
-  if (snapshotText !== null) {
-    try {
-      const parsed: unknown = JSON.parse(snapshotText);
-      const body = parsed as { format?: unknown; cursor?: unknown; records?: unknown };
-      if (typeof parsed !== 'object' || parsed === null || body.format !== FORMAT || !Array.isArray(body.records)) {
-        throw new Error('not a state snapshot');
-      }
-      if (body.cursor !== null && typeof body.cursor !== 'string') throw new Error('bad cursor');
-      for (const item of body.records) {
-        const record = parseStateRecord(item);
-        if (record) records.set(record.key, Object.freeze(record));
-        else loaded.droppedRecords++;
-      }
-      cursor = body.cursor as string | null;
-      loaded.snapshot = 'ok';
-    } catch {
-      records.clear();
-      cursor = null;
-      loaded.snapshot = 'corrupt';
-      // Keep the broken file for a look, out of the way of the next open.
-      try {
-        renameSync(file, `${file}.corrupt`);
-      } catch {}
-    }
-  }
-
+  const loaded = loadSnapshot(file);
   const journalText = readText(journalPath);
-  if (journalText !== null && journalText.length > 0) {
-    const lines = journalText.split('\n');
-    // The part after the last newline is a torn write (or empty).
-    const tail = lines.pop();
-    if (tail !== undefined && tail.length > 0) loaded.dropped++;
-    for (const line of lines) {
-      if (line.length === 0) continue;
-      let op: unknown;
-      try {
-        op = JSON.parse(line);
-      } catch {
-        loaded.dropped++;
-        continue;
-      }
-      if (typeof op !== 'object' || op === null) {
-        loaded.dropped++;
-        continue;
-      }
-      const o = op as { p?: unknown; d?: unknown; c?: unknown };
-      if (o.p !== undefined) {
-        const record = parseStateRecord(o.p);
-        if (!record) {
-          loaded.dropped++;
-          continue;
-        }
-        records.set(record.key, Object.freeze(record));
-      } else if (typeof o.d === 'string') {
-        records.delete(o.d);
-      } else if ('c' in o && (typeof o.c === 'string' || o.c === null)) {
-        // A cursor only means something on top of the snapshot it followed.
-        if (loaded.snapshot !== 'corrupt') cursor = o.c;
-      } else {
-        loaded.dropped++;
-        continue;
-      }
-      loaded.replayed++;
-    }
-  }
-
+  if (journalText !== null && journalText.length > 0) replayJournal(journalText, loaded);
   // Compact: the snapshot first (atomically), then empty the journal. A crash between the two replays the
   // journal again next time, which is harmless: every line is a whole record, a delete or a cursor.
-  if ((journalText !== null && journalText.length > 0) || loaded.snapshot !== 'ok') {
-    writeSnapshot(file, records, cursor);
+  if ((journalText !== null && journalText.length > 0) || loaded.report.snapshot !== 'ok') {
+    writeSnapshot(file, loaded.records, loaded.cursor);
   }
-  let fd = openSync(journalPath, 'a', 0o600);
+  const fd = openSync(journalPath, 'a', 0o600);
   ftruncateSync(fd, 0);
   fsyncSync(fd);
+  return new JournalStateStore(file, fd, loaded, options);
+}
 
-  let lines = 0;
-  let closed = false;
-  let timer: NodeJS.Timeout | null = null;
-  let syncing: Promise<void> | null = null;
-  let failure: unknown = null;
-  // After a failed append the journal may hold a torn line: the next flush rewrites the snapshot instead.
-  let journalSuspect = false;
+/** The open state: records in memory, each change one journal line, fsynced together a few ms later. */
+class JournalStateStore implements StateStore {
+  readonly file: string;
+  readonly loaded: StateLoadReport;
+  readonly #records: Map<EntryKey, StateRecord>;
+  #cursor: string | null;
+  #fd: number;
+  readonly #fsyncDelayMs: number;
+  readonly #compactAfterLines: number;
+  #lines = 0;
+  #closed = false;
+  #timer: NodeJS.Timeout | null = null;
+  #syncing: Promise<void> | null = null;
+  #failure: unknown = null;
+  /** After a failed append the journal may hold a torn line: the next flush rewrites the snapshot instead. */
+  #journalSuspect = false;
 
-  const compact = (): void => {
-    writeSnapshot(file, records, cursor);
-    ftruncateSync(fd, 0);
-    fsyncSync(fd);
-    lines = 0;
-    journalSuspect = false;
-  };
+  constructor(file: string, fd: number, loaded: Loaded, options: StateStoreOptions) {
+    this.file = file;
+    this.loaded = loaded.report;
+    this.#records = loaded.records;
+    this.#cursor = loaded.cursor;
+    this.#fd = fd;
+    this.#fsyncDelayMs = options.fsyncDelayMs ?? 5;
+    this.#compactAfterLines = options.compactAfterLines ?? 20_000;
+  }
 
-  const datasync = (): Promise<void> =>
-    new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+  get size(): number {
+    return this.#records.size;
+  }
 
-  const scheduleSync = (): void => {
-    if (timer || closed) return;
-    timer = setTimeout(() => {
-      timer = null;
-      syncing = datasync()
-        .catch((error: unknown) => {
-          failure = error;
-        })
-        .finally(() => {
-          syncing = null;
-        });
-    }, fsyncDelayMs);
-  };
+  all(): Map<EntryKey, StateRecord> {
+    return new Map(this.#records);
+  }
 
-  const append = (op: object): void => {
-    if (closed) throw new StateStoreError('closed', 'The sync state is closed; restart the sync to use it again.');
-    if (!journalSuspect) {
-      try {
-        writeSync(fd, `${JSON.stringify(op)}\n`);
-        lines++;
-      } catch (error) {
-        failure = error;
-        journalSuspect = true;
-      }
+  get(key: EntryKey): StateRecord | undefined {
+    const record = this.#records.get(key);
+    return record ? { ...record } : undefined;
+  }
+
+  put(record: StateRecord): void {
+    const checked = parseStateRecord(record);
+    if (!checked) throw new TypeError(`not a valid state record: ${JSON.stringify(record)}`);
+    this.#records.set(checked.key, Object.freeze(checked));
+    this.#append({ p: checked });
+  }
+
+  delete(key: EntryKey): void {
+    if (!this.#records.delete(key)) return;
+    this.#append({ d: key });
+  }
+
+  get cursor(): string | null {
+    return this.#cursor;
+  }
+
+  getCursor(): string | null {
+    return this.#cursor;
+  }
+
+  setCursor(next: string | null): void {
+    if (next !== null && typeof next !== 'string') throw new TypeError('a cursor is a string');
+    if (next === this.#cursor) return;
+    this.#cursor = next;
+    this.#append({ c: next });
+  }
+
+  async flush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
     }
-    if (lines > compactAfterLines + records.size) {
+    if (this.#syncing) await this.#syncing;
+    if (this.#journalSuspect) {
       try {
-        compact();
+        this.#compact();
+        this.#failure = null;
       } catch (error) {
-        failure = error;
-      }
-    }
-    scheduleSync();
-  };
-
-  const flush = async (): Promise<void> => {
-    if (timer) {
-      clearTimeout(timer);
-      timer = null;
-    }
-    if (syncing) await syncing;
-    if (journalSuspect) {
-      try {
-        compact();
-        failure = null;
-      } catch (error) {
-        failure = error;
+        this.#failure = error;
       }
     } else {
-      await datasync().catch((error: unknown) => {
-        failure = error;
+      await this.#datasync().catch((error: unknown) => {
+        this.#failure = error;
       });
     }
-    if (failure) {
-      const error = failure;
-      failure = null;
+    if (this.#failure) {
+      const error = this.#failure;
+      this.#failure = null;
       throw new StateStoreError(
         'write_failed',
-        `Could not save the sync state to ${file} (${errnoOf(error) ?? String(error)}); it will be rebuilt from the files.`,
+        `Could not save the sync state to ${this.file} (${errnoOf(error) ?? String(error)}); it will be rebuilt from the files.`,
         error,
       );
     }
-  };
+  }
 
-  return {
-    file,
-    loaded,
-    get size() {
-      return records.size;
-    },
-    all: () => new Map(records),
-    get: (key) => {
-      const record = records.get(key);
-      return record ? { ...record } : undefined;
-    },
-    put(record) {
-      const checked = parseStateRecord(record);
-      if (!checked) throw new TypeError(`not a valid state record: ${JSON.stringify(record)}`);
-      records.set(checked.key, Object.freeze(checked));
-      append({ p: checked });
-    },
-    delete(key) {
-      if (!records.delete(key)) return;
-      append({ d: key });
-    },
-    get cursor() {
-      return cursor;
-    },
-    getCursor: () => cursor,
-    setCursor(next) {
-      if (next !== null && typeof next !== 'string') throw new TypeError('a cursor is a string');
-      if (next === cursor) return;
-      cursor = next;
-      append({ c: next });
-    },
-    flush,
-    async close() {
-      if (closed) return;
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.#closed = true;
+      closeSync(this.#fd);
+      this.#fd = -1;
+    }
+  }
+
+  #append(op: object): void {
+    if (this.#closed) {
+      throw new StateStoreError('closed', 'The sync state is closed; restart the sync to use it again.');
+    }
+    if (!this.#journalSuspect) {
       try {
-        await flush();
-      } finally {
-        closed = true;
-        closeSync(fd);
-        fd = -1;
+        writeSync(this.#fd, `${JSON.stringify(op)}\n`);
+        this.#lines++;
+      } catch (error) {
+        this.#failure = error;
+        this.#journalSuspect = true;
       }
-    },
-  };
+    }
+    if (this.#lines > this.#compactAfterLines + this.#records.size) {
+      try {
+        this.#compact();
+      } catch (error) {
+        this.#failure = error;
+      }
+    }
+    this.#scheduleSync();
+  }
+
+  #compact(): void {
+    writeSnapshot(this.file, this.#records, this.#cursor);
+    ftruncateSync(this.#fd, 0);
+    fsyncSync(this.#fd);
+    this.#lines = 0;
+    this.#journalSuspect = false;
+  }
+
+  #datasync(): Promise<void> {
+    return new Promise((resolve, reject) => fdatasync(this.#fd, (error) => (error ? reject(error) : resolve())));
+  }
+
+  #scheduleSync(): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#syncing = this.#datasync()
+        .catch((error: unknown) => {
+          this.#failure = error;
+        })
+        .finally(() => {
+          this.#syncing = null;
+        });
+    }, this.#fsyncDelayMs);
+  }
 }
