@@ -3,18 +3,17 @@
 // reaction to every classified failure. Every decision is the planner's; the parts do the I/O.
 
 import type { ApiClient, EngineLog } from './api.js';
-import { EntryMemory } from './entry-memory.js';
+import { EngineCore } from './engine-core.js';
 import type { SignedOutError } from './errors.js';
 import { Executor } from './executor.js';
 import { classify, type Failure } from './failures.js';
-import { bindFolder, createFolderRules, type FolderRules, readFolderAccount, SyncFolderError } from './folder-rules.js';
+import { bindFolder, createFolderRules, readFolderAccount, SyncFolderError } from './folder-rules.js';
 import { LocalEvents } from './local-events.js';
 import { type Action, keyName } from './model.js';
-import { LocalIndex } from './path-index.js';
 import { Reconciler } from './reconciler.js';
 import { detectCaseInsensitive } from './scan.js';
 import { SessionLoop, type SessionReport } from './sessions.js';
-import { openStateStore, type StateStore } from './state-store.js';
+import { openStateStore } from './state-store.js';
 import { NOTICE_TEXT, type StatusModel } from './status.js';
 import { TransferQueue } from './transfers.js';
 
@@ -65,51 +64,35 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
 
 class Engine implements SyncEngine {
   readonly #o: EngineOptions;
+  readonly #core: EngineCore;
   readonly #queue: TransferQueue;
-  readonly #index = new LocalIndex();
-  readonly #memory: EntryMemory;
   readonly #executor: Executor;
   readonly #reconciler: Reconciler;
   readonly #sessions: SessionLoop;
   readonly #local: LocalEvents;
-  #store: StateStore | null = null;
-  #rules: FolderRules;
   #running = false;
   #allowDeletes = false;
 
   constructor(options: EngineOptions) {
     this.#o = options;
-    const { api, folder, log, status } = options;
+    const { api, status } = options;
     const now = options.now ?? (() => new Date());
+    const core = new EngineCore(options.folder, options.log);
+    this.#core = core;
     this.#queue = new TransferQueue(options.concurrency ?? 8);
-    this.#memory = new EntryMemory(log);
-    this.#rules = createFolderRules(folder);
-    const index = this.#index;
-    const memory = this.#memory;
-    const state = () => this.#state();
-    const rules = () => this.#rules;
     const running = () => this.#running;
     const allowDeletes = () => this.#allowDeletes;
-    this.#executor = new Executor({
-      ...{ api, folder, log, now, status, index, memory, state, rules },
+    this.#executor = new Executor(core, {
+      ...{ api, now, status },
       queue: this.#queue,
       again: (key) => void this.#reconciler.reconcileKey(key),
       failed: (action, error) => this.#actionFailed(action, error),
     });
     const executor = this.#executor;
-    this.#reconciler = new Reconciler({
-      folder,
-      log,
-      index,
-      memory,
-      executor,
-      rules,
-      allowDeletes,
-      state: () => this.#store,
-    });
+    this.#reconciler = new Reconciler(core, { executor, allowDeletes });
     const reconciler = this.#reconciler;
-    this.#sessions = new SessionLoop({
-      ...{ api, folder, log, now, status, index, memory, executor, reconciler, state, rules, allowDeletes, running },
+    this.#sessions = new SessionLoop(core, {
+      ...{ api, now, status, executor, reconciler, allowDeletes, running },
       deviceName: options.deviceName,
       pollSeconds: options.pollSeconds,
       probeSeconds: options.probeSeconds ?? 3,
@@ -117,16 +100,7 @@ class Engine implements SyncEngine {
       failed: (error) => this.#stepFailed(error),
       afterSession: () => this.#local.replayMissed(),
     });
-    this.#local = new LocalEvents({
-      ...{ folder, log, index, memory, reconciler, rules, running },
-      state: () => this.#store,
-      inSession: () => this.#sessions.inSession,
-    });
-  }
-
-  #state(): StateStore {
-    if (!this.#store) throw new Error('the sync engine is not started');
-    return this.#store;
+    this.#local = new LocalEvents(core, { reconciler, running, inSession: () => this.#sessions.inSession });
   }
 
   /** Resolves once no reconcile and no transfer is queued or running (a reconcile may start transfers). */
@@ -152,9 +126,9 @@ class Engine implements SyncEngine {
     } else {
       await bindFolder(folder, accountId);
     }
-    this.#rules = createFolderRules(folder);
-    this.#index.caseInsensitive = await detectCaseInsensitive(folder);
-    this.#store ??= await openStateStore(this.#o.stateFile);
+    this.#core.rules = createFolderRules(folder);
+    this.#core.index.caseInsensitive = await detectCaseInsensitive(folder);
+    this.#core.store ??= await openStateStore(this.#o.stateFile);
   }
 
   async start(): Promise<void> {
@@ -173,19 +147,19 @@ class Engine implements SyncEngine {
   }
 
   async stop(): Promise<void> {
-    if (!this.#running && !this.#store) return;
+    if (!this.#running && !this.#core.store) return;
     this.#running = false;
     await this.#local.close();
     await this.#sessions.stop();
     await this.idle();
     await this.#closeState();
     this.#o.status.stopped();
-    this.#o.log('info', 'sync stopped');
+    this.#core.log('info', 'sync stopped');
   }
 
   async #closeState(): Promise<void> {
-    const s = this.#store;
-    this.#store = null;
+    const s = this.#core.store;
+    this.#core.store = null;
     await s?.close();
   }
 
@@ -221,25 +195,25 @@ class Engine implements SyncEngine {
     const what = 'localPath' in action ? action.localPath : keyName(action.key);
     const failure = classify(error);
     if (this.#stops(failure, `${action.type} ${what}: `)) return;
-    this.#memory.failed.add(action.key);
+    this.#core.memory.failed.add(action.key);
     if (failure.kind === 'offline') {
       this.#sessions.goOffline(failure.message);
       return;
     }
     if (failure.kind === 'retry' && failure.notice) {
       this.#o.status.limitReached(failure.notice);
-      this.#memory.skipOnce(what, failure.message);
+      this.#core.memory.skipOnce(what, failure.message);
       return;
     }
     const message = 'message' in failure ? failure.message : String(error);
     if (failure.kind === 'retry' && failure.backup) {
       const line = `the backup could not be written, so nothing was overwritten (${message})`;
-      this.#o.log('error', `${action.type} ${what}: ${line}`);
+      this.#core.log('error', `${action.type} ${what}: ${line}`);
       this.#o.status.failed(`Backup failed for ${what}: ${message}`);
       return;
     }
     const reason = message.replace(/\.$/, '');
-    this.#o.log('error', `${action.type} ${what} failed: ${reason}; retried at the next poll`);
+    this.#core.log('error', `${action.type} ${what} failed: ${reason}; retried at the next poll`);
     this.#o.status.failed(`${action.type} ${what}: ${reason}`);
   }
 
@@ -247,8 +221,8 @@ class Engine implements SyncEngine {
   async #stepFailed(error: unknown): Promise<void> {
     const failure = classify(error);
     if (failure.kind === 'cursor-reset') {
-      this.#o.log('info', 'cursor reset by the platform: starting a new session');
-      this.#state().setCursor(null);
+      this.#core.log('info', 'cursor reset by the platform: starting a new session');
+      this.#core.state().setCursor(null);
       return this.#sessions.runSession();
     }
     if (this.#stops(failure, '')) return;
@@ -257,7 +231,7 @@ class Engine implements SyncEngine {
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
-    this.#o.log('error', `sync failed: ${message}`);
+    this.#core.log('error', `sync failed: ${message}`);
     this.#o.status.failed(message);
   }
 
@@ -269,7 +243,7 @@ class Engine implements SyncEngine {
     }
     if (failure.kind === 'outdated') {
       this.#o.status.needsAttention({ code: 'client_outdated', text: NOTICE_TEXT.client_outdated });
-      this.#o.log('error', `${where}${failure.message}`);
+      this.#core.log('error', `${where}${failure.message}`);
       void this.stop();
       return true;
     }
@@ -278,7 +252,7 @@ class Engine implements SyncEngine {
 
   async #signedOut(error: SignedOutError): Promise<void> {
     if (!this.#running) return;
-    this.#o.log('warn', `signed out by the platform: ${error.message}`);
+    this.#core.log('warn', `signed out by the platform: ${error.message}`);
     const notice =
       error.code === 'subscription_required'
         ? { code: 'subscription_required' as const, text: NOTICE_TEXT.subscription_required }

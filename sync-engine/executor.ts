@@ -5,35 +5,25 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, rmdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Entry, MAX_FILE_BYTES, siteNameOf } from '../protocol/index.js';
-import type { ApiClient, EngineLog } from './api.js';
+import type { ApiClient } from './api.js';
 import { installFile, moveToBackup } from './backup.js';
-import type { EntryMemory } from './entry-memory.js';
+import type { EngineCore } from './engine-core.js';
 import { ConflictError } from './errors.js';
 import { classify } from './failures.js';
-import type { FolderRules } from './folder-rules.js';
 import { errnoOf, readStable, resolveInside, tempPathFor } from './fsutil.js';
 import { formatBytes } from './log.js';
 import { type Action, type EntryKey, keyName, type LocalItem, recordOf } from './model.js';
-import type { LocalIndex } from './path-index.js';
 import type { PlanResult } from './plan.js';
 import { statItem } from './scan.js';
-import type { StateStore } from './state-store.js';
 import { NOTICE_TEXT, type StatusModel } from './status.js';
 import type { TransferQueue } from './transfers.js';
 
 export interface ExecutorParts {
   api: ApiClient;
-  /** The sync folder (absolute). */
-  folder: string;
-  log: EngineLog;
   now: () => Date;
   status: StatusModel;
-  index: LocalIndex;
-  memory: EntryMemory;
   /** Transfers: one job per entry at a time, a few entries at once. */
   queue: TransferQueue;
-  state: () => StateStore;
-  rules: () => FolderRules;
   /** Reconcile `key` once more with the disk as it is now (a save landed meanwhile, a twin takes over). */
   again: (key: EntryKey) => void;
   /** An action failed: the engine's one reaction to the classified failure. */
@@ -43,9 +33,11 @@ export interface ExecutorParts {
 type Push = Extract<Action, { type: 'push' }>;
 
 export class Executor {
+  readonly #c: EngineCore;
   readonly #p: ExecutorParts;
 
-  constructor(parts: ExecutorParts) {
+  constructor(core: EngineCore, parts: ExecutorParts) {
+    this.#c = core;
     this.#p = parts;
   }
 
@@ -56,11 +48,11 @@ export class Executor {
 
   /** Runs a plan's actions in the planner's phases: each phase's entries in parallel, one job per entry. */
   async execute(result: PlanResult): Promise<void> {
-    this.#p.memory.noteSeen(result.remoteSeen);
+    this.#c.memory.noteSeen(result.remoteSeen);
     if (result.brake) {
-      this.#p.log(
+      this.#c.log(
         'error',
-        `delete brake: the platform removed ${result.removals} of ${this.#p.index.fileCount()} local files; none removed (held)`,
+        `delete brake: the platform removed ${result.removals} of ${this.#c.index.fileCount()} local files; none removed (held)`,
       );
       this.#p.status.needsAttention({ code: 'delete_brake', text: NOTICE_TEXT.delete_brake });
     }
@@ -96,9 +88,9 @@ export class Executor {
   }
 
   async #perform(action: Action): Promise<void> {
-    const { memory } = this.#p;
+    const { memory } = this.#c;
     const seen = memory.knownRemote(action.key);
-    const s = this.#p.state();
+    const s = this.#c.state();
     switch (action.type) {
       case 'push':
         await this.#push(action);
@@ -113,7 +105,7 @@ export class Executor {
         await this.#createFolder(action.key, action.localPath);
         break;
       case 'makeLocalFolder':
-        await mkdir(await resolveInside(this.#p.folder, action.localPath), { recursive: true });
+        await mkdir(await resolveInside(this.#c.folder, action.localPath), { recursive: true });
         s.put({ key: action.key, kind: 'folder', localPath: action.localPath, platformPath: action.entry.path });
         break;
       case 'rememberDelete':
@@ -141,28 +133,28 @@ export class Executor {
 
   async #createFolder(key: EntryKey, localPath: string): Promise<void> {
     const result = await this.#p.api.putFolder(keyName(key));
-    this.#p.state().put({ key, kind: 'folder', localPath, platformPath: result.entry.path });
-    if (result.status === 'created') this.#p.log('info', `folder ${localPath} created on the platform`);
+    this.#c.state().put({ key, kind: 'folder', localPath, platformPath: result.entry.path });
+    if (result.status === 'created') this.#c.log('info', `folder ${localPath} created on the platform`);
   }
 
   #rememberDelete(key: EntryKey): void {
-    const s = this.#p.state();
+    const s = this.#c.state();
     const record = s.get(key);
     if (record) s.put({ ...record, localDeleted: true, held: false });
-    this.#p.log('info', `deleted locally ${record?.localPath ?? keyName(key)}: kept on the platform`);
+    this.#c.log('info', `deleted locally ${record?.localPath ?? keyName(key)}: kept on the platform`);
   }
 
   #hold(key: EntryKey, localPath: string, why: string): void {
-    const s = this.#p.state();
+    const s = this.#c.state();
     const record = s.get(key);
     if (record) s.put({ ...record, held: true, localDeleted: false, localPath });
-    this.#p.log('warn', `held ${localPath}: ${why}`);
+    this.#c.log('warn', `held ${localPath}: ${why}`);
   }
 
   async #push(action: Push): Promise<void> {
-    const { memory } = this.#p;
-    const s = this.#p.state();
-    const read = await readStable(await resolveInside(this.#p.folder, action.localPath), MAX_FILE_BYTES);
+    const { memory } = this.#c;
+    const s = this.#c.state();
+    const read = await readStable(await resolveInside(this.#c.folder, action.localPath), MAX_FILE_BYTES);
     if (!read) return; // gone meanwhile: its removal is a watcher event of its own
     if (read.size > MAX_FILE_BYTES) {
       memory.skipOnce(
@@ -211,14 +203,14 @@ export class Executor {
       modifiedAtIso: new Date(api.toServerTime(read.mtimeMs)).toISOString(),
       localPath: action.localPath,
     });
-    this.#p.state().put(recordOf(action.key, result.entry, { localPath: action.localPath, mtimeMs: read.mtimeMs }));
-    this.#p.memory.accepted(action.key);
+    this.#c.state().put(recordOf(action.key, result.entry, { localPath: action.localPath, mtimeMs: read.mtimeMs }));
+    this.#c.memory.accepted(action.key);
     // Only a new site shows the plan has room for sites again; a new upload says nothing about that.
     if (action.kind === 'site' && result.status === 'created' && status.current.notice?.code === 'site_limit_reached') {
       status.noticeCleared();
     }
     const already = result.status === 'unchanged' ? ' (already there)' : '';
-    this.#p.log(
+    this.#c.log(
       'info',
       `push ${action.localPath} v${result.entry.version} ${formatBytes(read.size)} ${Date.now() - started} ms${already}`,
     );
@@ -231,8 +223,8 @@ export class Executor {
     sha256: string,
     current: Entry,
   ): Promise<void> {
-    this.#p.memory.refuse(action.key, sha256);
-    this.#p.log(
+    this.#c.memory.refuse(action.key, sha256);
+    this.#c.log(
       'info',
       `conflict ${action.localPath}: the platform's newer version wins; local copy kept in sites-versions`,
     );
@@ -248,7 +240,8 @@ export class Executor {
   }
 
   async #pull(key: EntryKey, entry: Entry, localPath: string, compared: LocalItem | undefined): Promise<void> {
-    const { api, folder } = this.#p;
+    const { api } = this.#p;
+    const { folder } = this.#c;
     if (entry.kind === 'folder' || entry.sha256 === undefined) return;
     const abs = await resolveInside(folder, localPath);
     await mkdir(join(abs, '..'), { recursive: true });
@@ -273,28 +266,28 @@ export class Executor {
         : null;
     const installed = await installFile(folder, localPath, temp, comparedStat, this.#p.now());
     if (installed.status === 'local_changed') {
-      this.#p.log('info', `pull ${localPath} postponed: it changed on disk meanwhile`);
-      this.#p.memory.failed.add(key);
+      this.#c.log('info', `pull ${localPath} postponed: it changed on disk meanwhile`);
+      this.#c.memory.failed.add(key);
       this.#p.again(key);
       return;
     }
     const pulled: Entry = { ...entry, size: headers.size, sha256: headers.sha256, version: headers.version };
     pulled.updatedAt = headers.updatedAt;
-    this.#p.state().put(recordOf(key, pulled, { localPath, mtimeMs: installedInfo.mtimeMs }));
-    this.#p.index.add({ key, localPath });
+    this.#c.state().put(recordOf(key, pulled, { localPath, mtimeMs: installedInfo.mtimeMs }));
+    this.#c.index.add({ key, localPath });
     const backup = installed.status === 'installed' && installed.backup ? ` (old copy: ${installed.backup.path})` : '';
     const took = `${formatBytes(headers.size)} ${Date.now() - started} ms`;
-    this.#p.log('info', `pull ${localPath} v${headers.version} ${took}${backup}`);
+    this.#c.log('info', `pull ${localPath} v${headers.version} ${took}${backup}`);
     if (installed.status === 'restored') {
-      this.#p.log('info', `pull ${localPath}: a save landed during the install; it is kept and sent`);
+      this.#c.log('info', `pull ${localPath}: a save landed during the install; it is kept and sent`);
       this.#p.again(key);
     }
   }
 
   async #removeLocal(key: EntryKey, localPath: string): Promise<void> {
-    const s = this.#p.state();
+    const s = this.#c.state();
     const record = s.get(key);
-    const current = await statItem(this.#p.folder, localPath, this.#p.rules());
+    const current = await statItem(this.#c.folder, localPath, this.#c.rules);
     if (current.status !== 'item') {
       s.delete(key);
       return;
@@ -304,25 +297,25 @@ export class Executor {
       this.#p.again(key);
       return;
     }
-    const backup = await moveToBackup(this.#p.folder, localPath, this.#p.now());
-    this.#p.index.remove(localPath);
+    const backup = await moveToBackup(this.#c.folder, localPath, this.#p.now());
+    this.#c.index.remove(localPath);
     s.delete(key);
-    this.#p.log('info', `removed ${localPath}: deleted on the platform (kept in ${backup.path})`);
+    this.#c.log('info', `removed ${localPath}: deleted on the platform (kept in ${backup.path})`);
   }
 
   async #removeLocalFolder(key: EntryKey, localPath: string): Promise<void> {
-    const s = this.#p.state();
+    const s = this.#c.state();
     try {
-      await rmdir(await resolveInside(this.#p.folder, localPath));
-      this.#p.index.remove(localPath);
-      this.#p.log('info', `removed empty folder ${localPath}: deleted on the platform`);
+      await rmdir(await resolveInside(this.#c.folder, localPath));
+      this.#c.index.remove(localPath);
+      this.#c.log('info', `removed empty folder ${localPath}: deleted on the platform`);
     } catch (error) {
       const code = errnoOf(error);
       if (code === 'ENOTEMPTY' || code === 'EEXIST') {
         // Sync never deletes a folder's contents: the folder stays, held, and is not tried again every session.
         const record = s.get(key);
         if (record) s.put({ ...record, held: true, localDeleted: false });
-        this.#p.log('info', `kept folder ${localPath}: deleted on the platform, but it still holds files`);
+        this.#c.log('info', `kept folder ${localPath}: deleted on the platform, but it still holds files`);
         return;
       }
       if (code !== 'ENOENT') throw error;

@@ -4,27 +4,17 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EngineLog } from './api.js';
-import type { EntryMemory } from './entry-memory.js';
-import type { FolderRules } from './folder-rules.js';
+import type { EngineCore } from './engine-core.js';
 import type { EntryKey } from './model.js';
-import type { LocalIndex } from './path-index.js';
 import type { Reconciler } from './reconciler.js';
 import { statItem } from './scan.js';
-import type { StateStore } from './state-store.js';
 import { type FolderWatcher, type WatchEvent, watchFolder } from './watcher.js';
 
 /** chokidar's per-file change throttle is 50 ms: look again just after it. */
 const LOOK_AGAIN_MS = 75;
 
 export interface LocalEventsParts {
-  folder: string;
-  log: EngineLog;
-  index: LocalIndex;
-  memory: EntryMemory;
   reconciler: Reconciler;
-  state: () => StateStore | null;
-  rules: () => FolderRules;
   /** Sync runs (started and not stopped). */
   running: () => boolean;
   /** A session is running: events are kept for its end. */
@@ -32,6 +22,7 @@ export interface LocalEventsParts {
 }
 
 export class LocalEvents {
+  readonly #c: EngineCore;
   readonly #p: LocalEventsParts;
   #watcher: FolderWatcher | null = null;
   /** Per file: the look-again after a burst of change events (see #onEvent). */
@@ -39,17 +30,18 @@ export class LocalEvents {
   /** Paths that changed while a session was reconciling: handled right after it. */
   readonly #duringSession = new Set<string>();
 
-  constructor(parts: LocalEventsParts) {
+  constructor(core: EngineCore, parts: LocalEventsParts) {
+    this.#c = core;
     this.#p = parts;
   }
 
   /** Starts the watcher; resolves once its first crawl is done and events are live. */
   async watch(): Promise<void> {
-    const rules = this.#p.rules;
-    this.#watcher = watchFolder(this.#p.folder, {
-      isIgnored: (localPath, isFolder) => rules().isIgnored(localPath, isFolder) && localPath !== '.syncignore',
+    const core = this.#c;
+    this.#watcher = watchFolder(core.folder, {
+      isIgnored: (localPath, isFolder) => core.rules.isIgnored(localPath, isFolder) && localPath !== '.syncignore',
       onEvent: (event) => this.#onEvent(event),
-      onError: (error) => this.#p.log('error', `watcher: ${error.message}`),
+      onError: (error) => this.#c.log('error', `watcher: ${error.message}`),
     });
     await this.#watcher.ready;
   }
@@ -85,9 +77,9 @@ export class LocalEvents {
 
   async #lookAgainAt(localPath: string): Promise<void> {
     if (!this.#p.running()) return;
-    const key = this.#p.index.keyAt(localPath);
-    const record = key === undefined ? undefined : this.#p.state()?.get(key);
-    const info = await lstat(join(this.#p.folder, localPath)).catch(() => null);
+    const key = this.#c.index.keyAt(localPath);
+    const record = key === undefined ? undefined : this.#c.store?.get(key);
+    const info = await lstat(join(this.#c.folder, localPath)).catch(() => null);
     if (record && info && record.localPath === localPath && info.size === record.size) {
       if (info.mtimeMs === record.mtimeMs) return;
     }
@@ -102,12 +94,12 @@ export class LocalEvents {
       return;
     }
     if (localPath === '.syncignore') {
-      const problem = this.#p.rules().reload();
-      if (problem) this.#p.log('warn', `.syncignore: ${problem}`);
+      const problem = this.#c.rules.reload();
+      if (problem) this.#c.log('warn', `.syncignore: ${problem}`);
       return;
     }
-    const { index } = this.#p;
-    const result = await statItem(this.#p.folder, localPath, this.#p.rules()).catch(() => ({
+    const { index } = this.#c;
+    const result = await statItem(this.#c.folder, localPath, this.#c.rules).catch(() => ({
       status: 'missing' as const,
     }));
     let key: EntryKey | undefined;
@@ -116,7 +108,7 @@ export class LocalEvents {
       key = result.item.key;
     } else {
       key = index.remove(localPath);
-      if (result.status === 'skipped') this.#p.memory.skipOnce(localPath, result.skipped.message);
+      if (result.status === 'skipped') this.#c.memory.skipOnce(localPath, result.skipped.message);
     }
     if (key !== undefined) await this.#p.reconciler.reconcileKey(key);
   }
@@ -130,15 +122,15 @@ export class LocalEvents {
     const seen = new Set<string>();
     const moved: string[] = [];
     await this.#walk('', seen, moved);
-    for (const rel of this.#p.index.paths()) if (!seen.has(rel)) moved.push(rel);
+    for (const rel of this.#c.index.paths()) if (!seen.has(rel)) moved.push(rel);
     if (moved.length > 0) {
-      this.#p.log('info', `${moved.length} paths changed on disk during the session: reconciling them`);
+      this.#c.log('info', `${moved.length} paths changed on disk during the session: reconciling them`);
     }
     await Promise.all(moved.map((rel) => this.onLocalPath(rel)));
   }
 
   async #walk(relDir: string, seen: Set<string>, moved: string[]): Promise<void> {
-    const { folder, index } = this.#p;
+    const { folder, index } = this.#c;
     let entries: Dirent[];
     try {
       entries = await readdir(relDir === '' ? folder : join(folder, relDir), { withFileTypes: true });
@@ -148,7 +140,7 @@ export class LocalEvents {
     for (const dirent of entries) {
       const rel = relDir === '' ? dirent.name : `${relDir}/${dirent.name}`;
       const isFolder = dirent.isDirectory();
-      if (this.#p.rules().isIgnored(rel, isFolder)) continue;
+      if (this.#c.rules.isIgnored(rel, isFolder)) continue;
       seen.add(rel);
       const key = index.keyAt(rel);
       if (isFolder) {
@@ -156,7 +148,7 @@ export class LocalEvents {
         await this.#walk(rel, seen, moved);
         continue;
       }
-      const record = key === undefined ? undefined : this.#p.state()?.get(key);
+      const record = key === undefined ? undefined : this.#c.store?.get(key);
       if (!record || record.localPath !== rel || !dirent.isFile()) {
         moved.push(rel);
         continue;

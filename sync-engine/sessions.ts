@@ -4,17 +4,14 @@
 
 import { lstat } from 'node:fs/promises';
 import type { Entry } from '../protocol/index.js';
-import type { ApiClient, EngineLog } from './api.js';
-import type { EntryMemory } from './entry-memory.js';
+import type { ApiClient } from './api.js';
+import type { EngineCore } from './engine-core.js';
 import type { Executor } from './executor.js';
-import type { FolderRules } from './folder-rules.js';
 import { type Action, type EntryKey, entryKeyOf, type RemoteState, type StateRecord } from './model.js';
 import { createOnlineMonitor, type OnlineMonitor } from './online.js';
-import type { LocalIndex } from './path-index.js';
 import { plan } from './plan.js';
 import type { Reconciler } from './reconciler.js';
 import { scanFolder } from './scan.js';
-import type { StateStore } from './state-store.js';
 import type { StatusModel } from './status.js';
 
 const PAGE_LIMIT = 1000;
@@ -28,20 +25,14 @@ export interface SessionReport {
 
 export interface SessionParts {
   api: ApiClient;
-  folder: string;
   deviceName: string;
   pollSeconds: number;
   /** Seconds between health probes while offline. */
   probeSeconds: number;
-  log: EngineLog;
   now: () => Date;
   status: StatusModel;
-  index: LocalIndex;
-  memory: EntryMemory;
   executor: Executor;
   reconciler: Reconciler;
-  state: () => StateStore;
-  rules: () => FolderRules;
   allowDeletes: () => boolean;
   /** Sync runs (started and not stopped). */
   running: () => boolean;
@@ -54,6 +45,7 @@ export interface SessionParts {
 }
 
 export class SessionLoop {
+  readonly #c: EngineCore;
   readonly #p: SessionParts;
   #sessionId = '';
   #pollTimer: NodeJS.Timeout | null = null;
@@ -62,7 +54,8 @@ export class SessionLoop {
   #suspended = false;
   #monitor: OnlineMonitor | null = null;
 
-  constructor(parts: SessionParts) {
+  constructor(core: EngineCore, parts: SessionParts) {
+    this.#c = core;
     this.#p = parts;
   }
 
@@ -73,10 +66,11 @@ export class SessionLoop {
 
   /** A session: list everything, scan everything, reconcile everything. With dryRun, only the plan. */
   async session(dryRun = false): Promise<SessionReport> {
-    const { api, log, index, memory } = this.#p;
-    const s = this.#p.state();
+    const { api } = this.#p;
+    const { log, index, memory } = this.#c;
+    const s = this.#c.state();
     this.#sessionId = (await api.createSession(this.#p.deviceName)).sessionId;
-    log('info', `session started for ${this.#p.folder}`);
+    log('info', `session started for ${this.#c.folder}`);
     const listing = await this.#listAll();
     const scan = await this.#scan(dryRun);
     index.clear();
@@ -107,15 +101,15 @@ export class SessionLoop {
 
   /** A dry run on a folder that does not exist yet: everything would come down into it (nothing is created). */
   async #scan(dryRun: boolean) {
-    const caseInsensitive = this.#p.index.caseInsensitive;
-    const missing = dryRun && (await lstat(this.#p.folder).catch(() => null)) === null;
+    const caseInsensitive = this.#c.index.caseInsensitive;
+    const missing = dryRun && (await lstat(this.#c.folder).catch(() => null)) === null;
     if (missing) return { items: [], skipped: [], caseInsensitive, tempFiles: [] };
-    return scanFolder(this.#p.folder, this.#p.rules(), { caseInsensitive });
+    return scanFolder(this.#c.folder, this.#c.rules, { caseInsensitive });
   }
 
   /** Ignored means ignored both ways (SPEC.md "The folder"): such a platform entry is never downloaded. */
   #ignored(entry: Entry): boolean {
-    return this.#p.rules().isIgnored(entry.path, entry.kind === 'folder');
+    return this.#c.rules.isIgnored(entry.path, entry.kind === 'folder');
   }
 
   async #listAll(): Promise<{ entries: Entry[]; cursor: string }> {
@@ -131,7 +125,7 @@ export class SessionLoop {
 
   /** One poll: the pages after the cursor, plus the entries whose last transfer failed. */
   async poll(): Promise<void> {
-    const s = this.#p.state();
+    const s = this.#c.state();
     let cursor = s.getCursor();
     if (cursor === null) return this.runSession();
     for (;;) {
@@ -146,7 +140,7 @@ export class SessionLoop {
         if (!entry.deleted && isAgreed(s.get(key), entry)) continue;
         remote.set(key, entry.deleted ? { tombstone: true } : { entry });
       }
-      if (remote.size > 0 || this.#p.memory.failed.size > 0) {
+      if (remote.size > 0 || this.#c.memory.failed.size > 0) {
         await this.#p.executor.execute(await this.#p.reconciler.planKeys([...remote.keys()], remote));
       }
       cursor = page.cursor;
@@ -154,7 +148,7 @@ export class SessionLoop {
       if (!page.hasMore) break;
     }
     await s.flush();
-    this.#p.status.synced(this.#p.now(), this.#p.memory.failed.size);
+    this.#p.status.synced(this.#p.now(), this.#c.memory.failed.size);
   }
 
   /** Runs a session (or joins the one running); its failures go to the engine's reaction. */
@@ -195,7 +189,8 @@ export class SessionLoop {
 
   /** Starts watching for offline and online (requests that fail, the OS's word, the health probe). */
   watchOnline(): void {
-    const { log, status } = this.#p;
+    const { status } = this.#p;
+    const { log } = this.#c;
     const monitor = createOnlineMonitor({
       probe: () => this.#p.api.health(),
       intervalMs: this.#p.probeSeconds * 1000,
@@ -225,13 +220,13 @@ export class SessionLoop {
   suspend(): void {
     this.#suspended = true;
     this.#clearPoll();
-    this.#p.log('info', 'system suspended: polling paused');
+    this.#c.log('info', 'system suspended: polling paused');
   }
 
   resume(): void {
     if (!this.#suspended) return;
     this.#suspended = false;
-    this.#p.log('info', 'system resumed: starting a new session');
+    this.#c.log('info', 'system resumed: starting a new session');
     if (this.#p.running()) void this.runSession().then(() => this.schedulePoll());
   }
 
