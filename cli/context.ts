@@ -3,8 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type ApiClient, createApiClient, type EngineLog, logTo, type SavedToken } from '../sync-engine/api.js';
-import { settingsTokenStore, type TokenStore, tokenAccess } from '../sync-engine/auth.js';
+import { type SavedToken, settingsTokenStore, type TokenStore, tokenAccess } from '../sync-engine/auth.js';
 import {
   ConfigError,
   defaultSyncFolder,
@@ -13,9 +12,10 @@ import {
   type SyncConfig,
   stateFileFor,
 } from '../sync-engine/config.js';
+import { type ApiClient, createApiClient } from '../sync-engine/endpoints.js';
 import { createSyncEngine, type EngineOptions, type SyncEngine } from '../sync-engine/engine.js';
 import { checkSyncFolder, SyncFolderError } from '../sync-engine/folder-rules.js';
-import { createLogger, type Logger } from '../sync-engine/log.js';
+import { createLogger, type EngineLog, type Logger, logTo } from '../sync-engine/log.js';
 import { openSettings, type Settings } from '../sync-engine/settings.js';
 import { CliError, EXIT } from './errors.js';
 

@@ -6,8 +6,8 @@ import type { Dirent } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rmdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Entry, MAX_FILE_BYTES, siteNameOf } from '../protocol/index.js';
-import type { ApiClient, EngineLog } from './api.js';
 import { BackupError, installFile, moveToBackup } from './backup.js';
+import type { ApiClient } from './endpoints.js';
 import {
   ApiError,
   ClientOutdatedError,
@@ -19,7 +19,7 @@ import {
 } from './errors.js';
 import { bindFolder, createFolderRules, type FolderRules, readFolderAccount, SyncFolderError } from './folder-rules.js';
 import { errnoOf, resolveInside, tempPathFor } from './fsutil.js';
-import { formatBytes } from './log.js';
+import { type EngineLog, formatBytes } from './log.js';
 import type { Action, EntryKey, LocalItem, RemoteState, StateRecord } from './model.js';
 import { createOnlineMonitor, type OnlineMonitor } from './online.js';
 import { entryKeyOf, type PlanResult, plan } from './plan.js';

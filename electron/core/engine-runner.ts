@@ -1,10 +1,10 @@
 // The desktop app's SyncRunner: the real sync engine for one account and folder, holding the folder's lock while it
 // runs (one engine per folder, app or CLI), with its state file in the app's data folder.
 
-import type { EngineLog } from '../../sync-engine/api.js';
 import { type DataPaths, stateFileFor } from '../../sync-engine/config.js';
 import { createSyncEngine } from '../../sync-engine/engine.js';
 import { acquireFolderLock, type FolderLock } from '../../sync-engine/folder-lock.js';
+import type { EngineLog } from '../../sync-engine/log.js';
 import type { RunnerContext, SyncRunner } from './engine-backend.js';
 
 /** What the lock file says holds the folder (the CLI's "a second one says which process holds it"). */
