@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { type ApiClient, createApiClient, type SavedToken } from '../sync-engine/api.js';
+import type { SavedToken } from '../sync-engine/auth.js';
+import { type ApiClient, createApiClient } from '../sync-engine/endpoints.js';
 import { createSyncEngine, type SyncEngine } from '../sync-engine/engine.js';
 import { StatusModel } from '../sync-engine/status.js';
 

@@ -1,7 +1,7 @@
 // A sync engine alone in its own process, as `hyperclay-sync start` runs it: started on an already synced folder,
 // watching it; prints its resident memory once idle. Spawned by engine-bench.ts (one JSON argument).
 
-import { createApiClient } from '../sync-engine/api.js';
+import { createApiClient } from '../sync-engine/endpoints.js';
 import { createSyncEngine } from '../sync-engine/engine.js';
 import { StatusModel } from '../sync-engine/status.js';
 

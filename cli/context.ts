@@ -3,8 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type ApiClient, createApiClient, type EngineLog, logTo, type SavedToken } from '../sync-engine/api.js';
-import { settingsTokenStore, type TokenStore, tokenAccess } from '../sync-engine/auth.js';
+import { type SavedToken, settingsTokenStore, type TokenStore, tokenAccess } from '../sync-engine/auth.js';
 import {
   ConfigError,
   defaultSyncFolder,
@@ -13,8 +12,9 @@ import {
   type SyncConfig,
   stateFileFor,
 } from '../sync-engine/config.js';
+import { type ApiClient, createApiClient } from '../sync-engine/endpoints.js';
 import { checkSyncFolder, SyncFolderError } from '../sync-engine/folder-rules.js';
-import { createLogger, type Logger } from '../sync-engine/log.js';
+import { createLogger, type EngineLog, type Logger, logTo } from '../sync-engine/log.js';
 import { FolderSync, type FolderSyncOptions } from '../sync-engine/runner.js';
 import { openSettings, type Settings } from '../sync-engine/settings.js';
 import { CliError, EXIT } from './errors.js';

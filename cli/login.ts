@@ -5,9 +5,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createSignIn, type SignedIn, signOut } from '../sync-engine/auth.js';
+import { signOut } from '../sync-engine/auth.js';
 import { SignInError } from '../sync-engine/errors.js';
 import { errnoOf, writeFileAtomic } from '../sync-engine/fsutil.js';
+import { createSignIn, type SignedIn } from '../sync-engine/sign-in.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT, reachDetail, unreachable } from './errors.js';
 

@@ -175,3 +175,19 @@ export function parseMeResponse(value: unknown): MeResponse {
     minClientVersion: raw.minClientVersion,
   };
 }
+
+export function parseVersionsResponse(value: unknown): VersionInfo[] {
+  const list = typeof value === 'object' && value !== null ? (value as { versions?: unknown }).versions : undefined;
+  if (!Array.isArray(list)) throw new ProtocolViolation('versions response has no versions');
+  return list.map((item: unknown) => {
+    const raw = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    const { version, size, sha256, updatedAt } = raw;
+    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1)
+      throw new ProtocolViolation('a version has a bad number');
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+      throw new ProtocolViolation('a version has a bad size');
+    if (!isSha256(sha256)) throw new ProtocolViolation('a version has a bad sha256');
+    if (!isIsoUtc(updatedAt)) throw new ProtocolViolation('a version has a bad updatedAt');
+    return { version, size, sha256, updatedAt };
+  });
+}

@@ -6,8 +6,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openReferenceStores, startReferenceServer } from '../server-endpoints/reference/server.js';
-import { createSignIn, settingsTokenStore } from '../sync-engine/auth.js';
+import { settingsTokenStore } from '../sync-engine/auth.js';
 import { openSettings } from '../sync-engine/settings.js';
+import { createSignIn } from '../sync-engine/sign-in.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DATA = resolve(process.env.HYPERCLAY_DATA ?? join(ROOT, '.data'));

@@ -5,7 +5,7 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import { homedir as osHomedir } from 'node:os';
 import { join, resolve, win32 } from 'node:path';
 import { config as loadDotenv } from 'dotenv';
-import { isLoopbackHost } from './api.js';
+import { isLoopbackHost } from '../protocol/index.js';
 import { EngineError } from './errors.js';
 
 export const DEFAULT_URL = 'https://localhyperclay.com';

@@ -1,9 +1,9 @@
 // What every part of the engine shares: the sync folder and its rules, the log, the local path index, the entry
 // memory, and the state store (open between start and stop). The engine sets rules and store; the parts read them.
 
-import type { EngineLog } from './api.js';
 import { EntryMemory } from './entry-memory.js';
 import { createFolderRules, type FolderRules } from './folder-rules.js';
+import type { EngineLog } from './log.js';
 import { LocalIndex } from './path-index.js';
 import type { StateStore } from './state-store.js';
 

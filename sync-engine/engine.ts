@@ -2,13 +2,14 @@
 // sessions and polls, local events, status) and owns their life: open, start, stop, a one-off sync, and the one
 // reaction to every classified failure. Every decision is the planner's; the parts do the I/O.
 
-import type { ApiClient, EngineLog } from './api.js';
+import type { ApiClient } from './endpoints.js';
 import { EngineCore } from './engine-core.js';
 import type { SignedOutError } from './errors.js';
 import { Executor } from './executor.js';
 import { classify, type Failure } from './failures.js';
 import { bindFolder, createFolderRules, readFolderAccount, SyncFolderError } from './folder-rules.js';
 import { LocalEvents } from './local-events.js';
+import type { EngineLog } from './log.js';
 import { type Action, keyName } from './model.js';
 import { Reconciler } from './reconciler.js';
 import { detectCaseInsensitive } from './scan.js';

@@ -2,7 +2,7 @@
 // (reconciled again at every plan), the platform side seen but not yet applied, content refused for good, and
 // which skip lines were already logged.
 
-import type { EngineLog } from './api.js';
+import type { EngineLog } from './log.js';
 import type { EntryKey, RemoteState } from './model.js';
 
 /** A remote side known but not yet applied for a key: every later reconcile of that key plans with it. */

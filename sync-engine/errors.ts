@@ -1,6 +1,7 @@
-// The engine's typed errors: what went wrong talking to the platform, as a code and a sentence a user can act on.
+// The engine's typed errors: what went wrong talking to the platform, as a code and a sentence a user can act on,
+// and which of them an error answer of the platform stands for.
 
-import type { Entry } from '../protocol/index.js';
+import { type Entry, parseEntry, parseErrorBody } from '../protocol/index.js';
 
 /** Every error the engine's network layer throws: a stable `code` for the code, a `message` for the person. */
 export class EngineError extends Error {
@@ -133,4 +134,66 @@ export type SignInFailure = 'sign_in_cancelled' | 'invalid_grant' | 'sign_in_tim
 /** True when the error means "the person must sign in again" (stop syncing, show signed-out). */
 export function isSignedOut(error: unknown): error is SignedOutError {
   return error instanceof SignedOutError;
+}
+
+/** A server's error sentence as safe text for a log line or the UI: no control characters, bounded. */
+function cleanMessage(message: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const text = message.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}
+
+/** The error a non-2xx answer stands for, from its status and its (bounded, maybe absent or malformed) body. */
+export function errorForAnswer(status: number, raw: Buffer | null): EngineError {
+  let parsed: ReturnType<typeof parseErrorBody> = null;
+  if (raw !== null && raw.length > 0) {
+    try {
+      parsed = parseErrorBody(JSON.parse(raw.toString('utf8')));
+    } catch {
+      parsed = null;
+    }
+  }
+  const code = parsed?.code && /^[a-z_]{1,64}$/.test(parsed.code) ? parsed.code : `http_${status}`;
+  const message = parsed ? cleanMessage(parsed.message) : '';
+  const body = parsed?.body ?? {};
+  if (status === 401) {
+    return new SignedOutError(
+      401,
+      'unauthorized',
+      message || 'Your sign-in has expired or was revoked. Sign in again.',
+      body,
+    );
+  }
+  if (status === 402) {
+    return new SignedOutError(
+      402,
+      'subscription_required',
+      message || 'Syncing needs a paid plan. Upgrade your subscription, then sign in again.',
+      body,
+    );
+  }
+  if (status === 410) {
+    return new CursorResetError(
+      410,
+      'cursor_reset',
+      message || 'The change feed must be listed again from the start.',
+      body,
+    );
+  }
+  if (status === 426) {
+    const min = typeof body.minClientVersion === 'string' ? cleanMessage(body.minClientVersion) : null;
+    return new ClientOutdatedError(
+      message || 'This version of Hyperclay Sync is too old. Please update it.',
+      body,
+      min,
+    );
+  }
+  if (status === 409 && code === 'conflict') {
+    try {
+      return new ConflictError(message || 'The platform holds a newer version.', body, parseEntry(body.current));
+    } catch (error) {
+      return new BadResponseError(409, `a conflict without a valid current entry: ${String(error)}`, { cause: error });
+    }
+  }
+  return new ApiError(status, code, message || `The platform answered ${status}.`, body);
 }

@@ -1,5 +1,5 @@
-// The log file of SPEC.md: one redacted line per event, appended in order by one synchronous winston transport,
-// rotated by size.
+// The log of SPEC.md: the log types every module shares (LogLevel, EngineLog), and the log file: one redacted line
+// per event, appended in order by one synchronous winston transport, rotated by size.
 
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
@@ -12,6 +12,9 @@ import { errnoOf } from './fsutil.js';
 const TransportStream = (winston as unknown as { Transport: typeof WinstonTransport }).Transport;
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** One line per event; never given a token, a code or a query string. */
+export type EngineLog = (level: LogLevel, line: string) => void;
 
 /** Extra `key=value` pairs after the message; secret-looking keys are redacted whatever their value. */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -221,6 +224,11 @@ class RotatingFileTransport extends TransportStream {
     if (this.#fd >= 0) closeSync(this.#fd);
     this.#fd = -1;
   }
+}
+
+/** The log file (`Logger`) as an EngineLog. */
+export function logTo(logger: Record<LogLevel, (message: string) => void>): EngineLog {
+  return (level, line) => logger[level](line);
 }
 
 export function createLogger(options: LoggerOptions): Logger {

@@ -1,7 +1,7 @@
 // Offline detection: the OS's word and failed requests take the engine offline; /sync/health answering brings it back.
 
 import { EventEmitter } from 'node:events';
-import type { EngineLog } from './api.js';
+import type { EngineLog } from './log.js';
 
 export interface OnlineMonitorOptions {
   /** The cheap reachability probe, normally `() => api.health()`: resolves when the platform answers. */

@@ -2,10 +2,11 @@
 // folder, app or CLI), the status file a running sync keeps, the engine, and what happens when the platform signs
 // this device out (the engine stops, the token is forgotten, the lock let go).
 
-import type { ApiClient, EngineLog } from './api.js';
+import type { ApiClient } from './endpoints.js';
 import { createSyncEngine, type SessionReport, type SyncEngine, type SyncRunner } from './engine.js';
 import type { SignedOutError } from './errors.js';
 import { acquireFolderLock, type FolderLock } from './folder-lock.js';
+import type { EngineLog } from './log.js';
 import { StatusModel } from './status.js';
 import { readStatusFile, type StatusWriter, writeStatusFile } from './status-file.js';
 

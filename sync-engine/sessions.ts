@@ -4,7 +4,7 @@
 
 import { lstat } from 'node:fs/promises';
 import type { Entry } from '../protocol/index.js';
-import type { ApiClient } from './api.js';
+import type { ApiClient } from './endpoints.js';
 import type { EngineCore } from './engine-core.js';
 import type { Executor } from './executor.js';
 import { type Action, type EntryKey, entryKeyOf, type RemoteState, type StateRecord } from './model.js';

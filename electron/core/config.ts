@@ -1,6 +1,6 @@
 // The app's configuration: which platform origin it talks to and which deep-link scheme it owns.
 
-import { isValidScheme } from '../../sync-engine/auth.js';
+import { isValidScheme } from '../../protocol/index.js';
 
 export interface AppConfig {
   /** The platform's origin, e.g. `https://hyperclay.com`; tokens and openExternal are bound to it. */

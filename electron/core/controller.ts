@@ -2,7 +2,8 @@
 // signed-out -> waiting-for-browser -> on / off / offline / needs-attention, and back on log out.
 
 import { EventEmitter } from 'node:events';
-import { parseCallbackUrl } from '../../sync-engine/auth.js';
+import type { LogLevel } from '../../sync-engine/log.js';
+import { parseCallbackUrl } from '../../sync-engine/sign-in-callback.js';
 import type { SyncStatus } from '../../sync-engine/status.js';
 import { type AppBackend, describeError } from './backend.js';
 import { isAllowedExternalUrl } from './config.js';
@@ -19,7 +20,6 @@ export interface AppState {
   folder: string | null;
 }
 
-export type LogLevel = 'info' | 'warn' | 'error';
 /** One line per event; callers never pass tokens, codes or links. */
 export type AppLog = (level: LogLevel, message: string) => void;
 

@@ -1,7 +1,8 @@
 // The sign-in deep link's arrival: finding it in argv, holding links that come before the app is ready, and the
-// pasted code. Parsing and the state check are the engine's (sync-engine/auth.ts parseCallbackUrl): one parser.
+// pasted code. Parsing and the state check are the engine's (sync-engine/sign-in-callback.ts parseCallbackUrl): one
+// parser.
 
-// The same shape the engine accepts (sync-engine/auth.ts), checked here so junk never reaches it.
+// The same shape the engine accepts (sync-engine/sign-in-callback.ts), checked here so junk never reaches it.
 const CODE = /^[A-Za-z0-9._~-]{8,512}$/;
 
 /** The redirect URI the desktop app registers for the browser flow (PROTOCOL.md Auth step 1). */

@@ -3,19 +3,14 @@
 
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { type ApiClient, createApiClient, type EngineLog } from '../../sync-engine/api.js';
-import {
-  createSignIn,
-  type SignIn,
-  settingsTokenStore,
-  signOut,
-  type TokenStore,
-  tokenAccess,
-} from '../../sync-engine/auth.js';
+import { settingsTokenStore, signOut, type TokenStore, tokenAccess } from '../../sync-engine/auth.js';
 import { defaultSyncFolder } from '../../sync-engine/config.js';
+import { type ApiClient, createApiClient } from '../../sync-engine/endpoints.js';
 import type { SyncRunner } from '../../sync-engine/engine.js';
 import { isSignedOut, type SignedOutError } from '../../sync-engine/errors.js';
+import type { EngineLog } from '../../sync-engine/log.js';
 import type { Settings } from '../../sync-engine/settings.js';
+import { createSignIn, type SignIn } from '../../sync-engine/sign-in.js';
 import { NOTICE_TEXT, StatusModel } from '../../sync-engine/status.js';
 import { type AppBackend, AppError, describeError, type SignInCompletion } from './backend.js';
 import { callbackUri } from './deep-link.js';

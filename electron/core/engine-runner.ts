@@ -1,8 +1,8 @@
 // The desktop app's runner: the engine's FolderSync (lock, engine, sign-out) for the signed-in account and folder,
 // with its state file in the app's data folder and the folder locks shared with the CLI.
 
-import type { EngineLog } from '../../sync-engine/api.js';
 import { type DataPaths, stateFileFor } from '../../sync-engine/config.js';
+import type { EngineLog } from '../../sync-engine/log.js';
 import { FolderSync } from '../../sync-engine/runner.js';
 import type { RunnerContext, SyncRunner } from './engine-backend.js';
 

@@ -3,18 +3,16 @@
 
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { AUTH_CODE_LIFETIME_MS, errorBody } from '../../protocol/index.js';
+import { AUTH_CODE_LIFETIME_MS, checkRedirectUri, errorBody, isCodeVerifier } from '../../protocol/index.js';
 import type { EndpointContext, SyncEnv } from '../context.js';
 import type { Account } from '../types.js';
 import {
   type AuthorizeParams,
   checkAuthorizeParams,
-  checkRedirectUri,
   csrfToken,
   csrfValid,
   formActionSource,
   hashCode,
-  isCodeVerifier,
   newCode,
   verifierMatches,
 } from './grant.js';

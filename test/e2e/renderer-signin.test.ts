@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncRunner } from '../../electron/core/engine-backend.js';
 import type { Account } from '../../server-endpoints/types.js';
-import { createApiClient } from '../../sync-engine/api.js';
+import { createApiClient } from '../../sync-engine/endpoints.js';
 import { SignedOutError } from '../../sync-engine/errors.js';
 import { openSettings, type Settings } from '../../sync-engine/settings.js';
 import { allowAndReadCode, contextSignedInAs } from '../helpers/browser.js';

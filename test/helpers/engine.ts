@@ -13,7 +13,8 @@ import {
   type ReferenceServer,
   startReferenceServer,
 } from '../../server-endpoints/reference/server.js';
-import { type ApiClient, createApiClient, type SavedToken } from '../../sync-engine/api.js';
+import type { SavedToken } from '../../sync-engine/auth.js';
+import { type ApiClient, createApiClient } from '../../sync-engine/endpoints.js';
 import { createSyncEngine, type EngineOptions, type SyncEngine } from '../../sync-engine/engine.js';
 import { StatusModel } from '../../sync-engine/status.js';
 

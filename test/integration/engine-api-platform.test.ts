@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../server-endpoints/types.js';
-import { type ApiClient, type ApiClientOptions, createApiClient, type SavedToken } from '../../sync-engine/api.js';
-import { signOut } from '../../sync-engine/auth.js';
+import { type SavedToken, signOut } from '../../sync-engine/auth.js';
+import { type ApiClient, type ApiClientOptions, createApiClient } from '../../sync-engine/endpoints.js';
 import { ApiError, ConflictError, CursorResetError, SignedOutError } from '../../sync-engine/errors.js';
 import { sha256Hex, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../server-endpoints/types.js';
-import { createApiClient } from '../../sync-engine/api.js';
-import { createSignIn, settingsTokenStore, signOut, tokenAccess } from '../../sync-engine/auth.js';
+import { settingsTokenStore, signOut, tokenAccess } from '../../sync-engine/auth.js';
+import { createApiClient } from '../../sync-engine/endpoints.js';
 import { SignedOutError } from '../../sync-engine/errors.js';
 import { openSettings } from '../../sync-engine/settings.js';
+import { createSignIn } from '../../sync-engine/sign-in.js';
 import { contextSignedInAs, launchChromium } from '../helpers/browser.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 

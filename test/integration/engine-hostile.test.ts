@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodePath } from '../../protocol/index.js';
-import { createApiClient } from '../../sync-engine/api.js';
+import { createApiClient } from '../../sync-engine/endpoints.js';
 import { createSyncEngine, type SyncEngine } from '../../sync-engine/engine.js';
 import { StatusModel } from '../../sync-engine/status.js';
 import { filesOf, until } from '../helpers/engine.js';

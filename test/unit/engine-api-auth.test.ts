@@ -2,19 +2,17 @@
 // the strict deep-link check, the code exchange and logout.
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SavedToken } from '../../sync-engine/api.js';
-import { createApiClient } from '../../sync-engine/api.js';
+import { type SavedToken, signOut, type TokenStore } from '../../sync-engine/auth.js';
+import { createApiClient } from '../../sync-engine/endpoints.js';
+import { SignInError } from '../../sync-engine/errors.js';
 import {
   checkRedirectUri,
   codeChallengeFor,
   createCodeVerifier,
   createSignIn,
-  parseCallbackUrl,
   type SignIn,
-  signOut,
-  type TokenStore,
-} from '../../sync-engine/auth.js';
-import { SignInError } from '../../sync-engine/errors.js';
+} from '../../sync-engine/sign-in.js';
+import { parseCallbackUrl } from '../../sync-engine/sign-in-callback.js';
 import { sendError, sendJson, startServer, type TestServer } from './engine-api-helpers.js';
 
 const servers: TestServer[] = [];

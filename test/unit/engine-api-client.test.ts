@@ -8,13 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ApiClient,
-  type ApiClientOptions,
-  checkOrigin,
-  createApiClient,
-  type SavedToken,
-} from '../../sync-engine/api.js';
+import { checkOrigin, type SavedToken } from '../../sync-engine/auth.js';
+import { type ApiClient, type ApiClientOptions, createApiClient } from '../../sync-engine/endpoints.js';
 import {
   ApiError,
   BadResponseError,

@@ -1,7 +1,7 @@
 // SPEC.md "Errors, retries, offline": failed requests or the OS take the engine offline; it probes /sync/health
 // only while offline, and is online again when the platform answers.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ApiClient, createApiClient } from '../../sync-engine/api.js';
+import { type ApiClient, createApiClient } from '../../sync-engine/endpoints.js';
 import { createOnlineMonitor, type OnlineMonitor } from '../../sync-engine/online.js';
 import { sendJson, startServer, type TestServer, waitFor } from './engine-api-helpers.js';
 

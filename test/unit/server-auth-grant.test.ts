@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import jwt from 'jsonwebtoken';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkRedirectUri } from '../../protocol/index.js';
 import {
   type AuthorizeParams,
   checkAuthorizeParams,
-  checkRedirectUri,
   csrfToken,
   csrfValid,
   formActionSource,

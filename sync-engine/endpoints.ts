@@ -1,0 +1,321 @@
+// The platform's /sync endpoints as the engine calls them (ApiClient): each request built from checked names and
+// paths, sent through the one transport with the token of auth.ts, and each answer validated by protocol/.
+
+import {
+  type ChangesPage,
+  checkPath,
+  checkSiteName,
+  type Entry,
+  encodePath,
+  HEADER,
+  isIsoUtc,
+  isSha256,
+  MAX_PAGE_LIMIT,
+  MAX_WAIT_SECONDS,
+  type MeResponse,
+  ProtocolViolation,
+  parseChangesPage,
+  parseEntry,
+  parseMeResponse,
+  parseRefreshResponse,
+  parseSessionResponse,
+  parseTokenResponse,
+  parseVersionsResponse,
+  type SessionResponse,
+  type TokenResponse,
+  type VersionInfo,
+} from '../protocol/index.js';
+import { checkOrigin, type SavedToken, TokenKeeper } from './auth.js';
+import { type DownloadExpectation, downloadFile, type FileHeaders, type FileKind } from './download.js';
+import { BadResponseError, EngineError } from './errors.js';
+import { Transport, type TransportOptions } from './transport.js';
+
+export interface ApiClientOptions extends Omit<TransportOptions, 'origin'> {
+  /** The platform's origin, e.g. `https://hyperclay.com`; https:// unless loopback. */
+  origin: string;
+  /** The current token (null when signed out). Called before every authenticated request. */
+  getToken: () => SavedToken | null | Promise<SavedToken | null>;
+  /** Persists a refreshed token (the settings' token store). */
+  onToken?: (token: SavedToken) => void | Promise<void>;
+  /** The cap for a download whose size nobody announced (no expected entry, no Content-Length). Default 1 GiB. */
+  maxUnannouncedDownloadBytes?: number;
+}
+
+export interface PutFileInput {
+  content: Buffer;
+  /** Hex sha256 of `content`. */
+  sha256: string;
+  /** The version this content was edited from; 0 for a new file. */
+  baseVersion: number;
+  /** The local mtime converted to server time (`toServerTime`), ISO 8601 UTC with ms. */
+  modifiedAtIso: string;
+  /** For a new site: where it lives locally (its folder is used on the platform). */
+  localPath?: string;
+}
+
+export interface PutFileResult {
+  status: 'saved' | 'created' | 'unchanged';
+  entry: Entry;
+}
+
+export interface ChangesRequest {
+  session: string;
+  cursor: string;
+  limit?: number;
+  /** Long-poll seconds (≤ 30). */
+  wait?: number;
+}
+
+export interface ApiClient {
+  readonly origin: string;
+  /** serverNow - localNow in ms, measured from X-Server-Time at the round trip's midpoint. 0 until measured. */
+  readonly clockOffsetMs: number;
+  /** Converts a local clock reading (ms) to the platform's clock. */
+  toServerTime(localMs: number): number;
+  /** One unauthenticated probe of GET /sync/health, no retries. */
+  health(): Promise<void>;
+  me(): Promise<MeResponse>;
+  createSession(deviceName: string): Promise<SessionResponse>;
+  changes(request: ChangesRequest): Promise<ChangesPage>;
+  /** Streams a file into `destinationPath` (created or truncated), verifies it, fsyncs it; removes it on failure. */
+  download(kind: FileKind, key: string, destinationPath: string, expect?: DownloadExpectation): Promise<FileHeaders>;
+  putFile(kind: FileKind, key: string, input: PutFileInput): Promise<PutFileResult>;
+  putFolder(path: string): Promise<{ status: 'created' | 'exists'; entry: Entry }>;
+  versions(name: string): Promise<VersionInfo[]>;
+  /** POST /sync/token/refresh now; persists the new token through onToken. */
+  refresh(): Promise<SavedToken>;
+  /** POST /sync/logout (one attempt): revokes this device's connection on the platform. */
+  logout(): Promise<void>;
+  /** POST /sync/token: the sign-in's code exchange (unauthenticated). */
+  exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<TokenResponse>;
+  /** Aborts every request in flight (they reject with code `client_closed`) and closes the keep-alive connections. */
+  close(): void;
+}
+
+/** The URL path of a file and its key as the platform spells it (an upload's path in NFC). */
+function fileRoute(kind: FileKind, key: string): { url: string; key: string } {
+  if (kind === 'site') {
+    const name = checkSiteName(key);
+    if (!name.ok) throw new EngineError('invalid_name', `"${key}" is not a site name: ${name.message}.`);
+    return { url: `/sync/sites/${encodeURIComponent(name.value)}`, key: name.value };
+  }
+  const path = checkPath(key, 'file');
+  if (!path.ok) throw new EngineError('invalid_path', `"${key}" cannot be synced: ${path.message}.`);
+  return { url: `/sync/uploads/${encodePath(path.value)}`, key: path.value };
+}
+
+/** An entry answered by PUT: PROTOCOL.md gives the entry as the body; `{entry}` is accepted as well. */
+function parseSavedEntry(value: unknown): Entry {
+  const entry =
+    typeof value === 'object' && value !== null && 'entry' in value && !('kind' in value)
+      ? (value as { entry: unknown }).entry
+      : value;
+  return parseEntry(entry);
+}
+
+function parseHealth(value: unknown): void {
+  if (typeof value !== 'object' || value === null || (value as { ok?: unknown }).ok !== true) {
+    throw new ProtocolViolation('health answer is not {ok: true}');
+  }
+}
+
+/** The query of GET /sync/changes and how long its long-poll may hold the answer. */
+function changesQuery(request: ChangesRequest): { query: Record<string, string>; waitMs: number } {
+  const query: Record<string, string> = { session: request.session, cursor: request.cursor };
+  if (request.limit !== undefined) {
+    if (!Number.isSafeInteger(request.limit) || request.limit < 1 || request.limit > MAX_PAGE_LIMIT) {
+      throw new RangeError(`limit must be 1-${MAX_PAGE_LIMIT}`);
+    }
+    query.limit = String(request.limit);
+  }
+  let waitMs = 0;
+  if (request.wait !== undefined && request.wait > 0) {
+    const wait = Math.min(Math.floor(request.wait), MAX_WAIT_SECONDS);
+    query.wait = String(wait);
+    waitMs = wait * 1000;
+  }
+  return { query, waitMs };
+}
+
+/** The headers of a PUT of a file, from a checked input. */
+function putFileHeaders(kind: FileKind, input: PutFileInput): Record<string, string> {
+  if (!isSha256(input.sha256)) throw new RangeError('sha256 must be 64 lowercase hex digits');
+  if (!Number.isSafeInteger(input.baseVersion) || input.baseVersion < 0) throw new RangeError('bad baseVersion');
+  if (!isIsoUtc(input.modifiedAtIso)) throw new RangeError('modifiedAtIso must be ISO 8601 UTC with ms');
+  const headers: Record<string, string> = {
+    'content-type': kind === 'site' ? 'text/html; charset=utf-8' : 'application/octet-stream',
+    [HEADER.baseVersion]: String(input.baseVersion),
+    [HEADER.modifiedAt]: input.modifiedAtIso,
+    [HEADER.contentSha256]: input.sha256,
+  };
+  if (input.localPath !== undefined) {
+    const local = checkPath(input.localPath, 'file');
+    if (!local.ok) throw new EngineError('invalid_path', `"${input.localPath}" cannot be synced: ${local.message}.`);
+    headers[HEADER.path] = encodePath(local.value);
+  }
+  return headers;
+}
+
+class PlatformClient implements ApiClient {
+  readonly origin: string;
+  readonly #transport: Transport;
+  readonly #tokens: TokenKeeper;
+  readonly #clientVersion: string;
+  readonly #maxUnannounced: number;
+  readonly #bearer = () => this.#tokens.bearer();
+
+  constructor(options: ApiClientOptions) {
+    this.origin = checkOrigin(options.origin);
+    const log = options.log ?? (() => {});
+    const now = options.now ?? Date.now;
+    this.#transport = new Transport({ ...options, origin: this.origin, log, now });
+    this.#tokens = new TokenKeeper({
+      origin: this.origin,
+      getToken: options.getToken,
+      onToken: options.onToken,
+      log,
+      now,
+      postRefresh: (token) =>
+        this.#transport.json(
+          { method: 'POST', path: '/sync/token/refresh', bearer: () => token },
+          parseRefreshResponse,
+        ),
+    });
+    this.#clientVersion = options.clientVersion;
+    this.#maxUnannounced = options.maxUnannouncedDownloadBytes ?? 1024 * 1024 * 1024;
+  }
+
+  get clockOffsetMs(): number {
+    return this.#transport.clockOffsetMs;
+  }
+
+  toServerTime(localMs: number): number {
+    return localMs + this.#transport.clockOffsetMs;
+  }
+
+  async health(): Promise<void> {
+    await this.#transport.json(
+      { method: 'GET', path: '/sync/health', retry: false, reportOffline: false },
+      parseHealth,
+    );
+  }
+
+  me(): Promise<MeResponse> {
+    return this.#transport.json({ method: 'GET', path: '/sync/me', bearer: this.#bearer }, parseMeResponse);
+  }
+
+  createSession(deviceName: string): Promise<SessionResponse> {
+    return this.#transport.json(
+      {
+        method: 'POST',
+        path: '/sync/sessions',
+        bearer: this.#bearer,
+        json: { deviceName, clientVersion: this.#clientVersion },
+      },
+      parseSessionResponse,
+    );
+  }
+
+  async changes(request: ChangesRequest): Promise<ChangesPage> {
+    const { query, waitMs } = changesQuery(request);
+    return this.#transport.json(
+      {
+        method: 'GET',
+        path: '/sync/changes',
+        query,
+        bearer: this.#bearer,
+        extraWaitMs: waitMs,
+      },
+      parseChangesPage,
+    );
+  }
+
+  async download(
+    kind: FileKind,
+    key: string,
+    destinationPath: string,
+    expect?: DownloadExpectation,
+  ): Promise<FileHeaders> {
+    const { url: path, key: canonical } = fileRoute(kind, key);
+    return downloadFile(this.#transport, {
+      kind,
+      key: canonical,
+      path,
+      what: `${kind} ${key}`,
+      destinationPath,
+      expect,
+      maxUnannouncedBytes: this.#maxUnannounced,
+      bearer: this.#bearer,
+    });
+  }
+
+  async putFile(kind: FileKind, key: string, input: PutFileInput): Promise<PutFileResult> {
+    const { url: path, key: canonical } = fileRoute(kind, key);
+    const headers = putFileHeaders(kind, input);
+    const { status, value: entry } = await this.#transport.answer(
+      { method: 'PUT', path, bearer: this.#bearer, body: input.content, headers, streaming: true },
+      parseSavedEntry,
+    );
+    if (entry.kind !== kind || entry.sha256 !== input.sha256 || entry.deleted) {
+      throw new BadResponseError(status, `a saved entry that is not the ${kind} that was sent`);
+    }
+    if (kind === 'site' ? entry.name !== canonical : entry.path !== canonical) {
+      throw new BadResponseError(status, `a saved entry for another ${kind}`);
+    }
+    const outcome = status === 201 ? 'created' : entry.version === input.baseVersion ? 'unchanged' : 'saved';
+    return { status: outcome, entry };
+  }
+
+  async putFolder(path: string): Promise<{ status: 'created' | 'exists'; entry: Entry }> {
+    const checked = checkPath(path, 'folder');
+    if (!checked.ok) throw new EngineError('invalid_path', `"${path}" cannot be synced: ${checked.message}.`);
+    const url = `/sync/folders/${encodePath(checked.value)}`;
+    const { status, value: entry } = await this.#transport.answer(
+      { method: 'PUT', path: url, bearer: this.#bearer },
+      parseSavedEntry,
+    );
+    if (entry.kind !== 'folder' || entry.path !== checked.value) {
+      throw new BadResponseError(status, 'a folder answer for another entry');
+    }
+    return { status: status === 201 ? 'created' : 'exists', entry };
+  }
+
+  versions(name: string): Promise<VersionInfo[]> {
+    const path = `${fileRoute('site', name).url}/versions`;
+    return this.#transport.json({ method: 'GET', path, bearer: this.#bearer }, parseVersionsResponse);
+  }
+
+  async refresh(): Promise<SavedToken> {
+    return this.#tokens.refresh(await this.#tokens.current());
+  }
+
+  async logout(): Promise<void> {
+    const saved = await this.#tokens.current();
+    await this.#transport.send({
+      method: 'POST',
+      path: '/sync/logout',
+      bearer: () => saved.token,
+      retry: false,
+    });
+  }
+
+  exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<TokenResponse> {
+    return this.#transport.json(
+      {
+        method: 'POST',
+        path: '/sync/token',
+        json: { code, code_verifier: codeVerifier, redirect_uri: redirectUri },
+      },
+      parseTokenResponse,
+    );
+  }
+
+  close(): void {
+    this.#transport.close();
+  }
+}
+
+/** The engine's one client for the platform, bound to `options.origin` (InsecureOriginError when it may not be). */
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  return new PlatformClient(options);
+}
