@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { checkPath } from '../../protocol/index.js';
-import { decideWrite } from '../sync/decide.js';
+import { ancestorsOf, decideWrite } from '../sync/decide.js';
 import type {
   AuthCodeRecord,
   AuthStore,
@@ -15,7 +15,6 @@ import type {
   WriteFileResult,
 } from '../types.js';
 import {
-  ancestorsOf,
   checkRequest,
   DAY_MS,
   listingPage,
