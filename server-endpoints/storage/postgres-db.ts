@@ -90,7 +90,10 @@ const SQL = {
     WHERE account_id = $3 AND kind = $4 AND key = $5 RETURNING *`,
   keepVersion: `INSERT INTO sync_versions (account_id, kind, key, version, size, sha256, updated_at_ms)
     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-  maxVersion: 'SELECT MAX(version) AS v FROM sync_versions WHERE account_id = $1 AND kind = $2 AND key = $3',
+  // The entry (all nulls when there is none) and the highest version kept of it, in one round trip.
+  entryForWrite: `SELECT e.*, (SELECT MAX(version) FROM sync_versions
+      WHERE account_id = $1 AND kind = $2 AND key = $3) AS last_kept_version
+    FROM (SELECT 1) AS one LEFT JOIN sync_entries e ON e.account_id = $1 AND e.kind = $2 AND e.key = $3`,
   versions: `SELECT version, size, sha256, updated_at_ms FROM sync_versions
     WHERE account_id = $1 AND kind = $2 AND key = $3 ORDER BY version`,
   version: `SELECT version, size, sha256, updated_at_ms FROM sync_versions

@@ -255,31 +255,26 @@ class PostgresSyncStorage implements PostgresStorage {
     request: WriteFileRequest,
     account: AccountRow,
   ): Promise<{ plan: WritePlan; row: EntryRow | null }> {
-    const row = await this.entryRow(db, request.accountId, request.kind, request.key);
-    return { plan: planWrite(await this.snapshot(db, request, account, row), request, this.now()), row };
-  }
-
-  private async snapshot(
-    db: Queryable,
-    request: WriteFileRequest,
-    account: AccountRow,
-    row: EntryRow | null,
-  ): Promise<WriteSnapshot> {
     const { accountId, kind, key, path } = request;
+    const read = await db.query<EntryRow & { last_kept_version: number | null }>(
+      named('entryForWrite', [accountId, kind, key]),
+    );
+    const found = read.rows[0]!;
+    const row = found.kind === null ? null : found;
     const owner = kind === 'site' ? await db.query<{ account_id: string }>(named('siteOwner', [key])) : null;
     // A file at `path` is blocked by anything live at it, a file above it, or anything below it.
     const blocked =
       !row || row.deleted
         ? await db.query(named('pathBlocked', [accountId, path, ancestorsOf(path), `${path}/`, `${path}0`]))
         : null;
-    const kept = await db.query<{ v: number | null }>(named('maxVersion', [accountId, kind, key]));
-    return {
+    const snapshot: WriteSnapshot = {
       entry: row && fileState(row),
       siteOwner: owner?.rows[0]?.account_id ?? null,
       pathBlocked: (blocked?.rows.length ?? 0) > 0,
       usage: { sites: account.sites, storageBytes: Number(account.storage_bytes) },
-      lastKeptVersion: kept.rows[0]?.v ?? 0,
+      lastKeptVersion: found.last_kept_version ?? 0,
     };
+    return { plan: planWrite(snapshot, request, this.now()), row };
   }
 
   private async save(
