@@ -102,28 +102,27 @@ describe('planWrite: the whole write decision over a snapshot of the storage', (
     ...more,
   });
 
+  /** The plans most cases expect: a new site at its path, and a save over the live file (v3, 4 bytes). */
+  const NEW_SITE: WritePlan = {
+    outcome: 'created',
+    file: { path: 'blog/home.html', size: 11, sha256: sha, version: 1, updatedAtMs: NOW - 5 },
+    keepBackup: false,
+    usageChange: { sites: 1, storageBytes: 11 },
+  };
+  const SAVED_OVER_LIVE: WritePlan = {
+    outcome: 'saved',
+    file: { path: 'here/home.html', size: 11, sha256: sha, version: 4, updatedAtMs: NOW - 5 },
+    keepBackup: true,
+    usageChange: { sites: 0, storageBytes: 7 },
+  };
+
   const cases: [string, WriteSnapshot, Partial<WriteFileRequest>, WritePlan][] = [
-    [
-      'a new site: created at its path, version 1, one more site, no backup',
-      snapshot(),
-      {},
-      {
-        outcome: 'created',
-        file: { path: 'blog/home.html', size: 11, sha256: sha, version: 1, updatedAtMs: NOW - 5 },
-        keepBackup: false,
-        usageChange: { sites: 1, storageBytes: 11 },
-      },
-    ],
+    ['a new site: created at its path, version 1, one more site, no backup', snapshot(), {}, NEW_SITE],
     [
       'a save over live content keeps its path, keeps a backup, counts only the size difference',
       snapshot({ entry: live, siteOwner: 'acct-a', usage: { sites: 1, storageBytes: 4 }, lastKeptVersion: 2 }),
       { baseVersion: 3 },
-      {
-        outcome: 'saved',
-        file: { path: 'here/home.html', size: 11, sha256: sha, version: 4, updatedAtMs: NOW - 5 },
-        keepBackup: true,
-        usageChange: { sites: 0, storageBytes: 7 },
-      },
+      SAVED_OVER_LIVE,
     ],
     [
       'after a tombstone: created again, no backup (the delete kept it), the version continues',
@@ -176,12 +175,7 @@ describe('planWrite: the whole write decision over a snapshot of the storage', (
       'a live file is never blocked by its own path',
       snapshot({ entry: live, pathBlocked: true }),
       { baseVersion: 3 },
-      {
-        outcome: 'saved',
-        file: { path: 'here/home.html', size: 11, sha256: sha, version: 4, updatedAtMs: NOW - 5 },
-        keepBackup: true,
-        usageChange: { sites: 0, storageBytes: 7 },
-      },
+      SAVED_OVER_LIVE,
     ],
     [
       'a new site over the site limit',
@@ -193,12 +187,7 @@ describe('planWrite: the whole write decision over a snapshot of the storage', (
       'the site limit counts only new sites (a save at the limit is fine)',
       snapshot({ entry: live, usage: { sites: 2, storageBytes: 4 } }),
       { baseVersion: 3, limits: { maxSites: 2, maxStorageBytes: null } },
-      {
-        outcome: 'saved',
-        file: { path: 'here/home.html', size: 11, sha256: sha, version: 4, updatedAtMs: NOW - 5 },
-        keepBackup: true,
-        usageChange: { sites: 0, storageBytes: 7 },
-      },
+      SAVED_OVER_LIVE,
     ],
     [
       'the site limit does not count uploads',
@@ -221,12 +210,7 @@ describe('planWrite: the whole write decision over a snapshot of the storage', (
       'exactly at the storage limit is fine',
       snapshot({ usage: { sites: 0, storageBytes: 89 } }),
       { limits: { maxSites: null, maxStorageBytes: 100 } },
-      {
-        outcome: 'created',
-        file: { path: 'blog/home.html', size: 11, sha256: sha, version: 1, updatedAtMs: NOW - 5 },
-        keepBackup: false,
-        usageChange: { sites: 1, storageBytes: 11 },
-      },
+      NEW_SITE,
     ],
     [
       'a save that shrinks the account is fine even over the limit (the replaced size no longer counts)',
