@@ -1,4 +1,5 @@
-// What every SyncStorage adapter shares: its error type, row -> Entry mapping, write checks and listing pages.
+// What every SyncStorage adapter shares: its error type, row -> Entry mapping, request checks, listing pages,
+// session touches and long-poll listeners.
 
 import { createHash } from 'node:crypto';
 import {
@@ -77,14 +78,6 @@ export function toVersionInfo(row: StoredVersionRow): VersionInfo {
   };
 }
 
-/** Every folder above a path, outermost first: `a/b/c` -> `a`, `a/b`. */
-export function ancestorsOf(path: string): string[] {
-  const segments = path.split('/');
-  const out: string[] = [];
-  for (let i = 1; i < segments.length; i++) out.push(segments.slice(0, i).join('/'));
-  return out;
-}
-
 export function sha256Hex(content: Buffer): string {
   return createHash('sha256').update(content).digest('hex');
 }
@@ -158,4 +151,41 @@ export function sessionTouchThrottle(): (accountId: string, sessionId: string, s
     touched.set(key, stamp);
     return true;
   };
+}
+
+/** The long-polls waiting in this process, by account; a storage calls them after each committed change. */
+export class ChangeListeners {
+  private readonly byAccount = new Map<string, Set<() => void>>();
+
+  /** How many accounts have someone waiting. */
+  get accounts(): number {
+    return this.byAccount.size;
+  }
+
+  /** Returns the unsubscribe function. */
+  add(accountId: string, listener: () => void): () => void {
+    let set = this.byAccount.get(accountId);
+    if (!set) {
+      set = new Set();
+      this.byAccount.set(accountId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.byAccount.get(accountId) === set) this.byAccount.delete(accountId);
+    };
+  }
+
+  notify(accountId: string): void {
+    for (const listener of this.byAccount.get(accountId) ?? []) listener();
+  }
+
+  /** Every waiter looks at its feed again (when changes may have gone unannounced). */
+  notifyAll(): void {
+    for (const set of this.byAccount.values()) for (const listener of set) listener();
+  }
+
+  clear(): void {
+    this.byAccount.clear();
+  }
 }

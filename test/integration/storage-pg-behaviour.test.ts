@@ -1,320 +1,86 @@
-// The embedded storage's behaviour, held against the PostgreSQL + S3 storage through the real HTTP endpoints:
-// every PUT outcome, backups, the feed (pages, coalescing, tombstones, 410), long-polls, and account isolation.
+// The storage behaviour suite against PostgreSQL + S3 (a throwaway cluster and the S3 double), and what only this
+// storage has: the object store failing under a write, and the S3 BlobStore itself.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { openPostgresStorage } from '../../server-endpoints/storage/postgres.js';
 import { openS3BlobStore, s3OptionsFromUrl } from '../../server-endpoints/storage/s3.js';
-import { changesPage, drainFeed, entryIdentity, errorCode } from '../helpers/feed.js';
+import { changesPage, drainFeed } from '../helpers/feed.js';
 import { type SyncApi, sha256Hex, syncApi } from '../helpers/platform.js';
 import { type PgPlatform, startPgPlatform } from '../helpers/postgres.js';
+import { describeStorageBehaviour, type PlatformUnderTest } from '../helpers/storage-suite.js';
 
-let clock = Date.now();
-let platform: PgPlatform;
+/** Where the S3 BlobStore with `prefix` keeps the content of `sha256`. */
+const blobKey = (prefix: string, sha256: string): string => `${prefix}blobs/${sha256.slice(0, 2)}/${sha256}`;
 
-beforeAll(async () => {
-  platform = await startPgPlatform({ now: () => clock, tombstoneHorizonMs: 60_000, minClientVersion: '1.0.0' });
+let pg: PgPlatform;
+
+describeStorageBehaviour('PostgreSQL + S3', async (options) => {
+  pg = await startPgPlatform(options);
+  return underTest(pg);
 });
-afterAll(() => platform?.close());
 
-async function newAccount(
-  email: string,
-  limits: { maxSites?: number; maxStorageBytes?: number } = {},
-): Promise<{ id: string; api: SyncApi }> {
-  const account = platform.addAccount({ email, ...limits });
-  return { id: account.id, api: syncApi(platform.url, await platform.tokenFor(account)) };
+/** Each storage the suite opens gets its own database and its own prefix in the bucket. */
+function underTest(platform: PgPlatform): PlatformUnderTest {
+  const databases = new Map<string, string>();
+  return {
+    url: platform.url,
+    storage: platform.storage,
+    authStore: platform.nodes[0]!.authStore,
+    addAccount: (spec) => platform.addAccount(spec),
+    tokenFor: (account) => platform.tokenFor(account),
+    loseContent: async (sha256) => platform.s3.removeObject(blobKey('', sha256)),
+    holdsContent: async (sha256) => platform.s3.keys().includes(blobKey('', sha256)),
+    async openStorage({ place, ...options }) {
+      const name = place ?? `store_${databases.size + 1}`;
+      const connectionString = databases.get(name) ?? (await platform.postgres.createDatabase(name));
+      databases.set(name, connectionString);
+      const { endpoint, bucket, credentials } = platform.s3;
+      const prefix = `${name}/`;
+      const storage = await openPostgresStorage({
+        ...options,
+        connectionString,
+        blobs: openS3BlobStore({ endpoint, bucket, credentials, prefix }),
+        purgeEveryMs: 0,
+      });
+      return {
+        storage,
+        place: name,
+        loseContent: async (sha256) => platform.s3.removeObject(blobKey(prefix, sha256)),
+      };
+    },
+    close: () => platform.close(),
+  };
+}
+
+async function newAccount(email: string): Promise<{ id: string; api: SyncApi }> {
+  const account = pg.addAccount({ email });
+  return { id: account.id, api: syncApi(pg.url, await pg.tokenFor(account)) };
 }
 
 describe('PUT outcomes on PostgreSQL + S3', () => {
-  it('creates a site at its X-Path folder (201); GET returns the bytes from the object store with its headers', async () => {
-    const { api } = await newAccount('create@example.com');
-    const created = await api.putSite('pg-new', '<h1>v1</h1>', { path: 'My Blog/PG-New.html' });
-    expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({ kind: 'site', name: 'pg-new', path: 'My Blog/pg-new.html', version: 1 });
-    const got = await api.get('/sync/sites/pg-new');
-    expect(got.status).toBe(200);
-    expect(got.body.toString()).toBe('<h1>v1</h1>');
-    expect(got.headers.get('etag')).toBe(`"${sha256Hex('<h1>v1</h1>')}"`);
-    expect(got.headers.get('x-version')).toBe('1');
-    expect(got.headers.get('x-path')).toBe('My%20Blog/pg-new.html');
-    expect(got.headers.get('x-updated-at')).toBe(created.json.updatedAt);
-    expect(platform.s3.keys()).toContain(`blobs/${sha256Hex('<h1>v1</h1>').slice(0, 2)}/${sha256Hex('<h1>v1</h1>')}`);
-  });
-
-  it('same sha256 is 200 with the current entry and no new version; base version saves and keeps a backup', async () => {
-    const { id, api } = await newAccount('outcomes@example.com');
-    await api.putSite('pg-same', 'one');
-    const again = await api.putSite('pg-same', 'one', { baseVersion: 0, modifiedAt: 0 });
-    expect([again.status, again.json.version]).toEqual([200, 1]);
-    expect((await api.get('/sync/sites/pg-same/versions')).json).toEqual({ versions: [] });
-    const saved = await api.putSite('pg-same', 'two', { baseVersion: 1, modifiedAt: Date.now() - 86_400_000 });
-    expect(saved.status).toBe(200);
-    expect(saved.json).toMatchObject({ version: 2, sha256: sha256Hex('two') });
-    const versions = await api.get('/sync/sites/pg-same/versions');
-    expect(versions.json).toMatchObject({ versions: [{ version: 1, size: 3, sha256: sha256Hex('one') }] });
-    const kept = await platform.storage.readVersion(id, { kind: 'site', key: 'pg-same' }, 1);
-    expect(kept?.toString()).toBe('one');
-  });
-
-  it('last write wins: later X-Modified-At saves; equal or earlier is 409 conflict with current; future is now', async () => {
-    const { api } = await newAccount('lww@example.com');
-    const first = await api.putSite('pg-lww', 'server copy');
-    const updatedAt = Date.parse(first.json.updatedAt as string);
-    const equal = await api.putSite('pg-lww', 'stale edit', { baseVersion: 0, modifiedAt: updatedAt });
-    expect(equal.status).toBe(409);
-    expect(equal.json.error).toMatchObject({
-      code: 'conflict',
-      current: { version: 1, sha256: sha256Hex('server copy') },
-    });
-    const later = await api.putSite('pg-lww', 'newer edit', { baseVersion: 0, modifiedAt: updatedAt + 1 });
-    expect([later.status, later.json.version]).toEqual([200, 2]);
-    expect((await api.get('/sync/sites/pg-lww')).body.toString()).toBe('newer edit');
-    const future = await api.putSite('pg-future', 'x', { modifiedAt: clock + 3_600_000 });
-    expect(Date.parse(future.json.updatedAt as string)).toBeLessThanOrEqual(clock);
-  });
-
-  it('an existing site never moves; uploads are case-sensitive, NFC-keyed and byte-exact; folders 201 then 200', async () => {
-    const { api } = await newAccount('paths@example.com');
-    await api.putSite('pg-stay', 'a', { path: 'here/pg-stay.html' });
-    const moved = await api.putSite('pg-stay', 'b', { baseVersion: 1, path: 'there/pg-stay.html' });
-    expect(moved.json).toMatchObject({ path: 'here/pg-stay.html', version: 2 });
-    const bytes = Uint8Array.from([0, 1, 2, 255, 254]);
-    expect((await api.putUpload('images/Ünï #1.png', bytes)).status).toBe(201);
-    expect((await api.putUpload('images/ünï #1.png', 'other')).status).toBe(201);
-    const got = await api.get('/sync/uploads/images/%C3%9Cn%C3%AF%20%231.png');
-    expect([...got.body]).toEqual([...bytes]);
-    await api.putUpload('nfc/caf\u00e9.txt', 'one');
-    const nfd = await api.putUpload('nfc/cafe\u0301.txt', 'two', { baseVersion: 1 });
-    expect(nfd.json).toMatchObject({ path: 'nfc/caf\u00e9.txt', version: 2 });
-    expect((await api.putFolder('deep/er/folder')).status).toBe(201);
-    expect((await api.putFolder('deep/er')).status).toBe(200);
-  });
-
-  it('409 path_conflict both ways and inside a file; 409 name_taken across accounts', async () => {
-    const { api } = await newAccount('conflicts@example.com');
-    await api.putFolder('pc/dir');
-    expect(errorCode((await api.putUpload('pc/dir', 'x')).json)).toBe('path_conflict');
-    await api.putUpload('pc/file', 'x');
-    expect(errorCode((await api.putFolder('pc/file')).json)).toBe('path_conflict');
-    expect(errorCode((await api.putSite('pc-inside', 'x', { path: 'pc/file/pc-inside.html' })).json)).toBe(
-      'path_conflict',
-    );
-    expect(errorCode((await api.putFolder('pc/file/sub')).json)).toBe('path_conflict');
-    // A sibling whose name sorts right after the folder's is not "inside" it.
-    expect((await api.putUpload('pc/dir0', 'x')).status).toBe(201);
-    const other = await newAccount('other@example.com');
-    expect((await other.api.putSite('pg-claimed', 'theirs')).status).toBe(201);
-    const mine = await api.putSite('pg-claimed', 'mine');
-    expect([mine.status, errorCode(mine.json)]).toEqual([409, 'name_taken']);
-    expect((await other.api.get('/sync/sites/pg-claimed')).body.toString()).toBe('theirs');
-  });
-
-  it('403 site_limit_reached and storage_limit_reached (backups do not count); /sync/me reports usage', async () => {
-    const { api } = await newAccount('small@example.com', { maxSites: 1, maxStorageBytes: 100 });
-    expect((await api.putSite('pg-limit-one', 'x'.repeat(60))).status).toBe(201);
-    const second = await api.putSite('pg-limit-two', 'x');
-    expect([second.status, errorCode(second.json)]).toEqual([403, 'site_limit_reached']);
-    const over = await api.putUpload('big.bin', 'y'.repeat(41));
-    expect([over.status, errorCode(over.json)]).toEqual([403, 'storage_limit_reached']);
-    expect((await api.putSite('pg-limit-one', 'z'.repeat(100), { baseVersion: 1 })).status).toBe(200);
-    expect((await api.get('/sync/me')).json).toMatchObject({ usage: { sites: 1, storageBytes: 100 } });
-  });
-
-  it('a replaced version whose content is gone from the object store: 500, and nothing changes', async () => {
-    const { id, api } = await newAccount('nobackup@example.com');
-    await api.putSite('pg-precious', 'precious');
-    platform.s3.removeObject(`blobs/${sha256Hex('precious').slice(0, 2)}/${sha256Hex('precious')}`);
-    const put = await api.putSite('pg-precious', 'replacement', { baseVersion: 1 });
-    expect([put.status, errorCode(put.json)]).toEqual([500, 'internal']);
-    expect((await api.get('/sync/sites/pg-precious/versions')).json).toEqual({ versions: [] });
-    expect(await platform.storage.deleteEntry(id, 'site', 'pg-precious').catch((e: { code: string }) => e.code)).toBe(
-      'backup_failed',
-    );
-    expect((await drainFeed(api, '0')).entries.map((e) => [e.path, e.version])).toEqual([['pg-precious.html', 1]]);
-  });
-
   it('the object store down: the write fails (500) before any metadata, and succeeds once it is back', async () => {
     const { api } = await newAccount('s3down@example.com');
     const head = (await drainFeed(api, '0')).cursor;
-    platform.s3.failWith(503);
+    pg.s3.failWith(503);
     try {
       const put = await api.putSite('pg-s3-down', 'content');
       expect(put.status).toBe(500);
     } finally {
-      platform.s3.failWith(null);
+      pg.s3.failWith(null);
     }
     expect((await api.get('/sync/sites/pg-s3-down')).status).toBe(404);
-    expect(await platform.storage.siteOwner('pg-s3-down')).toBeNull();
+    expect(await pg.storage.siteOwner('pg-s3-down')).toBeNull();
     expect((await changesPage(api, head)).entries).toEqual([]);
     expect((await api.putSite('pg-s3-down', 'content')).status).toBe(201);
-  });
-});
-
-describe('the change feed on PostgreSQL', () => {
-  it('lists in pages without tombstones, ends at the head, and changes during the listing come next', async () => {
-    const { id, api } = await newAccount('listing@example.com');
-    for (let i = 0; i < 20; i++) await api.putUpload(`d/${String(i).padStart(2, '0')}.txt`, `c${i}`);
-    await platform.storage.deleteEntry(id, 'upload', 'd/00.txt');
-    const first = await changesPage(api, '0', { limit: 5 });
-    expect(first.hasMore).toBe(true);
-    await api.putUpload('d/01.txt', 'changed', { baseVersion: 1 });
-    await platform.storage.deleteEntry(id, 'upload', 'd/19.txt');
-    await api.putUpload('d/00a.txt', 'new');
-    const rest = await drainFeed(api, first.cursor, 5);
-    const listed = [...first.entries, ...rest.entries];
-    expect(listed.some((e) => e.deleted)).toBe(false);
-    expect(listed.map((e) => e.path)).not.toContain('d/00.txt');
-    expect(rest.pages).toBeGreaterThanOrEqual(3);
-    const after = await drainFeed(api, rest.cursor);
-    const byPath = new Map(after.entries.map((e) => [e.path, e]));
-    expect(byPath.get('d/01.txt')).toMatchObject({ version: 2 });
-    expect(byPath.get('d/19.txt')).toMatchObject({ deleted: true });
-    expect(byPath.get('d/00a.txt')).toMatchObject({ version: 1 });
-  });
-
-  it('a listing over 1000 entries takes two default pages', async () => {
-    const { id, api } = await newAccount('big@example.com');
-    await Promise.all(
-      Array.from({ length: 4 }, async (_, w) => {
-        for (let i = w; i < 1004; i += 4) await platform.storage.createFolder(id, `f${String(i).padStart(4, '0')}`);
-      }),
-    );
-    const listed = await drainFeed(api, '0');
-    expect(listed.pages).toBe(2);
-    expect(new Set(listed.entries.map((e) => e.path)).size).toBe(1004);
-    expect(listed.cursor).toMatch(/^f1004\./);
-  });
-
-  it('coalesces to the latest state in seq order, tombstones included; a folder tombstone is only the folder', async () => {
-    const { id, api } = await newAccount('coalesce@example.com');
-    const start = (await drainFeed(api, '0')).cursor;
-    await api.putSite('pg-co-site', 'v1');
-    await api.putUpload('co/file.bin', 'a');
-    for (let v = 1; v < 5; v++) await api.putSite('pg-co-site', `v${v + 1}`, { baseVersion: v });
-    await api.putFolder('co/empty');
-    await platform.storage.deleteEntry(id, 'upload', 'co/file.bin');
-    const changes = await changesPage(api, start);
-    expect(changes.entries.map((e) => [entryIdentity(e), e.version ?? null, e.deleted ?? false])).toEqual([
-      ['site:pg-co-site', 5, false],
-      ['folder:co', null, false],
-      ['folder:co/empty', null, false],
-      ['upload:co/file.bin', null, true],
-    ]);
-    expect((await changesPage(api, start)).entries).toEqual(changes.entries); // reading consumes nothing
-    await api.putUpload('co/empty/kept.txt', 'k');
-    await platform.storage.deleteEntry(id, 'folder', 'co/empty');
-    const after = await changesPage(api, changes.cursor);
-    expect(after.entries.map((e) => [entryIdentity(e), e.deleted ?? false])).toEqual([
-      ['upload:co/empty/kept.txt', false],
-      ['folder:co/empty', true],
-    ]);
-    // The deleted upload's content stays as a version; re-creating it continues the version numbers.
-    const recreated = await api.putUpload('co/file.bin', 'b');
-    expect([recreated.status, recreated.json.version]).toEqual([201, 2]);
-  });
-
-  it('pages the feed with hasMore; a long-poll wakes on a change and returns empty when nothing comes', async () => {
-    const { api } = await newAccount('feedpages@example.com');
-    const start = (await drainFeed(api, '0')).cursor;
-    for (let i = 0; i < 7; i++) await api.putFolder(`p${i}`);
-    expect(await changesPage(api, start, { limit: 3 })).toMatchObject({ hasMore: true });
-    const all = await drainFeed(api, start, 3);
-    expect(all.entries.map((e) => e.path)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
-    const quiet = await changesPage(api, all.cursor, { wait: 0.2 });
-    expect(quiet).toEqual({ entries: [], cursor: all.cursor, hasMore: false });
-    const waiting = changesPage(api, all.cursor, { wait: 20 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await api.putSite('pg-woken', 'hello');
-    expect((await waiting).entries.map(entryIdentity)).toEqual(['site:pg-woken']);
-  });
-
-  it('410 cursor_reset for malformed, forged and foreign cursors, and from before the tombstone horizon', async () => {
-    const a = await newAccount('cursor-a@example.com');
-    const b = await newAccount('cursor-b@example.com');
-    await a.api.putUpload('h/old.txt', 'x');
-    const before = (await drainFeed(a.api, '0')).cursor;
-    const continuation = (await changesPage(a.api, '0', { limit: 1 })).cursor;
-    for (const bad of ['garbage', 'f1', `${before}x`, before.replace(/^f\d+/, 'f0'), '']) {
-      expect([bad, (await a.api.changes(bad)).status]).toEqual([bad, 410]);
-    }
-    expect((await b.api.changes(before)).status).toBe(410);
-    expect((await b.api.changes(continuation)).status).toBe(410);
-    await platform.storage.deleteEntry(a.id, 'upload', 'h/old.txt');
-    const after = (await drainFeed(a.api, before)).cursor;
-    clock += 120_000;
-    try {
-      expect(await platform.storage.purgeTombstones()).toBeGreaterThan(0);
-      const stale = await a.api.changes(before);
-      expect([stale.status, errorCode(stale.json)]).toEqual([410, 'cursor_reset']);
-      expect((await a.api.changes(after)).status).toBe(200);
-    } finally {
-      clock -= 120_000;
-    }
-  });
-});
-
-describe('isolation on PostgreSQL', () => {
-  it("A's token never reads, lists or overwrites B's entries", async () => {
-    const secret = 'B-ONLY-SECRET';
-    const a = await newAccount('iso-a@example.com');
-    const b = await newAccount('iso-b@example.com');
-    await b.api.putSite('pg-b-site', `<p>${secret}</p>`, { path: 'b-folder/pg-b-site.html' });
-    await b.api.putUpload('b-folder/secret.txt', secret);
-    await a.api.putSite('pg-a-site', 'mine');
-    for (const route of [
-      '/sync/sites/pg-b-site',
-      '/sync/uploads/b-folder/secret.txt',
-      '/sync/sites/pg-b-site/versions',
-    ]) {
-      const response = await a.api.get(route);
-      expect([route, response.status]).toEqual([route, 404]);
-      expect(response.body.toString()).not.toContain(secret);
-    }
-    const listing = await drainFeed(a.api, '0');
-    expect(listing.entries.map((e) => e.path)).toEqual(['pg-a-site.html']);
-    await b.api.putUpload('b-folder/later.txt', secret);
-    expect((await changesPage(a.api, listing.cursor)).entries).toEqual([]);
-    expect(errorCode((await a.api.putSite('pg-b-site', 'overwrite', { baseVersion: 1 })).json)).toBe('name_taken');
-    expect((await a.api.putUpload('b-folder/secret.txt', 'my own', { baseVersion: 1 })).status).toBe(201);
-    expect((await b.api.get('/sync/uploads/b-folder/secret.txt')).body.toString()).toBe(secret);
-    expect((await a.api.get('/sync/me')).json).toMatchObject({ usage: { sites: 1 } });
-    expect(await platform.storage.readVersion(a.id, { kind: 'site', key: 'pg-b-site' }, 1)).toBeNull();
-  });
-});
-
-describe('the AuthStore on PostgreSQL', () => {
-  it('a sign-in code is single use even when two exchanges race; expired codes are pruned', async () => {
-    const auth = platform.nodes[0]!.authStore;
-    const record = {
-      accountId: 'acct-auth',
-      redirectUri: 'http://127.0.0.1:5000/callback',
-      codeChallenge: 'c'.repeat(43),
-      deviceName: 'laptop',
-      expiresAtMs: clock + 300_000,
-    };
-    await auth.saveCode('hash-one', record);
-    const taken = await Promise.all([auth.takeCode('hash-one'), auth.takeCode('hash-one'), auth.takeCode('hash-one')]);
-    expect(taken.filter((r) => r !== null)).toEqual([record]);
-    await auth.saveCode('hash-old', { ...record, expiresAtMs: clock - 1 });
-    await auth.saveCode('hash-two', record);
-    expect(await auth.takeCode('hash-old')).toBeNull();
-    expect(await auth.takeCode('hash-two')).toEqual(record);
-  });
-
-  it('logout revokes the connection: its token is refused with 401', async () => {
-    const account = platform.addAccount({ email: 'logout@example.com' });
-    const api = syncApi(platform.url, await platform.tokenFor(account));
-    expect((await api.get('/sync/me')).status).toBe(200);
-    expect((await api.request('POST', '/sync/logout')).status).toBe(204);
-    const after = await api.get('/sync/me');
-    expect([after.status, errorCode(after.json)]).toEqual([401, 'unauthorized']);
   });
 });
 
 describe('the S3 BlobStore (real AWS SDK against the S3 double)', () => {
   it('puts, heads, gets and deletes by sha256; missing is null; content under a wrong sha256 is refused', async () => {
     const blobs = openS3BlobStore({
-      endpoint: platform.s3.endpoint,
-      bucket: platform.s3.bucket,
-      credentials: platform.s3.credentials,
+      endpoint: pg.s3.endpoint,
+      bucket: pg.s3.bucket,
+      credentials: pg.s3.credentials,
       prefix: 'direct/',
     });
     try {
@@ -323,7 +89,7 @@ describe('the S3 BlobStore (real AWS SDK against the S3 double)', () => {
       expect(await blobs.head(sha)).toBeNull();
       expect(await blobs.get(sha)).toBeNull();
       await blobs.put(sha, content);
-      expect(platform.s3.keys()).toContain(`direct/blobs/${sha.slice(0, 2)}/${sha}`);
+      expect(pg.s3.keys()).toContain(`direct/blobs/${sha.slice(0, 2)}/${sha}`);
       expect(await blobs.head(sha)).toEqual({ size: content.length });
       expect((await blobs.get(sha))?.toString()).toBe('blob store round trip');
       await expect(blobs.put(sha256Hex('other'), content)).rejects.toMatchObject({ code: 'bad_blob' });
@@ -336,16 +102,16 @@ describe('the S3 BlobStore (real AWS SDK against the S3 double)', () => {
 
   it('a store that stops answering fails the call after the request timeout instead of hanging', async () => {
     const blobs = openS3BlobStore({
-      endpoint: platform.s3.endpoint,
-      bucket: platform.s3.bucket,
-      credentials: platform.s3.credentials,
+      endpoint: pg.s3.endpoint,
+      bucket: pg.s3.bucket,
+      credentials: pg.s3.credentials,
       requestTimeoutMs: 200,
     });
-    platform.s3.stall(true);
+    pg.s3.stall(true);
     try {
       await expect(blobs.head(sha256Hex('anything'))).rejects.toThrow();
     } finally {
-      platform.s3.stall(false);
+      pg.s3.stall(false);
       await blobs.close();
     }
   });
@@ -363,7 +129,7 @@ describe('the S3 BlobStore (real AWS SDK against the S3 double)', () => {
   });
 
   it('the double refuses an unsigned request with an S3 XML error', async () => {
-    const response = await fetch(`${platform.s3.endpoint}/${platform.s3.bucket}/anything`);
+    const response = await fetch(`${pg.s3.endpoint}/${pg.s3.bucket}/anything`);
     expect(response.status).toBe(403);
     expect(await response.text()).toContain('<Code>AccessDenied</Code>');
   });

@@ -1,208 +1,36 @@
-// The embedded storage on a real temp folder: outcomes, backups, path rules, limits, the feed and its horizon.
+// The storage behaviour suite against the embedded storage: SQLite + content files in real temp folders, and
+// behind the real endpoints (test/helpers/storage-suite.ts).
 
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type EmbeddedStorage, openEmbeddedStorage } from '../../server-endpoints/storage/embedded.js';
-import type { FileKind, WriteFileRequest } from '../../server-endpoints/types.js';
+import { openEmbeddedStorage } from '../../server-endpoints/storage/embedded.js';
+import { startTestPlatform } from '../helpers/platform.js';
+import { describeStorageBehaviour } from '../helpers/storage-suite.js';
 
-const open: EmbeddedStorage[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const storage of open.splice(0)) await storage.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+/** Where the embedded storage in `dir` keeps the content of `sha256`. */
+const blobFile = (dir: string, sha256: string): string => join(dir, 'blobs', sha256.slice(0, 2), sha256);
 
-function fresh(options: { now?: () => number; tombstoneHorizonMs?: number; dir?: string } = {}): EmbeddedStorage {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hc-storage-'));
-  if (!options.dir) dirs.push(dir);
-  const storage = openEmbeddedStorage({ ...options, dir, purgeEveryMs: 0 });
-  open.push(storage);
-  return storage;
-}
-
-const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
-const NO_LIMITS = { maxSites: null, maxStorageBytes: null };
-
-function write(kind: FileKind, key: string, text: string, more: Partial<WriteFileRequest> = {}): WriteFileRequest {
+describeStorageBehaviour('embedded storage', async (options) => {
+  const platform = await startTestPlatform(options);
+  const platformDir = join(platform.dir, 'sync');
+  const root = mkdtempSync(join(tmpdir(), 'hc-storage-'));
   return {
-    accountId: 'acct-a',
-    kind,
-    key,
-    path: kind === 'site' ? `${key}.html` : key,
-    content: Buffer.from(text),
-    sha256: sha(text),
-    baseVersion: 0,
-    modifiedAtMs: Date.now(),
-    limits: NO_LIMITS,
-    ...more,
+    url: platform.url,
+    storage: platform.storage,
+    authStore: platform.authStore,
+    addAccount: (spec) => platform.addAccount(spec),
+    tokenFor: (account) => platform.tokenFor(account),
+    loseContent: async (sha256) => unlinkSync(blobFile(platformDir, sha256)),
+    holdsContent: async (sha256) => existsSync(blobFile(platformDir, sha256)),
+    async openStorage({ place, ...options }) {
+      const dir = place ?? mkdtempSync(join(root, 'store-'));
+      const storage = openEmbeddedStorage({ ...options, dir, purgeEveryMs: 0 });
+      return { storage, place: dir, loseContent: async (sha256) => unlinkSync(blobFile(dir, sha256)) };
+    },
+    async close() {
+      await platform.close();
+      rmSync(root, { recursive: true, force: true });
+    },
   };
-}
-
-describe('embedded storage: writes', () => {
-  it('creates, saves, keeps every replaced version as a backup, and no-ops same content', async () => {
-    const s = fresh();
-    const created = await s.writeFile(write('site', 'hello', 'v1', { path: 'blog/hello.html' }));
-    expect(created).toMatchObject({
-      outcome: 'created',
-      entry: { kind: 'site', name: 'hello', path: 'blog/hello.html', version: 1 },
-    });
-    const saved = await s.writeFile(write('site', 'hello', 'v2', { baseVersion: 1, path: 'elsewhere/hello.html' }));
-    expect(saved).toMatchObject({ outcome: 'saved', entry: { version: 2, path: 'blog/hello.html', size: 2 } });
-    const same = await s.writeFile(write('site', 'hello', 'v2', { baseVersion: 1 }));
-    expect(same).toMatchObject({ outcome: 'unchanged', entry: { version: 2 } });
-    expect((await s.versions('acct-a', { kind: 'site', key: 'hello' }))?.map((v) => v.version)).toEqual([1]);
-    expect((await s.readVersion('acct-a', { kind: 'site', key: 'hello' }, 1))?.toString()).toBe('v1');
-    expect((await s.readFile('acct-a', { kind: 'site', key: 'hello' }))?.content.toString()).toBe('v2');
-  });
-
-  it('a stale base version with an older stamp is a conflict carrying the current entry', async () => {
-    const s = fresh();
-    await s.writeFile(write('upload', 'img/a.png', 'one', { modifiedAtMs: Date.now() - 1000 }));
-    await s.writeFile(write('upload', 'img/a.png', 'two', { baseVersion: 1 }));
-    const lost = await s.writeFile(write('upload', 'img/a.png', 'three', { baseVersion: 1, modifiedAtMs: 0 }));
-    expect(lost).toMatchObject({ outcome: 'conflict', current: { version: 2, sha256: sha('two') } });
-    expect((await s.readFile('acct-a', { kind: 'upload', key: 'img/a.png' }))?.content.toString()).toBe('two');
-  });
-
-  it('a failed backup fails the write and changes nothing', async () => {
-    const s = fresh();
-    await s.writeFile(write('site', 'keep', 'old content'));
-    const head = (await s.changesSince('acct-a', 0, 10))!.head;
-    unlinkSync(join(s.dir, 'blobs', sha('old content').slice(0, 2), sha('old content')));
-    await expect(s.writeFile(write('site', 'keep', 'new content', { baseVersion: 1 }))).rejects.toMatchObject({
-      code: 'backup_failed',
-    });
-    const after = await s.changesSince('acct-a', 0, 10);
-    expect(after?.head).toBe(head);
-    expect(after?.entries[0]).toMatchObject({ version: 1, sha256: sha('old content') });
-    expect(await s.versions('acct-a', { kind: 'site', key: 'keep' })).toEqual([]);
-  });
-
-  it('refuses content that does not match its sha256', async () => {
-    const s = fresh();
-    await expect(s.writeFile(write('site', 'x', 'body', { sha256: sha('other') }))).rejects.toMatchObject({
-      code: 'bad_write',
-    });
-  });
-});
-
-describe('embedded storage: paths, names and limits', () => {
-  it('path_conflict: a file where a folder is, a folder where a file is, and through parents', async () => {
-    const s = fresh();
-    expect(await s.createFolder('acct-a', 'docs/deep')).toMatchObject({ outcome: 'created' });
-    expect(await s.createFolder('acct-a', 'docs')).toMatchObject({ outcome: 'exists' });
-    expect(await s.writeFile(write('upload', 'docs', 'x'))).toEqual({ outcome: 'path_conflict' });
-    expect(await s.writeFile(write('upload', 'docs/deep', 'x'))).toEqual({ outcome: 'path_conflict' });
-    await s.writeFile(write('upload', 'a', 'file a'));
-    expect(await s.writeFile(write('upload', 'a/b.png', 'x'))).toEqual({ outcome: 'path_conflict' });
-    expect(await s.writeFile(write('site', 'page', 'x', { path: 'a/page.html' }))).toEqual({
-      outcome: 'path_conflict',
-    });
-    expect(await s.createFolder('acct-a', 'a/sub')).toEqual({ outcome: 'path_conflict' });
-    await s.writeFile(write('upload', 'loose/x.png', 'x'));
-    expect(await s.writeFile(write('upload', 'loose', 'x'))).toEqual({ outcome: 'path_conflict' });
-  });
-
-  it('site names are unique across accounts; a deleted site frees its name', async () => {
-    const s = fresh();
-    await s.writeFile(write('site', 'taken', 'a'));
-    expect(await s.writeFile(write('site', 'taken', 'b', { accountId: 'acct-b' }))).toEqual({ outcome: 'name_taken' });
-    expect(await s.siteOwner('taken')).toBe('acct-a');
-    await s.deleteEntry('acct-a', 'site', 'taken');
-    expect(await s.writeFile(write('site', 'taken', 'b', { accountId: 'acct-b' }))).toMatchObject({
-      outcome: 'created',
-    });
-  });
-
-  it('site limit on create only; storage quota over current content, backups not counted', async () => {
-    const s = fresh();
-    const limits = { maxSites: 1, maxStorageBytes: 10 };
-    expect(await s.writeFile(write('site', 'one', '12345', { limits }))).toMatchObject({ outcome: 'created' });
-    expect(await s.writeFile(write('site', 'two', '1', { limits }))).toEqual({ outcome: 'site_limit_reached' });
-    expect(await s.writeFile(write('site', 'one', '1234567890', { limits, baseVersion: 1 }))).toMatchObject({
-      outcome: 'saved',
-    });
-    expect(await s.usage('acct-a')).toEqual({ sites: 1, storageBytes: 10 });
-    expect(await s.writeFile(write('upload', 'u.bin', 'x', { limits }))).toEqual({ outcome: 'storage_limit_reached' });
-    expect(await s.writeFile(write('site', 'one', 'abc', { limits, baseVersion: 2 }))).toMatchObject({
-      outcome: 'saved',
-    });
-    expect(await s.usage('acct-a')).toEqual({ sites: 1, storageBytes: 3 });
-  });
-});
-
-describe('embedded storage: the change feed', () => {
-  it('coalesces to the latest state in seq order, with tombstones, and reading consumes nothing', async () => {
-    const s = fresh();
-    await s.writeFile(write('site', 's1', 'a'));
-    await s.writeFile(write('upload', 'u1', 'a'));
-    await s.writeFile(write('site', 's1', 'b', { baseVersion: 1 }));
-    await s.deleteEntry('acct-a', 'upload', 'u1');
-    const page = (await s.changesSince('acct-a', 0, 100))!;
-    expect(page.entries.map((e) => [e.kind, e.path, e.deleted ?? false, e.version ?? null])).toEqual([
-      ['site', 's1.html', false, 2],
-      ['upload', 'u1', true, null],
-    ]);
-    expect(page.head).toBe(4);
-    expect(await s.changesSince('acct-a', 0, 100)).toEqual(page);
-    expect((await s.changesSince('acct-a', 3, 100))!.entries.map((e) => e.path)).toEqual(['u1']);
-    expect(await s.changesSince('acct-a', 5, 100)).toBeNull();
-  });
-
-  it('recreating a deleted file never reuses a version number', async () => {
-    const s = fresh();
-    await s.writeFile(write('site', 'again', 'a'));
-    await s.writeFile(write('site', 'again', 'b', { baseVersion: 1 }));
-    await s.deleteEntry('acct-a', 'site', 'again');
-    const back = await s.writeFile(write('site', 'again', 'c'));
-    expect(back).toMatchObject({ outcome: 'created', entry: { version: 3 } });
-    expect((await s.versions('acct-a', { kind: 'site', key: 'again' }))!.map((v) => v.version)).toEqual([1, 2]);
-  });
-
-  it('purges tombstones past the horizon; a cursor before them is refused (null), later ones still work', async () => {
-    let clock = Date.parse('2026-01-01T00:00:00.000Z');
-    const s = fresh({ now: () => clock, tombstoneHorizonMs: 1000 });
-    await s.writeFile(write('upload', 'gone', 'x'));
-    await s.writeFile(write('upload', 'stays', 'y'));
-    await s.deleteEntry('acct-a', 'upload', 'gone');
-    clock += 5000;
-    expect(s.purgeTombstones()).toBe(1);
-    expect(await s.changesSince('acct-a', 2, 10)).toBeNull();
-    expect(await s.changesSince('acct-a', 3, 10)).toEqual({ entries: [], head: 3 });
-  });
-
-  it('lists the complete current state in pages from a noted head', async () => {
-    const s = fresh();
-    for (let i = 0; i < 25; i++) await s.writeFile(write('upload', `f/${String(i).padStart(2, '0')}.txt`, `c${i}`));
-    await s.deleteEntry('acct-a', 'upload', 'f/03.txt');
-    const seen: string[] = [];
-    let page = (await s.listing('acct-a', null, 10))!;
-    const head = page.head;
-    seen.push(...page.entries.map((e) => e.path));
-    await s.writeFile(write('upload', 'a-new-one.txt', 'during'));
-    while (page.next) {
-      page = (await s.listing('acct-a', page.next, 10))!;
-      expect(page.head).toBe(head);
-      seen.push(...page.entries.map((e) => e.path));
-    }
-    expect(seen).toHaveLength(24);
-    expect(seen).not.toContain('f/03.txt');
-    expect((await s.changesSince('acct-a', head, 10))!.entries.map((e) => e.path)).toEqual(['a-new-one.txt']);
-    expect(await s.listing('acct-a', 'garbage', 10)).toBeNull();
-  });
-
-  it('two instances on two folders are independent; data survives reopening', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hc-storage-'));
-    dirs.push(dir);
-    const one = fresh({ dir });
-    const two = fresh();
-    await one.writeFile(write('site', 'mine', 'x'));
-    expect(await two.siteOwner('mine')).toBeNull();
-    await one.close();
-    const reopened = fresh({ dir });
-    expect((await reopened.readFile('acct-a', { kind: 'site', key: 'mine' }))?.content.toString()).toBe('x');
-  });
 });
