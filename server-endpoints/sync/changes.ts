@@ -33,6 +33,15 @@ function parseChangesQuery(c: C): ChangesQuery {
   return { ok: true, cursor, limit, waitMs: waitSeconds * 1000, session: usableSession ? session : null };
 }
 
+/** One page asked for: whose, how many entries, and how long a feed page may wait for its first change. */
+interface PageRequest {
+  accountId: string;
+  limit: number;
+  waitMs: number;
+  /** The request's abort signal costs an AbortController per request: only a long-poll asks for it. */
+  abortSignal: () => AbortSignal;
+}
+
 /** One endpoints instance's change feed: its cursors are sealed with the instance's token secret. */
 export class ChangeFeed {
   private readonly ctx: EndpointContext;
@@ -44,14 +53,14 @@ export class ChangeFeed {
   }
 
   async changes(c: C): Promise<Response> {
-    const account = c.get('account');
+    const accountId = c.get('account').id;
     const query = parseChangesQuery(c);
     if (!query.ok) return fail(c, 'bad_request', query.message);
-    if (query.session !== null) await this.touchSession(account.id, query.session);
+    if (query.session !== null) await this.touchSession(accountId, query.session);
     const cursor: Cursor | null =
-      query.cursor === '0' ? { kind: 'listing', continuation: null } : this.cursors.decode(account.id, query.cursor);
-    const page =
-      cursor === null ? null : await this.page(account.id, cursor, query.limit, query.waitMs, () => c.req.raw.signal);
+      query.cursor === '0' ? { kind: 'listing', continuation: null } : this.cursors.decode(accountId, query.cursor);
+    const request = { accountId, limit: query.limit, waitMs: query.waitMs, abortSignal: () => c.req.raw.signal };
+    const page = cursor === null ? null : await this.page(request, cursor);
     if (page === null) return fail(c, 'cursor_reset', 'This cursor can no longer be served. List again from cursor 0.');
     return c.json(page, 200);
   }
@@ -64,22 +73,15 @@ export class ChangeFeed {
   }
 
   /** null: the cursor is past the storage's horizon (410 cursor_reset). */
-  private page(
-    accountId: string,
-    cursor: Cursor,
-    limit: number,
-    waitMs: number,
-    abortSignal: () => AbortSignal,
-  ): Promise<ChangesPage | null> {
+  private page(request: PageRequest, cursor: Cursor): Promise<ChangesPage | null> {
     return cursor.kind === 'listing'
-      ? this.listingPage(accountId, cursor.continuation, limit)
-      : this.feedPage(accountId, cursor.seq, limit, waitMs, abortSignal);
+      ? this.listingPage(request, cursor.continuation)
+      : this.feedPage(request, cursor.seq);
   }
 
   private async listingPage(
-    accountId: string,
+    { accountId, limit }: PageRequest,
     continuation: string | null,
-    limit: number,
   ): Promise<ChangesPage | null> {
     const page = await this.ctx.storage.listing(accountId, continuation, limit);
     if (!page) return null;
@@ -88,16 +90,11 @@ export class ChangeFeed {
     return { entries: page.entries, cursor: next, hasMore: page.next !== null };
   }
 
-  private async feedPage(
-    accountId: string,
-    seq: number,
-    limit: number,
-    waitMs: number,
-    abortSignal: () => AbortSignal,
-  ): Promise<ChangesPage | null> {
+  /** The feed after `seq`; a long-poll waits up to waitMs for the first change (or the client going away). */
+  private async feedPage(request: PageRequest, seq: number): Promise<ChangesPage | null> {
+    const { accountId, limit, waitMs } = request;
     const deadline = Date.now() + waitMs;
-    // The request's abort signal costs an AbortController per request: only a long-poll asks for it.
-    const signal = waitMs > 0 ? abortSignal() : null;
+    const signal = waitMs > 0 ? request.abortSignal() : null;
     const waiter = signal ? new ChangeWaiter(this.ctx.storage, accountId, signal) : null;
     try {
       for (;;) {
