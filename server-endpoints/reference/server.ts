@@ -17,7 +17,9 @@ import { openS3BlobStore, s3OptionsFromUrl } from '../storage/s3.js';
 import type { AuthStore, SyncStorage } from '../types.js';
 import { type AccountStore, openAccountStore } from './accounts.js';
 import { errorPage } from './pages.js';
-import { createPlatform, notFoundPage, subdomainSite } from './platform.js';
+import { createPlatform } from './platform.js';
+import { notFoundPage } from './respond.js';
+import { subdomainSite } from './sites.js';
 
 export const DEFAULT_PORT = 4321;
 export const DEFAULT_HOST = '127.0.0.1';
