@@ -18,16 +18,8 @@ export interface SyncEndpointsOptions {
   log?: (line: string) => void;
 }
 
-export interface EndpointContext {
-  storage: SyncStorage;
-  authStore: AuthStore;
-  identity: IdentityProvider;
-  tokenSecret: string;
-  appScheme: string;
-  minClientVersion: string;
-  now: () => number;
-  log: (line: string) => void;
-}
+/** The options with every default filled in: what each handler reads. */
+export type EndpointContext = Required<SyncEndpointsOptions>;
 
 /** Hono's typed context variables, set by the auth middleware for every authenticated `/sync/*` request. */
 export interface SyncEnv {

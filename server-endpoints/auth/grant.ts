@@ -3,29 +3,6 @@
 
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/**
- * The redirect URI when it is one PROTOCOL.md allows, else null: exactly `<appScheme>://auth/callback`, or
- * `http://127.0.0.1:<port>/callback` / `http://[::1]:<port>/callback` with nothing else (no user, query, fragment).
- */
-export function checkRedirectUri(raw: string, appScheme: string): string | null {
-  if (raw === `${appScheme}://auth/callback`) return raw;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== 'http:') return null;
-  if (url.hostname !== '127.0.0.1' && url.hostname !== '[::1]') return null;
-  if (url.port === '' || url.pathname !== '/callback') return null;
-  // An empty `?` or `#` leaves search and hash empty, so the raw text is checked too.
-  if (/[?#@]/.test(raw) || url.username !== '' || url.password !== '') return null;
-  // Comparing with the serialised form refuses every spelling the URL parser would quietly rewrite
-  // (userinfo, empty query, `%2e` segments, `127.1`, a default port, upper-case scheme...).
-  if (url.href !== raw) return null;
-  return raw;
-}
-
 /** The CSP form-action source that lets the consent form's redirect reach `redirectUri`. */
 export function formActionSource(redirectUri: string, appScheme: string): string {
   if (redirectUri.startsWith(`${appScheme}:`)) return `${appScheme}:`;
@@ -46,7 +23,6 @@ export type ParamsCheck = { ok: true; params: AuthorizeParams } | { ok: false; p
 
 const STATE = /^[\x21-\x7e]{1,512}$/;
 const CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
-const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 export const MAX_DEVICE_NAME_CHARS = 100;
@@ -97,10 +73,6 @@ export function newCode(): string {
 /** Codes are stored by this hash only, so a copy of the store cannot be exchanged for tokens. */
 export function hashCode(code: string): string {
   return createHash('sha256').update(code, 'utf8').digest('hex');
-}
-
-export function isCodeVerifier(value: unknown): value is string {
-  return typeof value === 'string' && VERIFIER.test(value);
 }
 
 /** PKCE S256: BASE64URL(SHA256(verifier)) equals the challenge, compared in constant time. */

@@ -1,8 +1,8 @@
 // The check every authenticated /sync/* request passes: bearer token, signature, exp, connection, account, paid plan.
 
-import type { MiddlewareHandler } from 'hono';
-import { errorBody } from '../../protocol/index.js';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { EndpointContext, SyncEnv } from '../context.js';
+import { fail } from '../http.js';
 import type { Account } from '../types.js';
 import { type TokenClaims, verifyToken } from './tokens.js';
 
@@ -120,14 +120,17 @@ export async function authenticate(ctx: EndpointContext, authorization: string |
   return { ok: true, account, sid: claims.sid, claims };
 }
 
+/** 401 (with `WWW-Authenticate: Bearer`) or 402: the answer to a request whose token does not pass. */
+export function authRefusal(c: Context, code: 'unauthorized' | 'subscription_required', message: string): Response {
+  if (code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer');
+  return fail(c, code, message);
+}
+
 /** Hono middleware for every authenticated /sync/* route: 401 unauthorized, 402 subscription_required, or on. */
 export function requireAuth(ctx: EndpointContext): MiddlewareHandler<SyncEnv> {
   return async (c, next) => {
     const check = await authenticate(ctx, c.req.header('Authorization'));
-    if (!check.ok) {
-      if (check.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer');
-      return c.json(errorBody(check.code, check.message), check.code === 'unauthorized' ? 401 : 402);
-    }
+    if (!check.ok) return authRefusal(c, check.code, check.message);
     c.set('account', check.account);
     c.set('sid', check.sid);
     await next();

@@ -1,11 +1,14 @@
 // The reference platform's accounts and its own login: passwords, plans and limits, cookie sessions, and the
 // IdentityProvider the sync endpoints see.
 
-import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Account, IdentityProvider } from '../types.js';
+import { hashPassword, passwordMatches } from './passwords.js';
+
+export { hashPassword, passwordMatches } from './passwords.js';
 
 export type Plan = 'paid' | 'free';
 export const PLANS: readonly Plan[] = ['paid', 'free'];
@@ -20,8 +23,6 @@ export const SESSION_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
 const MAX_EMAIL_LENGTH = 254;
 const MIN_PASSWORD_LENGTH = 8;
 const MAX_PASSWORD_LENGTH = 1024;
-// scrypt cost: N=2^14, r=8, p=1 (about 16 MiB and tens of ms): slow for guessing, fine for a login.
-const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32, saltLength: 16 } as const;
 
 export class AccountError extends Error {
   constructor(
@@ -115,42 +116,6 @@ function checkLimit(value: number | null, what: string): number | null {
   return value;
 }
 
-function scryptAsync(password: string, salt: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(
-      password,
-      salt,
-      SCRYPT.keyLength,
-      { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: 64 * 1024 * 1024 },
-      (error, key) => (error ? reject(error) : resolve(key)),
-    );
-  });
-}
-
-/** `scrypt$N$r$p$<salt b64>$<hash b64>`: the parameters travel with the hash so they can be raised later. */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(SCRYPT.saltLength);
-  const key = await scryptAsync(password, salt);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-export async function passwordMatches(password: string, stored: string): Promise<boolean> {
-  const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
-  const expected = Buffer.from(hash, 'base64');
-  const key = await new Promise<Buffer>((resolve, reject) => {
-    scrypt(
-      password,
-      Buffer.from(salt, 'base64'),
-      expected.length,
-      { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 },
-      (error, derived) => (error ? reject(error) : resolve(derived)),
-    );
-  });
-  return key.length === expected.length && timingSafeEqual(key, expected);
-}
-
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 function toAccount(row: AccountRow): Account {
@@ -196,156 +161,185 @@ export function sessionCookie(request: Request): string | null {
   return value && /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : null;
 }
 
-export function openAccountStore(options: { dir: string; now?: () => number }): AccountStore {
-  const now = options.now ?? Date.now;
-  mkdirSync(options.dir, { recursive: true });
-  const db = new Database(join(options.dir, 'accounts.sqlite'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS accounts (
-      id TEXT PRIMARY KEY,
-      email TEXT NOT NULL,
-      email_key TEXT NOT NULL UNIQUE,
-      password_hash TEXT NOT NULL,
-      plan TEXT NOT NULL CHECK (plan IN ('paid', 'free')),
-      max_sites INTEGER,
-      max_storage_bytes INTEGER,
-      created_at_ms INTEGER NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS login_sessions (
-      id_hash TEXT PRIMARY KEY,
-      account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-      expires_at_ms INTEGER NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS login_sessions_expiry ON login_sessions(expires_at_ms);
-  `);
-  const columns = 'id, email, plan, max_sites, max_storage_bytes';
-  const byKey = db.prepare<[string], AccountRow>(`SELECT ${columns} FROM accounts WHERE email_key = ?`);
-  const byIdStmt = db.prepare<[string], AccountRow>(`SELECT ${columns} FROM accounts WHERE id = ?`);
-  const hashByKey = db.prepare<[string], { id: string; password_hash: string }>(
-    'SELECT id, password_hash FROM accounts WHERE email_key = ?',
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL,
+    email_key TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    plan TEXT NOT NULL CHECK (plan IN ('paid', 'free')),
+    max_sites INTEGER,
+    max_storage_bytes INTEGER,
+    created_at_ms INTEGER NOT NULL
   );
-  const all = db.prepare<[], AccountRow>(`SELECT ${columns} FROM accounts ORDER BY created_at_ms, email_key`);
-  const insert = db.prepare(
-    `INSERT INTO accounts (id, email, email_key, password_hash, plan, max_sites, max_storage_bytes, created_at_ms)
+  CREATE TABLE IF NOT EXISTS login_sessions (
+    id_hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    expires_at_ms INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS login_sessions_expiry ON login_sessions(expires_at_ms);
+`;
+
+const COLUMNS = 'id, email, plan, max_sites, max_storage_bytes';
+
+function prepareStatements(db: Database.Database) {
+  return {
+    byKey: db.prepare<[string], AccountRow>(`SELECT ${COLUMNS} FROM accounts WHERE email_key = ?`),
+    byId: db.prepare<[string], AccountRow>(`SELECT ${COLUMNS} FROM accounts WHERE id = ?`),
+    hashByKey: db.prepare<[string], { id: string; password_hash: string }>(
+      'SELECT id, password_hash FROM accounts WHERE email_key = ?',
+    ),
+    all: db.prepare<[], AccountRow>(`SELECT ${COLUMNS} FROM accounts ORDER BY created_at_ms, email_key`),
+    insert: db.prepare(
+      `INSERT INTO accounts (id, email, email_key, password_hash, plan, max_sites, max_storage_bytes, created_at_ms)
      VALUES (@id, @email, @emailKey, @passwordHash, @plan, @maxSites, @maxStorageBytes, @createdAtMs)`,
-  );
-  const insertSession = db.prepare('INSERT INTO login_sessions (id_hash, account_id, expires_at_ms) VALUES (?, ?, ?)');
-  const sessionRow = db.prepare<[string, number], AccountRow>(
-    `SELECT a.id, a.email, a.plan, a.max_sites, a.max_storage_bytes FROM login_sessions s
+    ),
+    insertSession: db.prepare('INSERT INTO login_sessions (id_hash, account_id, expires_at_ms) VALUES (?, ?, ?)'),
+    sessionRow: db.prepare<[string, number], AccountRow>(
+      `SELECT a.id, a.email, a.plan, a.max_sites, a.max_storage_bytes FROM login_sessions s
      JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ? AND s.expires_at_ms > ?`,
-  );
-  const deleteSession = db.prepare('DELETE FROM login_sessions WHERE id_hash = ?');
-  const deleteExpired = db.prepare('DELETE FROM login_sessions WHERE expires_at_ms <= ?');
-  // Unknown emails still pay for one scrypt, so response time does not say which emails exist.
-  const dummyHash = hashPassword(randomBytes(16).toString('hex'));
-
-  const store: AccountStore = {
-    async create(account) {
-      const email = checkEmail(account.email);
-      const password = checkPassword(account.password);
-      const plan = checkPlan(account.plan ?? 'paid');
-      const maxSites = checkLimit(
-        account.maxSites === undefined ? DEFAULT_MAX_SITES[plan] : account.maxSites,
-        'max-sites',
-      );
-      const maxStorageBytes = checkLimit(account.maxStorageBytes ?? null, 'max-storage');
-      const passwordHash = await hashPassword(password);
-      const id = randomUUID();
-      try {
-        insert.run({
-          id,
-          email,
-          emailKey: emailKey(email),
-          passwordHash,
-          plan,
-          maxSites,
-          maxStorageBytes,
-          createdAtMs: now(),
-        });
-      } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          throw new AccountError('email_taken', `An account with the email ${email} already exists.`);
-        }
-        throw error;
-      }
-      return toAccount({ id, email, plan, max_sites: maxSites, max_storage_bytes: maxStorageBytes });
-    },
-
-    update(email, changes) {
-      const row = byKey.get(emailKey(email));
-      if (!row) throw new AccountError('not_found', `No account has the email ${email}.`);
-      const sets: string[] = [];
-      const values: Record<string, unknown> = { id: row.id };
-      if (changes.plan !== undefined) {
-        sets.push('plan = @plan');
-        values.plan = checkPlan(changes.plan);
-      }
-      if (changes.maxSites !== undefined) {
-        sets.push('max_sites = @maxSites');
-        values.maxSites = checkLimit(changes.maxSites, 'max-sites');
-      }
-      if (changes.maxStorageBytes !== undefined) {
-        sets.push('max_storage_bytes = @maxStorageBytes');
-        values.maxStorageBytes = checkLimit(changes.maxStorageBytes, 'max-storage');
-      }
-      if (sets.length > 0) db.prepare(`UPDATE accounts SET ${sets.join(', ')} WHERE id = @id`).run(values);
-      const updated = byIdStmt.get(row.id);
-      if (!updated) throw new AccountError('not_found', `No account has the email ${email}.`);
-      return toAccount(updated);
-    },
-
-    list: () => all.all().map(toAccount),
-    byEmail: (email) => {
-      const row = byKey.get(emailKey(email));
-      return row ? toAccount(row) : null;
-    },
-    byId: (id) => {
-      const row = byIdStmt.get(id);
-      return row ? toAccount(row) : null;
-    },
-
-    async verifyPassword(email, password) {
-      if (typeof email !== 'string' || typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH)
-        return null;
-      const row = hashByKey.get(emailKey(email));
-      const matches = await passwordMatches(password, row ? row.password_hash : await dummyHash);
-      if (!row || !matches) return null;
-      return store.byId(row.id);
-    },
-
-    startSession(accountId) {
-      const value = randomBytes(32).toString('base64url');
-      deleteExpired.run(now());
-      insertSession.run(sha256(value), accountId, now() + SESSION_LIFETIME_MS);
-      return value;
-    },
-    sessionAccount(value) {
-      const row = sessionRow.get(sha256(value), now());
-      return row ? toAccount(row) : null;
-    },
-    endSession(value) {
-      deleteSession.run(sha256(value));
-    },
-
-    identity: {
-      async currentAccount(request) {
-        const value = sessionCookie(request);
-        return value ? store.sessionAccount(value) : null;
-      },
-      loginUrl(returnTo) {
-        return `/login?next=${encodeURIComponent(safeReturnPath(returnTo))}`;
-      },
-      async accountById(id) {
-        return store.byId(id);
-      },
-    },
-
-    close() {
-      db.close();
-    },
+    ),
+    deleteSession: db.prepare('DELETE FROM login_sessions WHERE id_hash = ?'),
+    deleteExpired: db.prepare('DELETE FROM login_sessions WHERE expires_at_ms <= ?'),
   };
-  return store;
+}
+
+/** The SET clause and its values for the changes that are given; each value checked. */
+function accountUpdate(changes: AccountChanges): { sets: string[]; values: Record<string, unknown> } {
+  const sets: string[] = [];
+  const values: Record<string, unknown> = {};
+  if (changes.plan !== undefined) {
+    sets.push('plan = @plan');
+    values.plan = checkPlan(changes.plan);
+  }
+  if (changes.maxSites !== undefined) {
+    sets.push('max_sites = @maxSites');
+    values.maxSites = checkLimit(changes.maxSites, 'max-sites');
+  }
+  if (changes.maxStorageBytes !== undefined) {
+    sets.push('max_storage_bytes = @maxStorageBytes');
+    values.maxStorageBytes = checkLimit(changes.maxStorageBytes, 'max-storage');
+  }
+  return { sets, values };
+}
+
+/** The AccountStore of one data folder: `accounts.sqlite` (WAL), accounts and login sessions. */
+class SqliteAccountStore implements AccountStore {
+  readonly identity: IdentityProvider;
+  private readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly statements: ReturnType<typeof prepareStatements>;
+  /** Unknown emails still pay for one scrypt, so response time does not say which emails exist. */
+  private readonly dummyHash: Promise<string>;
+
+  constructor(dir: string, now: () => number) {
+    this.now = now;
+    mkdirSync(dir, { recursive: true });
+    this.db = new Database(join(dir, 'accounts.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+    this.statements = prepareStatements(this.db);
+    this.dummyHash = hashPassword(randomBytes(16).toString('hex'));
+    this.identity = {
+      currentAccount: async (request) => {
+        const value = sessionCookie(request);
+        return value ? this.sessionAccount(value) : null;
+      },
+      loginUrl: (returnTo) => `/login?next=${encodeURIComponent(safeReturnPath(returnTo))}`,
+      accountById: async (id) => this.byId(id),
+    };
+  }
+
+  async create(account: NewAccount): Promise<Account> {
+    const email = checkEmail(account.email);
+    const password = checkPassword(account.password);
+    const plan = checkPlan(account.plan ?? 'paid');
+    const maxSites = checkLimit(
+      account.maxSites === undefined ? DEFAULT_MAX_SITES[plan] : account.maxSites,
+      'max-sites',
+    );
+    const maxStorageBytes = checkLimit(account.maxStorageBytes ?? null, 'max-storage');
+    const passwordHash = await hashPassword(password);
+    const id = randomUUID();
+    try {
+      this.statements.insert.run({
+        id,
+        email,
+        emailKey: emailKey(email),
+        passwordHash,
+        plan,
+        maxSites,
+        maxStorageBytes,
+        createdAtMs: this.now(),
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new AccountError('email_taken', `An account with the email ${email} already exists.`);
+      }
+      throw error;
+    }
+    return toAccount({ id, email, plan, max_sites: maxSites, max_storage_bytes: maxStorageBytes });
+  }
+
+  update(email: string, changes: AccountChanges): Account {
+    const row = this.statements.byKey.get(emailKey(email));
+    if (!row) throw new AccountError('not_found', `No account has the email ${email}.`);
+    const { sets, values } = accountUpdate(changes);
+    if (sets.length > 0) {
+      this.db.prepare(`UPDATE accounts SET ${sets.join(', ')} WHERE id = @id`).run({ id: row.id, ...values });
+    }
+    const updated = this.statements.byId.get(row.id);
+    if (!updated) throw new AccountError('not_found', `No account has the email ${email}.`);
+    return toAccount(updated);
+  }
+
+  list(): Account[] {
+    return this.statements.all.all().map(toAccount);
+  }
+
+  byEmail(email: string): Account | null {
+    const row = this.statements.byKey.get(emailKey(email));
+    return row ? toAccount(row) : null;
+  }
+
+  byId(id: string): Account | null {
+    const row = this.statements.byId.get(id);
+    return row ? toAccount(row) : null;
+  }
+
+  async verifyPassword(email: string, password: string): Promise<Account | null> {
+    if (typeof email !== 'string' || typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH) {
+      return null;
+    }
+    const row = this.statements.hashByKey.get(emailKey(email));
+    const matches = await passwordMatches(password, row ? row.password_hash : await this.dummyHash);
+    if (!row || !matches) return null;
+    return this.byId(row.id);
+  }
+
+  startSession(accountId: string): string {
+    const value = randomBytes(32).toString('base64url');
+    this.statements.deleteExpired.run(this.now());
+    this.statements.insertSession.run(sha256(value), accountId, this.now() + SESSION_LIFETIME_MS);
+    return value;
+  }
+
+  sessionAccount(cookieValue: string): Account | null {
+    const row = this.statements.sessionRow.get(sha256(cookieValue), this.now());
+    return row ? toAccount(row) : null;
+  }
+
+  endSession(cookieValue: string): void {
+    this.statements.deleteSession.run(sha256(cookieValue));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export function openAccountStore(options: { dir: string; now?: () => number }): AccountStore {
+  return new SqliteAccountStore(options.dir, options.now ?? Date.now);
 }

@@ -7,9 +7,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
-import { errorBody } from '../../protocol/index.js';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { openEmbeddedAuthStore } from '../auth/store.js';
+import { fail } from '../http.js';
 import { createSyncEndpoints } from '../index.js';
 import { openEmbeddedStorage } from '../storage/embedded.js';
 import { openPostgresAuthStore, openPostgresStorage } from '../storage/postgres.js';
@@ -17,7 +17,9 @@ import { openS3BlobStore, s3OptionsFromUrl } from '../storage/s3.js';
 import type { AuthStore, SyncStorage } from '../types.js';
 import { type AccountStore, openAccountStore } from './accounts.js';
 import { errorPage } from './pages.js';
-import { createPlatform, notFoundPage, subdomainSite } from './platform.js';
+import { createPlatform } from './platform.js';
+import { notFoundPage } from './respond.js';
+import { subdomainSite } from './sites.js';
 
 export const DEFAULT_PORT = 4321;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -161,39 +163,72 @@ function defaultLog(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 }
 
-export async function startReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
-  const host = options.host ?? DEFAULT_HOST;
-  const log = options.log ?? defaultLog;
-  const stores = await openReferenceStores(options.dataDir ?? DEFAULT_DATA_DIR, options.external ?? null, log);
-  let boundPort: number | null = null;
+/** Requests still running: close() lets them finish (a long-poll ends at once when its socket closes) first. */
+class InFlight {
+  private count = 0;
+  private idle: (() => void) | null = null;
 
+  async around(next: () => Promise<void>): Promise<void> {
+    this.count++;
+    try {
+      await next();
+    } finally {
+      this.count--;
+      if (this.count === 0) this.idle?.();
+    }
+  }
+
+  /** Resolves when none is running, or after 5 s: a handler that never ends must not keep the stores open forever. */
+  drained(): Promise<void> {
+    return new Promise<void>((done) => {
+      if (this.count === 0) return done();
+      this.idle = done;
+      setTimeout(done, 5_000).unref();
+    });
+  }
+}
+
+/** One line per request; the path only: queries can carry codes and states, and never belong in a log. */
+function accessLog(log: (line: string) => void, inFlight: InFlight): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now();
+    await inFlight.around(next);
+    const url = new URL(c.req.url);
+    const site = subdomainSite(c.req.header('host'));
+    const where = site === null ? url.pathname : `${site}.localhost${url.pathname}`;
+    log(`${c.req.method} ${where} ${c.res.status} ${Math.round(performance.now() - started)} ms`);
+  };
+}
+
+/** Anything the mounted apps did not answer themselves (a store failing): JSON under /sync/, a page elsewhere. */
+function serverError(log: (line: string) => void, error: Error, c: Context): Response {
+  log(`error ${c.req.method} ${new URL(c.req.url).pathname}: ${error.message}`);
+  if (new URL(c.req.url).pathname.startsWith('/sync/')) {
+    return fail(c, 'internal', 'The server failed on this request. Try again; the server log has the details.');
+  }
+  return c.html(
+    errorPage(500, 'Something went wrong', 'The server failed on this request. The log has the details.'),
+    500,
+  );
+}
+
+/** The whole server: access log, sites on their own host, the sync endpoints, then the platform's routes. */
+function referenceApp(
+  options: ReferenceServerOptions,
+  stores: ReferenceStores,
+  log: (line: string) => void,
+  inFlight: InFlight,
+  port: () => number | null,
+): Hono {
   const platform = createPlatform({
     accounts: stores.accounts,
     storage: stores.storage,
     csrfKey: `${stores.tokenSecret}:platform-csrf`,
-    port: () => boundPort,
+    port,
     log,
   });
   const app = new Hono();
-  // Requests still running: close() lets them finish (a long-poll ends at once when its socket closes) before
-  // the stores close under them.
-  let inFlight = 0;
-  let idle: (() => void) | null = null;
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    inFlight++;
-    try {
-      await next();
-    } finally {
-      inFlight--;
-      if (inFlight === 0) idle?.();
-    }
-    const url = new URL(c.req.url);
-    const site = subdomainSite(c.req.header('host'));
-    // The path only: queries can carry codes and states, and never belong in a log.
-    const where = site === null ? url.pathname : `${site}.localhost${url.pathname}`;
-    log(`${c.req.method} ${where} ${c.res.status} ${Math.round(performance.now() - started)} ms`);
-  });
+  app.use('*', accessLog(log, inFlight));
   app.use('*', platform.siteHost);
   app.route(
     '/',
@@ -208,35 +243,31 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
   );
   app.route('/', platform.routes);
   app.notFound(notFoundPage);
-  // The platform's own routes answer their errors themselves; this catches anything else (a store failing).
-  app.onError((error, c) => {
-    log(`error ${c.req.method} ${new URL(c.req.url).pathname}: ${error.message}`);
-    if (new URL(c.req.url).pathname.startsWith('/sync/')) {
-      return c.json(
-        errorBody('internal', 'The server failed on this request. Try again; the server log has the details.'),
-        500,
-      );
-    }
-    return c.html(
-      errorPage(500, 'Something went wrong', 'The server failed on this request. The log has the details.'),
-      500,
-    );
-  });
+  app.onError((error, c) => serverError(log, error, c));
+  return app;
+}
 
-  const server = await new Promise<Server>((resolveServer, reject) => {
-    const created = serve({ fetch: app.fetch, hostname: host, port: options.port ?? DEFAULT_PORT }, () =>
-      resolveServer(created as Server),
-    ) as Server;
+async function listen(app: Hono, host: string, port: number, stores: ReferenceStores): Promise<Server> {
+  return new Promise<Server>((resolveServer, reject) => {
+    const created = serve({ fetch: app.fetch, hostname: host, port }, () => resolveServer(created as Server)) as Server;
     created.once('error', reject);
   }).catch(async (error: NodeJS.ErrnoException) => {
     await stores.close();
     if (error.code === 'EADDRINUSE') {
-      throw new Error(
-        `Port ${options.port ?? DEFAULT_PORT} on ${host} is in use. Stop the other server or pass --port.`,
-      );
+      throw new Error(`Port ${port} on ${host} is in use. Stop the other server or pass --port.`);
     }
     throw error;
   });
+}
+
+export async function startReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
+  const host = options.host ?? DEFAULT_HOST;
+  const log = options.log ?? defaultLog;
+  const stores = await openReferenceStores(options.dataDir ?? DEFAULT_DATA_DIR, options.external ?? null, log);
+  const inFlight = new InFlight();
+  let boundPort: number | null = null;
+  const app = referenceApp(options, stores, log, inFlight, () => boundPort);
+  const server = await listen(app, host, options.port ?? DEFAULT_PORT, stores);
   boundPort = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
@@ -251,15 +282,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
         // Keep-alive connections would hold close() open until they time out.
         server.closeAllConnections();
       })
-        .then(
-          () =>
-            new Promise<void>((done) => {
-              if (inFlight === 0) return done();
-              idle = done;
-              // A handler that never ends must not keep the stores open forever.
-              setTimeout(done, 5_000).unref();
-            }),
-        )
+        .then(() => inFlight.drained())
         .then(() => stores.close());
       return closed;
     },

@@ -1,0 +1,114 @@
+// The signed-in dashboard: the account's sites and usage, a site's versions, an old version (sandboxed), and Delete.
+
+import type { Context } from 'hono';
+import type { BlankEnv } from 'hono/types';
+import { checkSiteName, type Entry } from '../../protocol/index.js';
+import type { SyncStorage } from '../types.js';
+import { csrfFor, csrfMatches, readForm, requireSameOrigin, type Session, signedIn } from './guards.js';
+import { dashboardPage, signedOutHome, versionsPage } from './pages.js';
+import type { PlatformOptions } from './platform.js';
+import { errorHtml, noSuchSite, notYourSite, pageResponse } from './respond.js';
+
+/** Bounded: a listing of more than this many pages is not a dashboard's job. */
+const MAX_LISTING_PAGES = 100;
+const LISTING_PAGE_SIZE = 1000;
+
+type SiteContext = Context<BlankEnv, '/dashboard/sites/:name'>;
+type VersionContext = Context<BlankEnv, '/dashboard/sites/:name/versions/:version'>;
+
+/** The account's live sites by name, and how many uploads it has. */
+async function allSites(storage: SyncStorage, accountId: string): Promise<{ sites: Entry[]; uploads: number }> {
+  const sites: Entry[] = [];
+  let uploads = 0;
+  let continuation: string | null = null;
+  for (let page = 0; page < MAX_LISTING_PAGES; page++) {
+    const listing = await storage.listing(accountId, continuation, LISTING_PAGE_SIZE);
+    if (!listing) break;
+    for (const entry of listing.entries) {
+      if (entry.deleted) continue;
+      if (entry.kind === 'site') sites.push(entry);
+      else if (entry.kind === 'upload') uploads++;
+    }
+    if (listing.next === null) break;
+    continuation = listing.next;
+  }
+  sites.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
+  return { sites, uploads };
+}
+
+/** The signed-in session, or the redirect to the login that comes back to this page. */
+function sessionOrLogin(options: PlatformOptions, c: Context): Session | Response {
+  return (
+    signedIn(options.accounts, c) ?? c.redirect(options.accounts.identity.loginUrl(new URL(c.req.url).pathname), 303)
+  );
+}
+
+/** GET /: the dashboard when signed in, else a link to sign in. */
+export async function home(options: PlatformOptions, c: Context): Promise<Response> {
+  const session = signedIn(options.accounts, c);
+  if (!session) return pageResponse(c, 200, signedOutHome());
+  const { account, cookie } = session;
+  const [{ sites, uploads }, usage] = await Promise.all([
+    allSites(options.storage, account.id),
+    options.storage.usage(account.id),
+  ]);
+  const port = options.port();
+  const deleted = c.req.query('deleted');
+  const page = dashboardPage({
+    account,
+    sites,
+    uploads,
+    usage,
+    csrf: csrfFor(options.csrfKey, cookie),
+    subdomainUrl: (name) => (port === null ? null : `http://${name}.localhost:${port}/`),
+    ...(deleted && checkSiteName(deleted).ok ? { notice: `Deleted the site "${deleted}".` } : {}),
+  });
+  return pageResponse(c, 200, page);
+}
+
+/** GET /dashboard/sites/:name: the current version and the earlier ones. */
+export async function siteVersionsPage(options: PlatformOptions, c: SiteContext): Promise<Response> {
+  const session = sessionOrLogin(options, c);
+  if (session instanceof Response) return session;
+  const name = c.req.param('name');
+  if (!checkSiteName(name).ok) return noSuchSite(c, name);
+  const versions = await options.storage.versions(session.account.id, { kind: 'site', key: name });
+  if (!versions) return notYourSite(c, name);
+  const current = await options.storage.readFile(session.account.id, { kind: 'site', key: name });
+  return pageResponse(c, 200, versionsPage({ name, current: current?.entry ?? null, versions }));
+}
+
+/** GET /dashboard/sites/:name/versions/:version: an earlier version's HTML. */
+export async function oldVersion(options: PlatformOptions, c: VersionContext): Promise<Response> {
+  const session = sessionOrLogin(options, c);
+  if (session instanceof Response) return session;
+  const name = c.req.param('name');
+  const version = Number(c.req.param('version'));
+  if (!checkSiteName(name).ok || !Number.isSafeInteger(version) || version < 1) {
+    return errorHtml(c, 404, 'Not found', 'There is no such version.');
+  }
+  const content = await options.storage.readVersion(session.account.id, { kind: 'site', key: name }, version);
+  if (!content) return errorHtml(c, 404, 'Not found', `The site "${name}" has no version ${version}.`);
+  // An old version is shown, never run: on the platform's origin its scripts could act for the viewer.
+  c.header('Content-Security-Policy', 'sandbox');
+  c.header('Content-Type', 'text/html; charset=utf-8');
+  c.header('X-Content-Type-Options', 'nosniff');
+  return c.body(new Uint8Array(content), 200);
+}
+
+/** POST /dashboard/sites/:name/delete: a tombstone for the site, as clients see it at their next poll. */
+export async function deleteSite(options: PlatformOptions, c: SiteContext): Promise<Response> {
+  requireSameOrigin(c.req.raw);
+  const session = signedIn(options.accounts, c);
+  if (!session) return errorHtml(c, 401, 'Sign in first', 'Sign in to delete a site.');
+  const form = await readForm(c.req.raw);
+  if (!csrfMatches(options.csrfKey, session.cookie, form.get('csrf'))) {
+    return errorHtml(c, 403, 'Refused', 'This delete form is out of date. Reload the dashboard and try again.');
+  }
+  const name = c.req.param('name');
+  if (!checkSiteName(name).ok) return noSuchSite(c, name);
+  const tombstone = await options.storage.deleteEntry(session.account.id, 'site', name);
+  if (!tombstone) return notYourSite(c, name);
+  options.log(`site deleted account=${session.account.id} site=${name}`);
+  return c.redirect(`/?deleted=${encodeURIComponent(name)}`, 303);
+}

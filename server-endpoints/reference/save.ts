@@ -1,0 +1,71 @@
+// POST /save/<name>: the platform's own save, as a self-saving site calls it (the new HTML as the body, owner only).
+
+import type { Context } from 'hono';
+import type { BlankEnv } from 'hono/types';
+import { checkSiteName, type ErrorCode, MAX_FILE_BYTES } from '../../protocol/index.js';
+import type { WriteFileResult } from '../types.js';
+import { readLimitedBody, requireSameOrigin, signedIn } from './guards.js';
+import type { PlatformOptions } from './platform.js';
+import { jsonError, PlatformError } from './respond.js';
+
+/** A request header a cross-site HTML form cannot send (and a cross-origin script only after a CORS preflight we never grant). */
+export const SAVE_HEADER = 'X-Hyperclay-Save';
+
+type SaveContext = Context<BlankEnv, '/save/:name'>;
+type Refused = Exclude<WriteFileResult['outcome'], 'saved' | 'created' | 'unchanged'>;
+
+const REFUSALS: Record<Refused, [ErrorCode, string]> = {
+  storage_limit_reached: ['storage_limit_reached', 'This save would pass your storage quota. Delete something first.'],
+  site_limit_reached: ['site_limit_reached', "You've run out of sites."],
+  conflict: ['conflict', 'Another save won; reload the site and save again.'],
+  path_conflict: ['path_conflict', 'A folder is where this site should be.'],
+  name_taken: ['name_taken', 'Another account holds this site name.'],
+};
+
+export async function saveSite(options: PlatformOptions, c: SaveContext): Promise<Response> {
+  try {
+    return await save(options, c);
+  } catch (error) {
+    if (error instanceof PlatformError) return jsonError(c, error);
+    throw error;
+  }
+}
+
+/** Same-origin when the browser says where it comes from; otherwise the header a cross-site form cannot send. */
+function requireSaveOrigin(c: Context): void {
+  if (c.req.header('origin') !== undefined) requireSameOrigin(c.req.raw);
+  else if (c.req.header(SAVE_HEADER) === undefined) {
+    throw new PlatformError('forbidden', `A save needs a same-origin Origin header or the ${SAVE_HEADER} header.`);
+  }
+}
+
+/** Saves through the same storage call as sync, with no base version and the server's clock: the platform wins. */
+async function save(options: PlatformOptions, c: SaveContext): Promise<Response> {
+  requireSaveOrigin(c);
+  const session = signedIn(options.accounts, c);
+  if (!session) throw new PlatformError('unauthorized', 'Sign in to the platform to save this site.');
+  const name = c.req.param('name');
+  const checked = checkSiteName(name);
+  if (!checked.ok) throw new PlatformError('invalid_name', `"${name}" is not a site name: ${checked.message}.`);
+  const { account } = session;
+  const current = await options.storage.readFile(account.id, { kind: 'site', key: name });
+  if (!current || current.entry.deleted) throw new PlatformError('not_found', `You have no site named "${name}".`);
+  const body = await readLimitedBody(c.req.raw, MAX_FILE_BYTES);
+  const result = await options.storage.writeFile({
+    accountId: account.id,
+    kind: 'site',
+    key: name,
+    path: current.entry.path,
+    content: body.content,
+    sha256: body.sha256,
+    baseVersion: null,
+    modifiedAtMs: null,
+    limits: { maxSites: account.maxSites, maxStorageBytes: account.maxStorageBytes },
+  });
+  if (result.outcome === 'saved' || result.outcome === 'created' || result.outcome === 'unchanged') {
+    options.log(`site saved account=${account.id} site=${name} v${result.entry.version ?? 0} ${result.outcome}`);
+    return c.json({ ok: true, outcome: result.outcome, entry: result.entry }, 200);
+  }
+  const [code, message] = REFUSALS[result.outcome];
+  throw new PlatformError(code, message);
+}
