@@ -133,6 +133,9 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
       finish(EXIT.signedOut);
     },
   });
+  // The watcher's handles kept the process alive; when the folder went away with them, Node ended it mid-await
+  // (exit 13). A foreground sync lives until it is stopped.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -170,6 +173,7 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
   return code;
 
   async function shutDown(): Promise<void> {
+    clearInterval(keepAlive);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);

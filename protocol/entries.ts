@@ -119,13 +119,72 @@ export function parseEntry(value: unknown): Entry {
   return entry;
 }
 
-export function parseChangesPage(value: unknown): ChangesPage {
+/** An entry of a change page that breaks the protocol: its reason, and what it is when that much could be read. */
+export interface MalformedEntry {
+  /** Its position in the page. */
+  index: number;
+  reason: string;
+  /** Its path as sent (cut to 200 characters), for a log line; absent when it was not text. */
+  rawPath?: string;
+  /** Its kind, name and path, when they are valid on their own (an entry that is only missing a field). */
+  identity?: Pick<Entry, 'kind' | 'name' | 'path'>;
+}
+
+/** A change page whose own fields are valid, with each entry read on its own: the malformed ones set aside. */
+export interface ReadChangesPage extends ChangesPage {
+  malformed: MalformedEntry[];
+}
+
+/** The kind, name and path of an entry that failed validation, when those are valid by themselves. */
+function identityOf(value: unknown): Pick<Entry, 'kind' | 'name' | 'path'> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const raw = value as Record<string, unknown>;
+  const { kind } = raw;
+  if (kind !== 'site' && kind !== 'upload' && kind !== 'folder') return undefined;
+  const path = checkPath(raw.path, kind === 'folder' ? 'folder' : 'file');
+  if (!path.ok) return undefined;
+  if (kind !== 'site') return { kind, path: path.value };
+  const name = checkSiteName(raw.name);
+  if (!name.ok || !isSiteFile(path.value) || siteNameOf(path.value) !== name.value) return undefined;
+  return { kind, name: name.value, path: path.value };
+}
+
+/**
+ * Reads a change page: the page itself must be well formed (entries, cursor, hasMore), while one malformed entry
+ * is set aside with its reason instead of refusing the whole page.
+ */
+export function readChangesPage(value: unknown): ReadChangesPage {
   const raw = record(value, 'changes page');
   if (!Array.isArray(raw.entries)) throw new ProtocolViolation('changes page has no entries');
   if (typeof raw.cursor !== 'string' || raw.cursor.length === 0)
     throw new ProtocolViolation('changes page has no cursor');
   if (typeof raw.hasMore !== 'boolean') throw new ProtocolViolation('changes page has no hasMore');
-  return { entries: raw.entries.map(parseEntry), cursor: raw.cursor, hasMore: raw.hasMore };
+  const entries: Entry[] = [];
+  const malformed: MalformedEntry[] = [];
+  raw.entries.forEach((item: unknown, index) => {
+    try {
+      entries.push(parseEntry(item));
+    } catch (error) {
+      if (!(error instanceof ProtocolViolation)) throw error;
+      const identity = identityOf(item);
+      const raw = typeof item === 'object' && item !== null ? (item as { path?: unknown }).path : undefined;
+      malformed.push({
+        index,
+        reason: error.message,
+        ...(typeof raw === 'string' ? { rawPath: raw.slice(0, 200) } : {}),
+        ...(identity ? { identity } : {}),
+      });
+    }
+  });
+  return { entries, cursor: raw.cursor, hasMore: raw.hasMore, malformed };
+}
+
+/** A change page in which every entry must be valid. */
+export function parseChangesPage(value: unknown): ChangesPage {
+  const page = readChangesPage(value);
+  const first = page.malformed[0];
+  if (first) throw new ProtocolViolation(first.reason);
+  return { entries: page.entries, cursor: page.cursor, hasMore: page.hasMore };
 }
 
 function parseUser(value: unknown): User {

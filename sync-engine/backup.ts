@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, open, rename, unlink, utimes } from 'node:fs/promises';
+import { copyFile, lstat, open, rename, unlink, utimes } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { baseName, folderOf } from '../protocol/index.js';
 import { EngineError } from './errors.js';
@@ -13,6 +13,8 @@ import {
   fillAndSync,
   fsyncDir,
   LocalPathError,
+  makeFoldersInside,
+  makeParentsInside,
   openNewFile,
   resolveInside,
   tempPathFor,
@@ -124,8 +126,8 @@ function failed(relPath: string, error: unknown): BackupError {
 
 async function backupTarget(root: string, relPath: string, now: Date): Promise<Backup> {
   const dirRel = backupFolderFor(relPath);
+  await makeFoldersInside(root, dirRel);
   const dirAbs = await resolveInside(root, dirRel);
-  await mkdir(dirAbs, { recursive: true });
   return claimFreeName(dirAbs, dirRel, backupStamp(now), extname(baseName(relPath)));
 }
 
@@ -210,7 +212,7 @@ export async function replaceFile(
     const incoming = createHash('sha256').update(data).digest('hex');
     if (incoming === existing.sha256) return { backup: null, written: false };
   }
-  await mkdir(dirname(target), { recursive: true });
+  await makeParentsInside(root, relPath);
   if (!existing) {
     await writeFileAtomic(target, data, options.mtime ? { mtime: options.mtime } : {});
     return { backup: null, written: true };
@@ -275,7 +277,7 @@ export async function installFile(
     if (current && (!current.isFile() || compared === null || !sameStat(current, compared))) {
       return { status: 'local_changed' };
     }
-    await mkdir(dirname(target), { recursive: true });
+    await makeParentsInside(root, relPath);
     // A file deleted since the compare is a local delete against a remote change: the remote edit comes back.
     const backup = current ? await moveToBackup(root, relPath, now) : null;
     const incoming = await lstat(tempAbsPath);

@@ -41,6 +41,8 @@ export interface DownloadRequest {
   /** The cap for a body whose size nobody announced. */
   maxUnannouncedBytes: number;
   bearer: () => Promise<string>;
+  /** Aborts the download (a stop). */
+  signal?: AbortSignal;
 }
 
 /** The file a download's headers describe (size still 0: the body tells). */
@@ -133,8 +135,18 @@ export async function downloadFile(transport: Transport, request: DownloadReques
   // Only a file this call created is removed on failure.
   let opened = false;
   try {
+    // The planned size sets the deadline; an unannounced one gets the deadline of the cap.
+    const deadline = { ms: transport.transferDeadlineMs(request.expect?.size ?? request.maxUnannouncedBytes), what };
     return await transport.perform(
-      { method: 'GET', path, bearer: request.bearer, streaming: true, headers: { accept: '*/*' } },
+      {
+        method: 'GET',
+        path,
+        bearer: request.bearer,
+        streaming: true,
+        headers: { accept: '*/*' },
+        deadline,
+        ...(request.signal ? { signal: request.signal } : {}),
+      },
       async (response, stream) => {
         const headers = fileHeaders(request.kind, request.key, response);
         const known = announcedSize(request, headers, response);

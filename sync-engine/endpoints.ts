@@ -2,7 +2,6 @@
 // paths, sent through the one transport with the token of auth.ts, and each answer validated by protocol/.
 
 import {
-  type ChangesPage,
   checkPath,
   checkSiteName,
   type Entry,
@@ -14,13 +13,14 @@ import {
   MAX_WAIT_SECONDS,
   type MeResponse,
   ProtocolViolation,
-  parseChangesPage,
   parseEntry,
   parseMeResponse,
   parseRefreshResponse,
   parseSessionResponse,
   parseTokenResponse,
   parseVersionsResponse,
+  type ReadChangesPage,
+  readChangesPage,
   type SessionResponse,
   type TokenResponse,
   type VersionInfo,
@@ -76,7 +76,8 @@ export interface ApiClient {
   health(): Promise<void>;
   me(): Promise<MeResponse>;
   createSession(deviceName: string): Promise<SessionResponse>;
-  changes(request: ChangesRequest): Promise<ChangesPage>;
+  /** A change page; an entry that breaks the protocol is set aside in `malformed`, the rest is usable. */
+  changes(request: ChangesRequest): Promise<ReadChangesPage>;
   /** Streams a file into `destinationPath` (created or truncated), verifies it, fsyncs it; removes it on failure. */
   download(kind: FileKind, key: string, destinationPath: string, expect?: DownloadExpectation): Promise<FileHeaders>;
   putFile(kind: FileKind, key: string, input: PutFileInput): Promise<PutFileResult>;
@@ -88,6 +89,11 @@ export interface ApiClient {
   logout(): Promise<void>;
   /** POST /sync/token: the sign-in's code exchange (unauthenticated). */
   exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<TokenResponse>;
+  /**
+   * A client sharing this one's connections, clock and token, whose close() aborts only the requests made through
+   * it (an engine's stop); it can be used again afterwards.
+   */
+  scoped(): ApiClient;
   /** Aborts every request in flight (they reject with code `client_closed`) and closes the keep-alive connections. */
   close(): void;
 }
@@ -156,33 +162,66 @@ function putFileHeaders(kind: FileKind, input: PutFileInput): Record<string, str
   return headers;
 }
 
+/** What every client of one origin shares: the transport (connections, clock offset) and the token keeper. */
+interface Shared {
+  origin: string;
+  transport: Transport;
+  tokens: TokenKeeper;
+  clientVersion: string;
+  maxUnannounced: number;
+}
+
+function sharedFor(options: ApiClientOptions): Shared {
+  const origin = checkOrigin(options.origin);
+  const log = options.log ?? (() => {});
+  const now = options.now ?? Date.now;
+  const transport = new Transport({ ...options, origin, log, now });
+  const tokens = new TokenKeeper({
+    origin,
+    getToken: options.getToken,
+    onToken: options.onToken,
+    log,
+    now,
+    postRefresh: (token) =>
+      transport.json({ method: 'POST', path: '/sync/token/refresh', bearer: () => token }, parseRefreshResponse),
+  });
+  return {
+    origin,
+    transport,
+    tokens,
+    clientVersion: options.clientVersion,
+    maxUnannounced: options.maxUnannouncedDownloadBytes ?? 1024 * 1024 * 1024,
+  };
+}
+
 class PlatformClient implements ApiClient {
   readonly origin: string;
+  readonly #shared: Shared;
   readonly #transport: Transport;
   readonly #tokens: TokenKeeper;
   readonly #clientVersion: string;
   readonly #maxUnannounced: number;
   readonly #bearer = () => this.#tokens.bearer();
+  /** A scoped client's calls carry its signal; close() aborts them and starts a new scope. */
+  #scope: AbortController | null;
 
-  constructor(options: ApiClientOptions) {
-    this.origin = checkOrigin(options.origin);
-    const log = options.log ?? (() => {});
-    const now = options.now ?? Date.now;
-    this.#transport = new Transport({ ...options, origin: this.origin, log, now });
-    this.#tokens = new TokenKeeper({
-      origin: this.origin,
-      getToken: options.getToken,
-      onToken: options.onToken,
-      log,
-      now,
-      postRefresh: (token) =>
-        this.#transport.json(
-          { method: 'POST', path: '/sync/token/refresh', bearer: () => token },
-          parseRefreshResponse,
-        ),
-    });
-    this.#clientVersion = options.clientVersion;
-    this.#maxUnannounced = options.maxUnannouncedDownloadBytes ?? 1024 * 1024 * 1024;
+  constructor(shared: Shared, scoped: boolean) {
+    this.#shared = shared;
+    this.origin = shared.origin;
+    this.#transport = shared.transport;
+    this.#tokens = shared.tokens;
+    this.#clientVersion = shared.clientVersion;
+    this.#maxUnannounced = shared.maxUnannounced;
+    this.#scope = scoped ? new AbortController() : null;
+  }
+
+  /** The fields every call of this client carries. */
+  get #call(): { signal?: AbortSignal } {
+    return this.#scope ? { signal: this.#scope.signal } : {};
+  }
+
+  scoped(): ApiClient {
+    return new PlatformClient(this.#shared, true);
   }
 
   get clockOffsetMs(): number {
@@ -195,13 +234,16 @@ class PlatformClient implements ApiClient {
 
   async health(): Promise<void> {
     await this.#transport.json(
-      { method: 'GET', path: '/sync/health', retry: false, reportOffline: false },
+      { method: 'GET', path: '/sync/health', retry: false, reportOffline: false, ...this.#call },
       parseHealth,
     );
   }
 
   me(): Promise<MeResponse> {
-    return this.#transport.json({ method: 'GET', path: '/sync/me', bearer: this.#bearer }, parseMeResponse);
+    return this.#transport.json(
+      { method: 'GET', path: '/sync/me', bearer: this.#bearer, ...this.#call },
+      parseMeResponse,
+    );
   }
 
   createSession(deviceName: string): Promise<SessionResponse> {
@@ -211,22 +253,17 @@ class PlatformClient implements ApiClient {
         path: '/sync/sessions',
         bearer: this.#bearer,
         json: { deviceName, clientVersion: this.#clientVersion },
+        ...this.#call,
       },
       parseSessionResponse,
     );
   }
 
-  async changes(request: ChangesRequest): Promise<ChangesPage> {
+  async changes(request: ChangesRequest): Promise<ReadChangesPage> {
     const { query, waitMs } = changesQuery(request);
     return this.#transport.json(
-      {
-        method: 'GET',
-        path: '/sync/changes',
-        query,
-        bearer: this.#bearer,
-        extraWaitMs: waitMs,
-      },
-      parseChangesPage,
+      { method: 'GET', path: '/sync/changes', query, bearer: this.#bearer, extraWaitMs: waitMs, ...this.#call },
+      readChangesPage,
     );
   }
 
@@ -246,14 +283,25 @@ class PlatformClient implements ApiClient {
       expect,
       maxUnannouncedBytes: this.#maxUnannounced,
       bearer: this.#bearer,
+      ...this.#call,
     });
   }
 
   async putFile(kind: FileKind, key: string, input: PutFileInput): Promise<PutFileResult> {
     const { url: path, key: canonical } = fileRoute(kind, key);
     const headers = putFileHeaders(kind, input);
+    const deadline = { ms: this.#transport.transferDeadlineMs(input.content.length), what: `${kind} ${key}` };
     const { status, value: entry } = await this.#transport.answer(
-      { method: 'PUT', path, bearer: this.#bearer, body: input.content, headers, streaming: true },
+      {
+        method: 'PUT',
+        path,
+        bearer: this.#bearer,
+        body: input.content,
+        headers,
+        streaming: true,
+        deadline,
+        ...this.#call,
+      },
       parseSavedEntry,
     );
     if (entry.kind !== kind || entry.sha256 !== input.sha256 || entry.deleted) {
@@ -271,7 +319,7 @@ class PlatformClient implements ApiClient {
     if (!checked.ok) throw new EngineError('invalid_path', `"${path}" cannot be synced: ${checked.message}.`);
     const url = `/sync/folders/${encodePath(checked.value)}`;
     const { status, value: entry } = await this.#transport.answer(
-      { method: 'PUT', path: url, bearer: this.#bearer },
+      { method: 'PUT', path: url, bearer: this.#bearer, ...this.#call },
       parseSavedEntry,
     );
     if (entry.kind !== 'folder' || entry.path !== checked.value) {
@@ -282,7 +330,7 @@ class PlatformClient implements ApiClient {
 
   versions(name: string): Promise<VersionInfo[]> {
     const path = `${fileRoute('site', name).url}/versions`;
-    return this.#transport.json({ method: 'GET', path, bearer: this.#bearer }, parseVersionsResponse);
+    return this.#transport.json({ method: 'GET', path, bearer: this.#bearer, ...this.#call }, parseVersionsResponse);
   }
 
   async refresh(): Promise<SavedToken> {
@@ -311,11 +359,16 @@ class PlatformClient implements ApiClient {
   }
 
   close(): void {
-    this.#transport.close();
+    if (this.#scope === null) {
+      this.#transport.close();
+      return;
+    }
+    this.#scope.abort();
+    this.#scope = new AbortController();
   }
 }
 
 /** The engine's one client for the platform, bound to `options.origin` (InsecureOriginError when it may not be). */
 export function createApiClient(options: ApiClientOptions): ApiClient {
-  return new PlatformClient(options);
+  return new PlatformClient(sharedFor(options), false);
 }

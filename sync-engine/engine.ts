@@ -2,12 +2,15 @@
 // sessions and polls, local events, status) and owns their life: open, start, stop, a one-off sync, and the one
 // reaction to every classified failure. Every decision is the planner's; the parts do the I/O.
 
+import { rename } from 'node:fs/promises';
 import type { ApiClient } from './endpoints.js';
 import { EngineCore } from './engine-core.js';
 import type { SignedOutError } from './errors.js';
 import { Executor } from './executor.js';
 import { classify, type Failure } from './failures.js';
+import { FolderReturnWatch, folderPresence } from './folder-guard.js';
 import { bindFolder, createFolderRules, readFolderAccount, SyncFolderError } from './folder-rules.js';
+import { FolderMissingError } from './fsutil.js';
 import { LocalEvents } from './local-events.js';
 import type { EngineLog } from './log.js';
 import { type Action, keyName } from './model.js';
@@ -63,20 +66,31 @@ export function createSyncEngine(options: EngineOptions): SyncEngine {
   return new Engine(options);
 }
 
+/** How long the first session's transfers may go without one finishing before the watcher starts anyway. */
+const FIRST_SESSION_STALL_MS = 5000;
+/** How long the watcher's first crawl may take before polls and the catch-up go on without it. */
+const WATCH_READY_MS = 60_000;
+
 class Engine implements SyncEngine {
   readonly #o: EngineOptions;
+  /** The engine's own view of the client: stop() aborts what it has in flight, and only that. */
+  readonly #api: ApiClient;
   readonly #core: EngineCore;
   readonly #queue: TransferQueue;
   readonly #executor: Executor;
   readonly #reconciler: Reconciler;
   readonly #sessions: SessionLoop;
   readonly #local: LocalEvents;
+  readonly #folderBack: FolderReturnWatch;
   #running = false;
   #allowDeletes = false;
+  #folderMissing = false;
 
   constructor(options: EngineOptions) {
     this.#o = options;
-    const { api, status } = options;
+    const { status } = options;
+    const api = options.api.scoped();
+    this.#api = api;
     const now = options.now ?? (() => new Date());
     const core = new EngineCore(options.folder, options.log);
     this.#core = core;
@@ -98,10 +112,13 @@ class Engine implements SyncEngine {
       pollSeconds: options.pollSeconds,
       probeSeconds: options.probeSeconds ?? 3,
       allIdle: () => this.idle(),
-      failed: (error) => this.#stepFailed(error),
+      checkFolder: () => this.#checkFolder(),
+      failed: (error, repeated) => this.#stepFailed(error, repeated),
       afterSession: () => this.#local.replayMissed(),
     });
     this.#local = new LocalEvents(core, { reconciler, running, inSession: () => this.#sessions.inSession });
+    const probeMs = (options.probeSeconds ?? 3) * 1000;
+    this.#folderBack = new FolderReturnWatch(options.folder, probeMs, () => void this.#folderReturned());
   }
 
   /** Resolves once no reconcile and no transfer is queued or running (a reconcile may start transfers). */
@@ -115,9 +132,10 @@ class Engine implements SyncEngine {
   /** Binds the folder to the account (a dry run only checks it), reads its rules and disk, opens the state. */
   async #open(dryRun = false): Promise<void> {
     const { folder, accountId } = this.#o;
+    const presence = await folderPresence(folder, accountId);
     if (dryRun) {
       // A dry run changes nothing on either side: it checks the folder's account instead of binding it.
-      const bound = await readFolderAccount(folder);
+      const bound = await readFolderAccount(folder).catch(() => null);
       if (bound !== null && bound !== accountId) {
         throw new SyncFolderError(
           'bound_to_other_account',
@@ -128,8 +146,24 @@ class Engine implements SyncEngine {
       await bindFolder(folder, accountId);
     }
     this.#core.rules = createFolderRules(folder);
-    this.#core.index.caseInsensitive = await detectCaseInsensitive(folder);
+    this.#core.index.caseInsensitive = await detectCaseInsensitive(folder).catch(() => false);
     this.#core.store ??= await openStateStore(this.#o.stateFile);
+    // A folder whose marker is gone while the state says it was synced is a new folder (SPEC.md).
+    if (!dryRun && presence === 'replaced' && this.#core.store.size > 0) await this.#setStateAside();
+  }
+
+  /** The agreed state belongs to a folder that is not there any more: kept aside, never read as local deletes. */
+  async #setStateAside(): Promise<void> {
+    const file = this.#o.stateFile;
+    await this.#closeState();
+    const aside = `${file}.set-aside-${Date.now()}`;
+    await rename(file, aside).catch(() => {});
+    await rename(`${file}.journal`, `${aside}.journal`).catch(() => {});
+    this.#core.store = await openStateStore(file);
+    this.#core.log(
+      'warn',
+      `the marker of ${this.#o.folder} is gone: it is synced as a new folder (everything comes down again, local files are kept); the earlier state is kept as ${aside}`,
+    );
   }
 
   async start(): Promise<void> {
@@ -138,18 +172,34 @@ class Engine implements SyncEngine {
     this.#running = true;
     this.#o.status.started(this.#o.folder);
     this.#sessions.watchOnline();
-    // The first session runs before the watcher: chokidar re-reads a whole folder each time a file appears in it,
-    // which made a bulk download into a watched folder several times slower than the download itself.
     await this.#sessions.runSession();
     if (!this.#running) return;
-    await this.#local.watch();
-    await this.#local.catchUp();
+    // The first session's transfers before the watcher: chokidar re-reads a whole folder each time a file appears in
+    // it, which made a bulk download into a watched folder several times slower. A transfer that stalls does not
+    // hold this up.
+    await this.#queue.idleOrStalled(FIRST_SESSION_STALL_MS);
     this.#sessions.schedulePoll();
+    if (this.#folderMissing) return;
+    await this.#watch();
+  }
+
+  /** Starts the watcher and catches up with what changed meanwhile; a crawl that does not end holds up nothing. */
+  async #watch(): Promise<void> {
+    const ready = await this.#local.watch(WATCH_READY_MS);
+    if (!ready) {
+      const line = `the folder could not be read whole within ${WATCH_READY_MS / 1000} s; changes in it may be seen late`;
+      this.#core.log('warn', `watcher: ${line}`);
+      this.#o.status.failed(`Watching ${this.#o.folder}: ${line}.`);
+    }
+    if (this.#running) await this.#local.catchUp();
   }
 
   async stop(): Promise<void> {
     if (!this.#running && !this.#core.store) return;
     this.#running = false;
+    this.#folderBack.stop();
+    // Whatever is in flight (a retry chain while offline, a listing that does not end) ends now.
+    this.#api.close();
     await this.#local.close();
     await this.#sessions.stop();
     await this.idle();
@@ -169,12 +219,45 @@ class Engine implements SyncEngine {
     this.#allowDeletes = once.allowDeletes === true;
     this.#running = !once.dryRun;
     try {
-      return await this.#sessions.session(once.dryRun === true);
+      return await this.#sessions.session({ dryRun: once.dryRun === true, waitForTransfers: true });
     } finally {
       this.#running = false;
       await this.idle();
       await this.#closeState();
     }
+  }
+
+  // ---------------------------------------------------------------- the folder itself
+
+  /** Before each session and poll: the folder is where it was and still the one synced. */
+  async #checkFolder(): Promise<void> {
+    const presence = await folderPresence(this.#o.folder, this.#o.accountId);
+    if (presence === 'missing') throw new FolderMissingError(this.#o.folder);
+    if (presence === 'replaced') {
+      await bindFolder(this.#o.folder, this.#o.accountId);
+      if (this.#core.state().size > 0) await this.#setStateAside();
+    }
+  }
+
+  /** The folder is gone: nothing is pushed, pulled or removed for it until it is back; the state is kept. */
+  #folderGone(message: string): void {
+    if (this.#folderMissing || !this.#running) return;
+    this.#folderMissing = true;
+    this.#core.log('warn', `folder missing: ${message}`);
+    this.#o.status.folderMissing(message);
+    this.#sessions.hold();
+    this.#api.close();
+    void this.#local.close();
+    this.#folderBack.start();
+  }
+
+  async #folderReturned(): Promise<void> {
+    if (!this.#running) return;
+    this.#folderMissing = false;
+    this.#core.log('info', `the sync folder ${this.#o.folder} is back: starting a new session`);
+    this.#o.status.folderBack();
+    await this.#sessions.release();
+    if (this.#running && !this.#folderMissing) await this.#watch();
   }
 
   setOsOnline(online: boolean): void {
@@ -196,44 +279,54 @@ class Engine implements SyncEngine {
     const what = 'localPath' in action ? action.localPath : keyName(action.key);
     const failure = classify(error);
     if (this.#stops(failure, `${action.type} ${what}: `)) return;
-    this.#core.memory.failed.add(action.key);
-    if (failure.kind === 'offline') {
-      this.#sessions.goOffline(failure.message);
+    const { memory, log } = this.#core;
+    if (failure.kind === 'skip') {
+      // Trying again changes nothing until the entry changes on either side (which brings it back into a plan).
+      if (failure.notice) this.#o.status.limitReached(failure.notice);
+      memory.skipOnce(what, `${failure.message} (${failure.code}); skipped until it changes`);
       return;
     }
-    if (failure.kind === 'retry' && failure.notice) {
-      this.#o.status.limitReached(failure.notice);
-      this.#core.memory.skipOnce(what, failure.message);
-      return;
-    }
-    const message = 'message' in failure ? failure.message : String(error);
+    memory.failed.add(action.key);
+    if (this.#pauses(failure)) return;
+    const message = failure.kind === 'retry' ? failure.message : String(error);
     if (failure.kind === 'retry' && failure.backup) {
-      const line = `the backup could not be written, so nothing was overwritten (${message})`;
-      this.#core.log('error', `${action.type} ${what}: ${line}`);
+      log('error', `${action.type} ${what}: the backup could not be written, so nothing was overwritten (${message})`);
       this.#o.status.failed(`Backup failed for ${what}: ${message}`);
       return;
     }
     const reason = message.replace(/\.$/, '');
-    this.#core.log('error', `${action.type} ${what} failed: ${reason}; retried at the next poll`);
+    log('error', `${action.type} ${what} failed: ${reason}; retried at the next poll`);
     this.#o.status.failed(`${action.type} ${what}: ${reason}`);
   }
 
-  /** A session or poll failed. */
-  async #stepFailed(error: unknown): Promise<void> {
+  /** A session or poll failed; `repeated`: the same way as the one before (logged once, not at every try). */
+  async #stepFailed(error: unknown, repeated: boolean): Promise<void> {
     const failure = classify(error);
     if (failure.kind === 'cursor-reset') {
       this.#core.log('info', 'cursor reset by the platform: starting a new session');
       this.#core.state().setCursor(null);
       return this.#sessions.runSession();
     }
-    if (this.#stops(failure, '')) return;
-    if (failure.kind === 'offline') {
-      this.#sessions.goOffline(failure.message);
-      return;
-    }
+    if (this.#stops(failure, '') || this.#pauses(failure)) return;
     const message = error instanceof Error ? error.message : String(error);
-    this.#core.log('error', `sync failed: ${message}`);
+    this.#core.log(repeated ? 'debug' : 'error', `sync failed: ${message}${repeated ? ' (again)' : ''}`);
     this.#o.status.failed(message);
+  }
+
+  /** The failures after which nothing is tried until something comes back: the folder, the network, a start. */
+  #pauses(failure: Failure): boolean {
+    switch (failure.kind) {
+      case 'stopped':
+        return true;
+      case 'folder-missing':
+        this.#folderGone(failure.message);
+        return true;
+      case 'offline':
+        this.#sessions.goOffline(failure.message);
+        return true;
+      default:
+        return false;
+    }
   }
 
   /** The failures that end syncing: signed out, or a client the platform no longer serves. */

@@ -2,7 +2,7 @@
 // (reconciled again at every plan), the platform side seen but not yet applied, content refused for good, and
 // which skip lines were already logged.
 
-import type { EngineLog } from './log.js';
+import type { EngineLog, LogLevel } from './log.js';
 import type { EntryKey, RemoteState } from './model.js';
 
 /** A remote side known but not yet applied for a key: every later reconcile of that key plans with it. */
@@ -14,7 +14,10 @@ export class EntryMemory {
   readonly #known = new Map<EntryKey, KnownRemote>();
   /** Content refused by the platform for good (413, name_taken, invalid_*, 409 conflict): not sent again. */
   readonly #refused = new Map<EntryKey, string>();
-  readonly #loggedSkips = new Set<string>();
+  /** Refused by a plan limit (site or storage): tried again when room appears, or at the next session. */
+  readonly #limited = new Set<EntryKey>();
+  #limitedSince = 0;
+  readonly #logged = new Set<string>();
   readonly #log: EngineLog;
 
   constructor(log: EngineLog) {
@@ -41,8 +44,20 @@ export class EntryMemory {
     if (seen === undefined || this.#known.get(key) === seen) this.#known.delete(key);
   }
 
-  refuse(key: EntryKey, sha256: string): void {
+  /** Never send this content of `key` again; `limit`: refused by a plan limit, sent again once there is room. */
+  refuse(key: EntryKey, sha256: string, limit = false): void {
     this.#refused.set(key, sha256);
+    if (!limit) {
+      this.#limited.delete(key);
+      return;
+    }
+    if (this.#limited.size === 0) this.#limitedSince = Date.now();
+    this.#limited.add(key);
+  }
+
+  /** How long (ms) entries have been waiting on a plan limit; 0 when none are. */
+  limitedFor(nowMs: number): number {
+    return this.#limited.size === 0 ? 0 : nowMs - this.#limitedSince;
   }
 
   isRefused(key: EntryKey, sha256: string): boolean {
@@ -51,13 +66,26 @@ export class EntryMemory {
 
   accepted(key: EntryKey): void {
     this.#refused.delete(key);
+    this.#limited.delete(key);
+  }
+
+  /** Lifts the refusals of a plan limit (room appeared, or a new session): returns the keys to try again. */
+  releaseLimited(): EntryKey[] {
+    const keys = [...this.#limited];
+    for (const key of keys) this.#refused.delete(key);
+    this.#limited.clear();
+    return keys;
   }
 
   /** Logs that a path is not synced, once per path and reason. */
   skipOnce(localPath: string, why: string): void {
-    const line = `skip ${localPath}: ${why}`;
-    if (this.#loggedSkips.has(line)) return;
-    this.#loggedSkips.add(line);
-    this.#log('warn', line);
+    this.reportOnce('warn', `skip ${localPath}: ${why}`);
+  }
+
+  /** Logs a line once (the same refusal met at every poll is one line, not one per poll). */
+  reportOnce(level: LogLevel, line: string): void {
+    if (this.#logged.has(line)) return;
+    this.#logged.add(line);
+    this.#log(level, line);
   }
 }

@@ -96,6 +96,21 @@ export class TransferIntegrityError extends EngineError {
   }
 }
 
+/** A file transfer outlived its deadline (it trickled): abandoned, and tried again at the next poll. */
+export class TransferDeadlineError extends EngineError {
+  constructor(what: string, deadlineMs: number) {
+    super(
+      'transfer_deadline',
+      `${what} took longer than ${Math.round(deadlineMs / 1000)} s; it was abandoned and will be tried again at the next poll.`,
+    );
+  }
+}
+
+/** The sync stopped while a request was under way (not a failure of the request itself). */
+export function isStopped(error: unknown): boolean {
+  return error instanceof EngineError && error.code === 'client_closed';
+}
+
 /** A response this client cannot read (malformed JSON, a body that breaks the protocol, an unexpected redirect). */
 export class BadResponseError extends EngineError {
   readonly status: number;

@@ -2,15 +2,14 @@
 // (download, check, back up, install), local removals into sites-versions, and the state records that follow.
 
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, rmdir, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, rmdir, utimes } from 'node:fs/promises';
 import { type Entry, MAX_FILE_BYTES, siteNameOf } from '../protocol/index.js';
 import { installFile, moveToBackup } from './backup.js';
 import type { ApiClient } from './endpoints.js';
 import type { EngineCore } from './engine-core.js';
 import { ConflictError } from './errors.js';
 import { classify } from './failures.js';
-import { errnoOf, readStable, resolveInside, tempPathFor } from './fsutil.js';
+import { errnoOf, makeFoldersInside, makeParentsInside, readStable, resolveInside, tempPathFor } from './fsutil.js';
 import { formatBytes } from './log.js';
 import { type Action, type EntryKey, keyName, type LocalItem, recordOf } from './model.js';
 import type { PlanResult } from './plan.js';
@@ -46,7 +45,11 @@ export class Executor {
     this.#p.status.pendingChanged(this.#p.queue.pending);
   }
 
-  /** Runs a plan's actions in the planner's phases: each phase's entries in parallel, one job per entry. */
+  /**
+   * Runs a plan's actions in the planner's phases, each phase's entries in parallel, one job per entry. Transfers
+   * are started, not awaited: no transfer holds up the plan's other actions, a poll, or other entries (idle() waits
+   * for them; a failed one is remembered and reconciled again).
+   */
   async execute(result: PlanResult): Promise<void> {
     this.#c.memory.noteSeen(result.remoteSeen);
     if (result.brake) {
@@ -61,13 +64,13 @@ export class Executor {
     for (const action of result.actions) {
       const type = phaseOf(action);
       if (phaseType !== null && type !== phaseType) {
-        await Promise.allSettled(phase);
+        if (phaseType !== 'transfer') await Promise.allSettled(phase);
         phase = [];
       }
       phaseType = type;
       phase.push(this.#run(action));
     }
-    await Promise.allSettled(phase);
+    if (phaseType !== 'transfer') await Promise.allSettled(phase);
     for (const key of result.again) this.#p.again(key);
   }
 
@@ -105,7 +108,7 @@ export class Executor {
         await this.#createFolder(action.key, action.localPath);
         break;
       case 'makeLocalFolder':
-        await mkdir(await resolveInside(this.#c.folder, action.localPath), { recursive: true });
+        await makeFoldersInside(this.#c.folder, action.localPath);
         s.put({ key: action.key, kind: 'folder', localPath: action.localPath, platformPath: action.entry.path });
         break;
       case 'rememberDelete':
@@ -182,7 +185,8 @@ export class Executor {
       }
       const failure = classify(error);
       if (failure.kind !== 'skip') throw error;
-      memory.refuse(action.key, sha256);
+      memory.refuse(action.key, sha256, failure.notice !== undefined);
+      if (failure.notice) this.#p.status.limitReached(failure.notice);
       memory.skipOnce(action.localPath, `${failure.message} (${failure.code}); skipped until it changes`);
     }
   }
@@ -208,6 +212,7 @@ export class Executor {
     // Only a new site shows the plan has room for sites again; a new upload says nothing about that.
     if (action.kind === 'site' && result.status === 'created' && status.current.notice?.code === 'site_limit_reached') {
       status.noticeCleared();
+      for (const key of this.#c.memory.releaseLimited()) this.#p.again(key);
     }
     const already = result.status === 'unchanged' ? ' (already there)' : '';
     this.#c.log(
@@ -243,10 +248,9 @@ export class Executor {
     const { api } = this.#p;
     const { folder } = this.#c;
     if (entry.kind === 'folder' || entry.sha256 === undefined) return;
-    const abs = await resolveInside(folder, localPath);
-    await mkdir(join(abs, '..'), { recursive: true });
+    await makeParentsInside(folder, localPath);
     // The parent may have been created just now: check again that nothing symlinked got in between.
-    await resolveInside(folder, localPath);
+    const abs = await resolveInside(folder, localPath);
     const temp = tempPathFor(abs);
     const started = Date.now();
     const fileKey = entry.kind === 'site' ? (entry.name ?? siteNameOf(entry.path)) : entry.path;

@@ -2,7 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, lstat, open, readFile, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { EngineError } from './errors.js';
 
@@ -22,6 +22,51 @@ export class LocalPathError extends EngineError {
     super(code, message);
     this.relPath = relPath;
   }
+}
+
+/**
+ * The sync folder itself is gone (moved, renamed, deleted or unmounted while sync runs): nothing may be written
+ * for it, and it is never created again by a write inside it.
+ */
+export class FolderMissingError extends EngineError {
+  constructor(root: string) {
+    super(
+      'folder_missing',
+      `The sync folder ${root} is missing (moved, renamed, deleted or unmounted); sync resumes once it is back.`,
+    );
+  }
+}
+
+/** Throws FolderMissingError unless `root` is a folder now. */
+export async function checkRootPresent(root: string): Promise<void> {
+  const info = await lstat(root).catch(() => null);
+  if (!info?.isDirectory()) throw new FolderMissingError(root);
+}
+
+/**
+ * Creates `relDir` and its missing parents inside `root`, one level at a time, so that the sync folder itself is
+ * never created by it: when the root has gone, the first level fails and FolderMissingError says so.
+ */
+export async function makeFoldersInside(root: string, relDir: string): Promise<void> {
+  await resolveInside(root, relDir);
+  let current = resolve(root);
+  for (const segment of segmentsOf(relDir)) {
+    current = join(current, segment);
+    try {
+      await mkdir(current);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'EEXIST') continue;
+      if (code === 'ENOENT') throw new FolderMissingError(root);
+      throw error;
+    }
+  }
+}
+
+/** Creates the folders a file at `relPath` goes into (see makeFoldersInside); nothing for a file at the root. */
+export async function makeParentsInside(root: string, relPath: string): Promise<void> {
+  const slash = relPath.lastIndexOf('/');
+  if (slash > 0) await makeFoldersInside(root, relPath.slice(0, slash));
 }
 
 /** A `.hyperclay-tmp-<random>` dot-file in the same folder as `target` (same disk, so a rename is atomic). */
@@ -130,6 +175,7 @@ function segmentsOf(relPath: string): string[] {
 export async function resolveInside(root: string, relPath: string): Promise<string> {
   const segments = segmentsOf(relPath);
   const base = resolve(root);
+  await checkRootPresent(base);
   const target = resolve(base, ...segments);
   const back = relative(base, target);
   if (back === '' || back.startsWith(`..${sep}`) || back === '..' || isAbsolute(back)) {

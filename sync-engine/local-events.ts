@@ -4,6 +4,7 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MAX_FOLDER_DEPTH, MAX_PATH_BYTES } from '../protocol/index.js';
 import type { EngineCore } from './engine-core.js';
 import type { EntryKey } from './model.js';
 import type { Reconciler } from './reconciler.js';
@@ -35,15 +36,41 @@ export class LocalEvents {
     this.#p = parts;
   }
 
-  /** Starts the watcher; resolves once its first crawl is done and events are live. */
-  async watch(): Promise<void> {
+  /**
+   * Starts the watcher; resolves true once its first crawl is done and events are live, false when that took longer
+   * than `readyMs` (events still come where it got to).
+   */
+  async watch(readyMs: number): Promise<boolean> {
     const core = this.#c;
-    this.#watcher = watchFolder(core.folder, {
-      isIgnored: (localPath, isFolder) => core.rules.isIgnored(localPath, isFolder) && localPath !== '.syncignore',
+    const watcher = watchFolder(core.folder, {
+      isIgnored: (localPath, isFolder) =>
+        (core.rules.isIgnored(localPath, isFolder) && localPath !== '.syncignore') || this.#beyondLimits(localPath),
       onEvent: (event) => this.#onEvent(event),
       onError: (error) => this.#c.log('error', `watcher: ${error.message}`),
     });
-    await this.#watcher.ready;
+    this.#watcher = watcher;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), readyMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([watcher.ready.then(() => true as const), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * A path deeper or longer than PROTOCOL.md allows can never sync, and below it the OS's own path limit may come:
+   * it is not watched (chokidar never finishes its crawl past that limit). The scan names it in the log.
+   */
+  #beyondLimits(localPath: string): boolean {
+    if (Buffer.byteLength(localPath) <= MAX_PATH_BYTES && localPath.split('/').length <= MAX_FOLDER_DEPTH + 1) {
+      return false;
+    }
+    this.#c.memory.skipOnce(localPath, 'deeper or longer than a synced path may be; not watched');
+    return true;
   }
 
   async close(): Promise<void> {

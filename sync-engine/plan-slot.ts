@@ -150,7 +150,9 @@ function chooseLocal(
       (a.mtimeMs ?? Number.POSITIVE_INFINITY) - (b.mtimeMs ?? Number.POSITIVE_INFINITY) ||
       (a.localPath < b.localPath ? -1 : a.localPath > b.localPath ? 1 : 0),
   );
+  // The remembered spelling exactly first: an NFC and an NFD spelling fold to one path, yet only one is synced.
   const chosen =
+    valid.find((item) => item.localPath === state?.localPath) ??
     valid.find((item) => same(item.localPath, state?.localPath)) ??
     (state?.sha256 !== undefined ? oldest.find((item) => item.sha256 === state.sha256) : undefined) ??
     valid.find((item) => same(item.localPath, platformPath)) ??

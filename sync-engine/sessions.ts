@@ -1,20 +1,25 @@
 // Sessions and polls (SPEC.md "Sessions and polling"): a session lists everything, scans the folder and reconciles
-// it all; then a poll every few seconds applies the change pages after the cursor. Offline, polls stop and the
-// online monitor probes until the platform answers, which starts a new session.
+// it all; then a poll every few seconds applies the change pages after the cursor. A failing session or poll is
+// tried again with a growing delay. Offline, polls stop and the online monitor probes until the platform answers,
+// which starts a new session.
 
 import { lstat } from 'node:fs/promises';
 import type { Entry } from '../protocol/index.js';
 import type { ApiClient } from './endpoints.js';
 import type { EngineCore } from './engine-core.js';
 import type { Executor } from './executor.js';
+import { Feed, type Listing } from './feed.js';
 import { type Action, type EntryKey, entryKeyOf, type RemoteState, type StateRecord } from './model.js';
 import { createOnlineMonitor, type OnlineMonitor } from './online.js';
-import { plan } from './plan.js';
+import { agreedEntry, plan } from './plan.js';
 import type { Reconciler } from './reconciler.js';
 import { scanFolder } from './scan.js';
 import type { StatusModel } from './status.js';
 
-const PAGE_LIMIT = 1000;
+/** What a plan limit refused is tried again at most this often when nothing else says there is room. */
+const LIMIT_RETRY_MS = 5 * 60 * 1000;
+/** The longest wait between polls after failures (the delay doubles from the poll interval up to this). */
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
 
 export interface SessionReport {
   actions: Action[];
@@ -38,8 +43,10 @@ export interface SessionParts {
   running: () => boolean;
   /** Resolves once no reconcile and no transfer is queued or running. */
   allIdle: () => Promise<void>;
-  /** A session or poll failed: the engine's one reaction to the classified failure. */
-  failed: (error: unknown) => Promise<void>;
+  /** Before each session and poll: throws when the sync folder is gone or was replaced. */
+  checkFolder: () => Promise<void>;
+  /** A session or poll failed: the engine's one reaction; `repeated` when it failed the same way last time. */
+  failed: (error: unknown, repeated: boolean) => Promise<void>;
   /** Paths that changed while a session ran are handled right after it. */
   afterSession: () => void;
 }
@@ -47,16 +54,25 @@ export interface SessionParts {
 export class SessionLoop {
   readonly #c: EngineCore;
   readonly #p: SessionParts;
+  readonly #feed: Feed;
   #sessionId = '';
   #pollTimer: NodeJS.Timeout | null = null;
   #sessionBusy: Promise<void> | null = null;
   #pollBusy: Promise<void> | null = null;
   #suspended = false;
+  /** Held while the sync folder is missing: no session, no poll. */
+  #held = false;
   #monitor: OnlineMonitor | null = null;
+  /** Sessions and polls failed in a row, and how the last one failed. */
+  #failures = 0;
+  #lastFailure = '';
+  /** The last poll stopped at its page bound: the next one comes at once. */
+  #morePages = false;
 
   constructor(core: EngineCore, parts: SessionParts) {
     this.#c = core;
     this.#p = parts;
+    this.#feed = new Feed(parts.api, core);
   }
 
   /** A session is running: watcher events wait for its end. */
@@ -64,31 +80,31 @@ export class SessionLoop {
     return this.#sessionBusy !== null;
   }
 
-  /** A session: list everything, scan everything, reconcile everything. With dryRun, only the plan. */
-  async session(dryRun = false): Promise<SessionReport> {
-    const { api } = this.#p;
-    const { log, index, memory } = this.#c;
+  /**
+   * A session: list everything, scan everything, reconcile everything. With dryRun, only the plan. With
+   * waitForTransfers, it resolves once every transfer it started has ended (the CLI's `sync` reports on them).
+   */
+  async session(options: { dryRun?: boolean; waitForTransfers?: boolean } = {}): Promise<SessionReport> {
+    const { log, memory } = this.#c;
     const s = this.#c.state();
-    this.#sessionId = (await api.createSession(this.#p.deviceName)).sessionId;
+    // A dry run may look at a folder that does not exist yet (everything would come down into it).
+    if (!options.dryRun) await this.#p.checkFolder();
+    this.#sessionId = (await this.#p.api.createSession(this.#p.deviceName)).sessionId;
     log('info', `session started for ${this.#c.folder}`);
-    const listing = await this.#listAll();
-    const scan = await this.#scan(dryRun);
-    index.clear();
-    for (const item of scan.items) index.add(item);
-    for (const skipped of scan.skipped) memory.skipOnce(skipped.localPath, skipped.message);
-    const remote = new Map<EntryKey, RemoteState>();
-    for (const entry of listing.entries) if (!this.#ignored(entry)) remote.set(entryKeyOf(entry), { entry });
-    for (const [key, known] of memory.knownTombstones()) if (!remote.has(key)) remote.set(key, known);
+    // A session tries again what a plan limit refused: it reconciles everything anyway.
+    memory.releaseLimited();
+    const listing = await this.#feed.listAll(this.#sessionId);
+    const scan = await this.#scan(options.dryRun === true);
     const result = plan({
       local: scan.items,
-      remote,
+      remote: this.#remoteOf(listing, s),
       state: s.all(),
-      options: { complete: true, caseInsensitive: index.caseInsensitive, allowDeletes: this.#p.allowDeletes() },
+      options: { complete: true, caseInsensitive: this.#c.index.caseInsensitive, allowDeletes: this.#p.allowDeletes() },
     });
     const report: SessionReport = { actions: result.actions, brake: result.brake, held: result.held, failed: 0 };
-    if (dryRun) return report;
+    if (options.dryRun) return report;
     await this.#p.executor.execute(result);
-    await this.#p.allIdle();
+    if (options.waitForTransfers) await this.#p.allIdle();
     s.setCursor(listing.cursor);
     await s.flush();
     report.failed = memory.failed.size;
@@ -99,12 +115,32 @@ export class SessionLoop {
     return report;
   }
 
-  /** A dry run on a folder that does not exist yet: everything would come down into it (nothing is created). */
+  /** The folder as it is now, indexed; a dry run on a folder that does not exist yet sees it empty. */
   async #scan(dryRun: boolean) {
-    const caseInsensitive = this.#c.index.caseInsensitive;
+    const { index, memory } = this.#c;
     const missing = dryRun && (await lstat(this.#c.folder).catch(() => null)) === null;
-    if (missing) return { items: [], skipped: [], caseInsensitive, tempFiles: [] };
-    return scanFolder(this.#c.folder, this.#c.rules, { caseInsensitive });
+    const scan = missing
+      ? { items: [], skipped: [] }
+      : await scanFolder(this.#c.folder, this.#c.rules, { caseInsensitive: index.caseInsensitive });
+    index.clear();
+    for (const item of scan.items) index.add(item);
+    for (const skipped of scan.skipped) memory.skipOnce(skipped.localPath, skipped.message);
+    return scan;
+  }
+
+  /**
+   * The platform side of a complete listing. An entry that is listed but unreadable is still there: it counts as
+   * agreed (never as a tombstone); a platform delete seen earlier and not yet applied is kept.
+   */
+  #remoteOf(listing: Listing, s: { get(key: EntryKey): StateRecord | undefined }): Map<EntryKey, RemoteState> {
+    const remote = new Map<EntryKey, RemoteState>();
+    for (const entry of listing.entries) if (!this.#ignored(entry)) remote.set(entryKeyOf(entry), { entry });
+    for (const key of listing.unreadable) {
+      const record = s.get(key);
+      if (record && !remote.has(key)) remote.set(key, { entry: agreedEntry(record) });
+    }
+    for (const [key, known] of this.#c.memory.knownTombstones()) if (!remote.has(key)) remote.set(key, known);
+    return remote;
   }
 
   /** Ignored means ignored both ways (SPEC.md "The folder"): such a platform entry is never downloaded. */
@@ -112,24 +148,14 @@ export class SessionLoop {
     return this.#c.rules.isIgnored(entry.path, entry.kind === 'folder');
   }
 
-  async #listAll(): Promise<{ entries: Entry[]; cursor: string }> {
-    const entries: Entry[] = [];
-    let cursor = '0';
-    for (;;) {
-      const page = await this.#p.api.changes({ session: this.#sessionId, cursor, limit: PAGE_LIMIT });
-      entries.push(...page.entries);
-      cursor = page.cursor;
-      if (!page.hasMore) return { entries, cursor };
-    }
-  }
-
-  /** One poll: the pages after the cursor, plus the entries whose last transfer failed. */
+  /** One poll: the pages after the cursor (a bounded number), plus the entries whose last transfer failed. */
   async poll(): Promise<void> {
+    await this.#p.checkFolder();
     const s = this.#c.state();
-    let cursor = s.getCursor();
+    const cursor = s.getCursor();
     if (cursor === null) return this.runSession();
-    for (;;) {
-      const page = await this.#p.api.changes({ session: this.#sessionId, cursor, limit: PAGE_LIMIT });
+    this.#morePages = false;
+    for await (const page of this.#feed.pages(this.#sessionId, cursor)) {
       const remote = new Map<EntryKey, RemoteState>();
       for (const entry of page.entries) {
         if (this.#ignored(entry)) continue;
@@ -140,19 +166,29 @@ export class SessionLoop {
         if (!entry.deleted && isAgreed(s.get(key), entry)) continue;
         remote.set(key, entry.deleted ? { tombstone: true } : { entry });
       }
-      if (remote.size > 0 || this.#c.memory.failed.size > 0) {
-        await this.#p.executor.execute(await this.#p.reconciler.planKeys([...remote.keys()], remote));
+      const retry = this.#roomMayHaveAppeared(page.entries) ? this.#c.memory.releaseLimited() : [];
+      if (remote.size > 0 || retry.length > 0 || this.#c.memory.failed.size > 0) {
+        await this.#p.executor.execute(await this.#p.reconciler.planKeys([...remote.keys(), ...retry], remote));
       }
-      cursor = page.cursor;
-      s.setCursor(cursor);
-      if (!page.hasMore) break;
+      s.setCursor(page.cursor);
+      this.#morePages = page.more;
     }
     await s.flush();
     this.#p.status.synced(this.#p.now(), this.#c.memory.failed.size);
   }
 
+  /**
+   * Whether what a plan limit refused should be tried again: a site was deleted on the platform (room for a site),
+   * or a while has passed (the plan may have been upgraded meanwhile). Never at every poll.
+   */
+  #roomMayHaveAppeared(entries: Entry[]): boolean {
+    if (entries.some((entry) => entry.deleted && entry.kind !== 'folder')) return true;
+    return this.#c.memory.limitedFor(this.#p.now().getTime()) > LIMIT_RETRY_MS;
+  }
+
   /** Runs a session (or joins the one running); its failures go to the engine's reaction. */
   async runSession(): Promise<void> {
+    if (this.#held) return;
     if (this.#sessionBusy) return this.#sessionBusy;
     this.#sessionBusy = this.#guarded(() => this.session()).finally(() => {
       this.#sessionBusy = null;
@@ -164,21 +200,31 @@ export class SessionLoop {
   async #guarded(step: () => Promise<unknown>): Promise<void> {
     try {
       await step();
+      if (this.#failures > 0) this.#c.log('info', `sync works again after ${this.#failures} failed attempts`);
+      this.#failures = 0;
+      this.#lastFailure = '';
     } catch (error) {
-      await this.#p.failed(error);
+      const text = error instanceof Error ? error.message : String(error);
+      const repeated = text === this.#lastFailure;
+      this.#failures++;
+      this.#lastFailure = text;
+      await this.#p.failed(error, repeated);
     }
   }
 
+  /** The next poll: after the poll interval, doubled for each failure in a row; at once when pages were left. */
   schedulePoll(): void {
     this.#clearPoll();
-    if (!this.#p.running() || this.#suspended || this.#monitor?.online === false) return;
+    if (!this.#p.running() || this.#suspended || this.#held || this.#monitor?.online === false) return;
+    const interval = this.#p.pollSeconds * 1000;
+    const delay = this.#morePages ? 0 : Math.min(interval * 2 ** this.#failures, Math.max(interval, MAX_BACKOFF_MS));
     this.#pollTimer = setTimeout(() => {
       this.#pollTimer = null;
       this.#pollBusy = this.#guarded(() => this.poll()).finally(() => {
         this.#pollBusy = null;
         this.schedulePoll();
       });
-    }, this.#p.pollSeconds * 1000);
+    }, delay);
     this.#pollTimer.unref?.();
   }
 
@@ -228,6 +274,19 @@ export class SessionLoop {
     this.#suspended = false;
     this.#c.log('info', 'system resumed: starting a new session');
     if (this.#p.running()) void this.runSession().then(() => this.schedulePoll());
+  }
+
+  /** No new session and no poll until release() (the sync folder is gone); one under way ends by itself. */
+  hold(): void {
+    this.#held = true;
+    this.#clearPoll();
+  }
+
+  /** Sessions and polls again: a new session at once, then polls. */
+  async release(): Promise<void> {
+    this.#held = false;
+    await this.runSession();
+    this.schedulePoll();
   }
 
   /** Stops polls and probes; resolves once the running session or poll has ended. */

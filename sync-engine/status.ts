@@ -3,7 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 
-export type SyncPhase = 'signed-out' | 'off' | 'syncing' | 'offline' | 'needs-attention';
+export type SyncPhase = 'signed-out' | 'off' | 'syncing' | 'offline' | 'folder-missing' | 'needs-attention';
 
 /** A message the user must see (the only UI besides on/off and log out). */
 export type NoticeCode =
@@ -112,6 +112,16 @@ export class StatusModel extends EventEmitter<{ change: [SyncStatus] }> {
 
   offline(): void {
     this.#set({ phase: 'offline' });
+  }
+
+  /** The sync folder is gone from its path: nothing syncs until it is back. `message` says so. */
+  folderMissing(message: string): void {
+    this.#set({ phase: 'folder-missing', lastError: message });
+  }
+
+  /** The sync folder is back at its path. */
+  folderBack(): void {
+    this.#set({ phase: 'syncing', lastError: null });
   }
 
   online(): void {

@@ -10,6 +10,8 @@ export class TransferQueue {
   /** Entries with a job in flight, and whether another run was requested meanwhile. */
   readonly #inFlight = new Map<string, { dirty: boolean; job: Job; done: Promise<void> }>();
   readonly #idleWaiters: Array<() => void> = [];
+  /** Jobs finished so far: idleOrStalled tells a queue that moves from one that is stuck. */
+  #finished = 0;
 
   constructor(limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new Error('the transfer pool needs at least one slot');
@@ -44,6 +46,23 @@ export class TransferQueue {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /**
+   * Resolves once nothing is queued or running, or once no job has finished for `stallMs` (what is left is slow,
+   * e.g. a trickling transfer: the caller goes on and lets it finish in the background).
+   */
+  async idleOrStalled(stallMs: number): Promise<void> {
+    while (this.#inFlight.size > 0) {
+      const before = this.#finished;
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, stallMs);
+      });
+      await Promise.race([this.idle(), stalled]);
+      clearTimeout(timer);
+      if (this.#finished === before && this.#inFlight.size > 0) return;
+    }
+  }
+
   async #drain(key: string, slot: { dirty: boolean; job: Job }): Promise<void> {
     // Let run() return and register the slot before the first job starts.
     await Promise.resolve();
@@ -64,6 +83,7 @@ export class TransferQueue {
     try {
       await job();
     } finally {
+      this.#finished++;
       this.#running--;
       this.#waiting.shift()?.();
     }

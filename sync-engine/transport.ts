@@ -6,7 +6,14 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import got, { type Request as GotRequest, type PlainResponse, RequestError } from 'got';
 import { HEADER, isIsoUtc, isTransientStatus, ProtocolViolation } from '../protocol/index.js';
-import { ApiError, BadResponseError, EngineError, errorForAnswer, OfflineError } from './errors.js';
+import {
+  ApiError,
+  BadResponseError,
+  EngineError,
+  errorForAnswer,
+  OfflineError,
+  TransferDeadlineError,
+} from './errors.js';
 import type { EngineLog } from './log.js';
 
 export interface TransportOptions {
@@ -49,6 +56,13 @@ export interface Call {
   streaming?: boolean;
   /** Report giving up on network errors to onNetworkFailure (not for the health probe itself). */
   reportOffline?: boolean;
+  /** Aborts this call (and its retry waits): it rejects with code `client_closed`. */
+  signal?: AbortSignal;
+  /**
+   * A streaming call's whole deadline in ms (a transfer that trickles is abandoned, not retried here): it rejects
+   * with TransferDeadlineError naming `what`.
+   */
+  deadline?: { ms: number; what: string };
 }
 
 /** A call in a log line: its method and its path without the query (which may hold a session id). */
@@ -63,6 +77,8 @@ const DEFAULT_RETRY_DELAYS_MS = [1000, 2000, 3000, 4000, 5000] as const;
 const MAX_JSON_BYTES = 32 * 1024 * 1024;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const CLOCK_SAMPLES = 8;
+/** The slowest rate a transfer may keep up, beyond the request timeout: below it, it is abandoned as stalled. */
+const MIN_TRANSFER_BYTES_PER_S = 64 * 1024;
 
 /** Retry-After as a delay in ms (seconds or an HTTP date, the latter read on the server's clock); null if absent or unreadable. */
 export function retryAfterMs(value: string | undefined, serverNowMs: number): number | null {
@@ -211,6 +227,11 @@ export class Transport {
     return this.#clock.offsetMs;
   }
 
+  /** How long a transfer of `bytes` may take as a whole: the request timeout plus its bytes at a slow rate. */
+  transferDeadlineMs(bytes: number): number {
+    return this.#timeoutMs + Math.ceil((bytes / MIN_TRANSFER_BYTES_PER_S) * 1000);
+  }
+
   /** A JSON answer read through a protocol parser, with its status. */
   async answer<T>(call: Call, parse: (value: unknown) => T): Promise<{ status: number; value: T }> {
     return this.perform(call, async (response, stream) => {
@@ -234,20 +255,25 @@ export class Transport {
 
   /** Attempts with the retry schedule; transient failures wait (Retry-After wins) and try again. */
   async perform<T>(call: Call, consume: Consume<T>): Promise<T> {
-    if (this.#closing.signal.aborted) throw closedError();
+    if (this.#aborted(call)) throw closedError();
     const token = call.bearer ? await call.bearer() : null;
     const attempts = call.retry === false ? 1 : this.#retryDelays.length + 1;
     for (let index = 0; ; index++) {
       try {
         return await this.#attempt(call, token, consume);
       } catch (error) {
-        if (this.#closing.signal.aborted) throw closedError();
+        if (this.#aborted(call)) throw closedError();
+        if (error instanceof TransferDeadlineError) throw error;
         if (!(error instanceof Transient)) throw error;
         const offline = this.#options.isOnline ? !this.#options.isOnline() : false;
         if (index + 1 >= attempts || offline || !error.retryable) this.#giveUp(call, error, index);
         await this.#wait(call, error, index, attempts);
       }
     }
+  }
+
+  #aborted(call: Call): boolean {
+    return this.#closing.signal.aborted || call.signal?.aborted === true;
   }
 
   /** Aborts every request in flight (they reject with code `client_closed`) and closes the keep-alive connections. */
@@ -276,8 +302,13 @@ export class Transport {
       'info',
       `retry ${callText(call)} in ${delay} ms (${reasonOf(error.final)}), attempt ${index + 2}/${attempts}`,
     );
-    await Promise.race([this.#sleep(delay), this.#closed]);
-    if (this.#closing.signal.aborted) throw closedError();
+    const aborted = call.signal ? abortOf(call.signal) : null;
+    try {
+      await Promise.race([this.#sleep(delay), this.#closed, ...(aborted ? [aborted.promise] : [])]);
+    } finally {
+      aborted?.dispose();
+    }
+    if (this.#aborted(call)) throw closedError();
   }
 
   /** One attempt: sends, waits for the headers, hands a 2xx to `consume`; anything else is thrown. */
@@ -286,9 +317,24 @@ export class Transport {
     // Failures surface through the response promise or the body iterator; a late second 'error' must not crash.
     stream.on('error', () => {});
     this.#inFlight.add(stream);
+    const onAbort = (): void => void stream.destroy(closedError());
+    call.signal?.addEventListener('abort', onAbort);
+    let pastDeadline = false;
+    const deadline = call.deadline;
+    const timer = deadline
+      ? setTimeout(() => {
+          pastDeadline = true;
+          stream.destroy(new Error('the transfer deadline passed'));
+        }, deadline.ms)
+      : null;
     try {
       return await this.#receive(stream, consume);
+    } catch (error) {
+      if (pastDeadline && deadline) throw new TransferDeadlineError(deadline.what, deadline.ms);
+      throw error;
     } finally {
+      if (timer) clearTimeout(timer);
+      call.signal?.removeEventListener('abort', onAbort);
       this.#inFlight.delete(stream);
     }
   }
@@ -376,4 +422,15 @@ export class Transport {
     const serverNow = this.#now() + this.#clock.offsetMs;
     return new Transient(error, retryAfterMs(header(response.headers, HEADER.retryAfter), serverNow), false);
   }
+}
+
+/** A promise that resolves when `signal` aborts, and the way to stop listening. */
+function abortOf(signal: AbortSignal): { promise: Promise<void>; dispose: () => void } {
+  let listener = (): void => {};
+  const promise = new Promise<void>((resolve) => {
+    listener = () => resolve();
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', listener, { once: true });
+  });
+  return { promise, dispose: () => signal.removeEventListener('abort', listener) };
 }

@@ -267,8 +267,7 @@ export class AppController extends EventEmitter<{ change: [AppState] }> {
     return {
       phase,
       // Needing attention without a notice (e.g. another process syncs the folder): the sentence says what to do.
-      notice:
-        this.#actionNotice ?? status.notice?.text ?? (status.phase === 'needs-attention' ? status.lastError : null),
+      notice: this.#actionNotice ?? status.notice?.text ?? (attention(status) ? status.lastError : null),
       email: status.account?.email ?? null,
       folder: status.folder,
     };
@@ -285,9 +284,15 @@ function phaseOf(status: SyncStatus): AppPhase {
       return 'on';
     case 'offline':
       return 'offline';
+    case 'folder-missing':
     case 'needs-attention':
       return 'needs-attention';
   }
+}
+
+/** A phase the person has to act on, whose sentence is the last error when there is no notice. */
+function attention(status: SyncStatus): boolean {
+  return status.phase === 'needs-attention' || status.phase === 'folder-missing';
 }
 
 /** The window's view of a state: SPEC.md's three screens; offline and needs-attention are still "Sync: On". */

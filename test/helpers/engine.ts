@@ -30,6 +30,8 @@ export interface TestPlatform {
   dataDir: string;
   server: ReferenceServer;
   accounts: TestAccount[];
+  /** Every request the server answered, one access-log line each: `PUT /sync/sites/hello 200 3 ms`. */
+  requests: string[];
   /** The platform's own save endpoint, as a self-saving site in the browser uses it. */
   platformSave(account: TestAccount, name: string, html: string): Promise<Response>;
   /** The dashboard's delete (a tombstone reaches clients). */
@@ -81,7 +83,11 @@ export async function startPlatform(specs: AccountSpec[] = [{ email: 'ada@exampl
   await stores.close();
 
   let port = 0;
-  let server = await startReferenceServer({ port, dataDir, log: () => {} });
+  const requests: string[] = [];
+  const log = (line: string) => {
+    requests.push(line);
+  };
+  let server = await startReferenceServer({ port, dataDir, log });
   port = server.port;
   const cookies = new Map<string, string>();
 
@@ -109,6 +115,7 @@ export async function startPlatform(specs: AccountSpec[] = [{ email: 'ada@exampl
       return server;
     },
     accounts,
+    requests,
     async platformSave(account, name, html) {
       const cookie = await login(account);
       return fetch(`${server.url}/save/${name}`, {
@@ -167,7 +174,7 @@ export async function startPlatform(specs: AccountSpec[] = [{ email: 'ada@exampl
       await server.close();
     },
     async restart() {
-      server = await startReferenceServer({ port, dataDir, log: () => {} });
+      server = await startReferenceServer({ port, dataDir, log });
     },
     async close() {
       await server.close().catch(() => {});

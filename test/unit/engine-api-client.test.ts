@@ -368,6 +368,7 @@ describe('platform errors', () => {
         cursor: '1',
         hasMore: false,
       }),
+      JSON.stringify({ entries: [], hasMore: false }),
     ];
     const server = await serve((_q, s, i) => {
       s.writeHead(200, { 'content-type': 'application/json' });
@@ -376,7 +377,14 @@ describe('platform errors', () => {
     const { api, delays } = client(server);
     await expect(api.me()).rejects.toThrow(/cannot read \(malformed JSON\)/);
     await expect(api.me()).rejects.toThrow(/user is malformed/);
-    await expect(api.changes({ session: 's', cursor: '0' })).rejects.toThrow(/path refused/);
+    // SPEC.md "Sessions and polling": one malformed entry is set aside on its own with its reason, never used; a
+    // page whose own fields break the protocol is refused whole.
+    const page = await api.changes({ session: 's', cursor: '0' });
+    expect(page.entries).toEqual([]);
+    expect(page.malformed).toEqual([
+      { index: 0, reason: expect.stringMatching(/path refused/), rawPath: '../etc/passwd' },
+    ]);
+    await expect(api.changes({ session: 's', cursor: '0' })).rejects.toThrow(/no cursor/);
     expect(delays).toEqual([]);
   });
 
@@ -522,7 +530,7 @@ describe('endpoints', () => {
       clientVersion: '0.1.0',
     });
     const page = await api.changes({ session: 'sess-1', cursor: '0', limit: 500, wait: 20 });
-    expect(page).toEqual({ entries: [entry], cursor: '7', hasMore: false });
+    expect(page).toEqual({ entries: [entry], cursor: '7', hasMore: false, malformed: [] });
     expect(server.requests[1]?.url).toBe('/sync/changes?session=sess-1&cursor=0&limit=500&wait=20');
     await expect(api.versions('hello')).resolves.toHaveLength(1);
     await expect(api.putFolder('my folder/é')).resolves.toMatchObject({ status: 'created', entry: { kind: 'folder' } });

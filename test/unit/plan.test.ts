@@ -459,6 +459,20 @@ describe('uploads (SPEC.md "Reconcile", "Pushing")', () => {
     expect(local.key).toBe('upload:caf\u00e9.png');
     expect(bare(result)).toEqual([{ type: 'pull', key: 'upload:caf\u00e9.png', entry: remote, localPath: nfd, local }]);
   });
+
+  it('with both an NFD and an NFC spelling on disk, the one in the state keeps syncing; the twin is skipped, untouched', () => {
+    const nfd = 'cafe\u0301.png';
+    const nfc = 'caf\u00e9.png';
+    const remote = entry(nfc, 'NEW', 2);
+    // The twin is listed first and is the oldest: only the remembered spelling may decide.
+    const twin = file(nfc, 'TWIN', 500);
+    const synced = file(nfd, 'A', 1_000);
+    const result = run({ local: [twin, synced], remote: [remote], state: [agreed(nfc, 'A', { localPath: nfd })] });
+    expect(bare(result)).toEqual([
+      { type: 'skip', key: 'upload:caf\u00e9.png', localPath: nfc },
+      { type: 'pull', key: 'upload:caf\u00e9.png', entry: remote, localPath: nfd, local: synced },
+    ]);
+  });
 });
 
 describe('case-insensitive disks (SPEC.md "The folder")', () => {
