@@ -56,6 +56,7 @@ export function createCliRunner(
     log: ctx.log,
     deviceName: ctx.deviceName,
     pollSeconds: ctx.config.pollSeconds,
+    live: ctx.config.live,
     forgetToken: () => ctx.tokens.clear(),
   });
 }

@@ -40,6 +40,8 @@ export interface SyncConfig {
   /** The deep-link scheme of the desktop app. */
   protocol: string;
   pollSeconds: number;
+  /** Live polls (SYNC_LIVE, default on): each poll a long-poll, so a platform change comes down at once. */
+  live: boolean;
   paths: DataPaths;
 }
 
@@ -146,7 +148,12 @@ export function loadConfig(options: LoadConfigOptions = {}): SyncConfig {
 
   const homeText = env.HYPERCLAY_SYNC_HOME?.trim();
   const home = homeText ? resolve(homeText) : defaultDataHome(options.platform, env, options.homedir);
-  return { url, origin, protocol, pollSeconds, paths: dataPathsFor(home) };
+  return { url, origin, protocol, pollSeconds, live: liveOf(env.SYNC_LIVE), paths: dataPathsFor(home) };
+}
+
+/** SYNC_LIVE: live polls unless it says 0, false, off or no (SPEC.md "Live polls"). */
+export function liveOf(text: string | undefined): boolean {
+  return !['0', 'false', 'off', 'no'].includes(text?.trim().toLowerCase() ?? '');
 }
 
 function realOrResolved(path: string): string {

@@ -136,7 +136,8 @@ function changesQuery(request: ChangesRequest): { query: Record<string, string>;
   }
   let waitMs = 0;
   if (request.wait !== undefined && request.wait > 0) {
-    const wait = Math.min(Math.floor(request.wait), MAX_WAIT_SECONDS);
+    // Whole milliseconds: a fraction of a second is a wait too (tests poll every few hundred ms).
+    const wait = Math.round(Math.min(request.wait, MAX_WAIT_SECONDS) * 1000) / 1000;
     query.wait = String(wait);
     waitMs = wait * 1000;
   }

@@ -53,6 +53,8 @@ export interface EngineOptions {
   log: EngineLog;
   deviceName: string;
   pollSeconds: number;
+  /** Live polls: each poll a long-poll held by the platform until a change (default true; SYNC_LIVE=0 turns it off). */
+  live?: boolean;
   /** Parallel transfers (default 8: the platform commits each write with an fsync, so 4 left it waiting). */
   concurrency?: number;
   /** Seconds between health probes while offline (default 3). */
@@ -110,6 +112,7 @@ class Engine implements SyncEngine {
       ...{ api, now, status, executor, reconciler, allowDeletes, running },
       deviceName: options.deviceName,
       pollSeconds: options.pollSeconds,
+      live: options.live ?? true,
       probeSeconds: options.probeSeconds ?? 3,
       allIdle: () => this.idle(),
       checkFolder: () => this.#checkFolder(),

@@ -56,11 +56,18 @@ export class Feed {
     }
   }
 
-  /** The pages after `cursor`, at most MAX_PAGES_PER_POLL of them; `more` when the feed had more still. */
-  async *pages(session: string, cursor: string): AsyncGenerator<{ entries: Entry[]; cursor: string; more: boolean }> {
+  /**
+   * The pages after `cursor`, at most MAX_PAGES_PER_POLL of them; `more` when the feed had more still. The first page
+   * is a long-poll of `waitSeconds` (0: answered at once).
+   */
+  async *pages(
+    session: string,
+    cursor: string,
+    waitSeconds: number,
+  ): AsyncGenerator<{ entries: Entry[]; cursor: string; more: boolean }> {
     let at = cursor;
     for (let count = 1; ; count++) {
-      const page = await this.#page(session, at);
+      const page = await this.#page(session, at, count === 1 ? waitSeconds : 0);
       this.#setAside(page.malformed);
       const more = page.hasMore && count >= MAX_PAGES_PER_POLL;
       yield { entries: page.entries, cursor: page.cursor, more };
@@ -69,8 +76,8 @@ export class Feed {
     }
   }
 
-  async #page(session: string, cursor: string): Promise<ReadChangesPage> {
-    const page = await this.#api.changes({ session, cursor, limit: PAGE_LIMIT });
+  async #page(session: string, cursor: string, wait = 0): Promise<ReadChangesPage> {
+    const page = await this.#api.changes({ session, cursor, limit: PAGE_LIMIT, ...(wait > 0 ? { wait } : {}) });
     if (page.hasMore && page.cursor === cursor) throw new EndlessFeedError('the same cursor came back');
     return page;
   }

@@ -28,6 +28,8 @@ export interface FolderSyncOptions {
   log: EngineLog;
   deviceName: string;
   pollSeconds: number;
+  /** Live polls (default on). */
+  live?: boolean;
   /** Seconds between health probes while offline (the engine's default when unset). */
   probeSeconds?: number;
   /** Forgets this device's token: the platform signed it out (401/402). */
@@ -57,6 +59,7 @@ export class FolderSync implements SyncRunner {
       log: options.log,
       deviceName: options.deviceName,
       pollSeconds: options.pollSeconds,
+      ...(options.live === undefined ? {} : { live: options.live }),
       ...(options.probeSeconds === undefined ? {} : { probeSeconds: options.probeSeconds }),
       onSignedOut: (error) => void this.#signedOut(error),
     });

@@ -4,7 +4,7 @@
 // which starts a new session.
 
 import { lstat } from 'node:fs/promises';
-import type { Entry } from '../protocol/index.js';
+import { type Entry, MAX_WAIT_SECONDS } from '../protocol/index.js';
 import type { ApiClient } from './endpoints.js';
 import type { EngineCore } from './engine-core.js';
 import type { Executor } from './executor.js';
@@ -18,6 +18,8 @@ import type { StatusModel } from './status.js';
 
 /** What a plan limit refused is tried again at most this often when nothing else says there is room. */
 const LIMIT_RETRY_MS = 5 * 60 * 1000;
+/** After a live poll that brought changes, the next one starts this much later (a burst elsewhere is read in bulk). */
+const LIVE_SETTLE_MS = 100;
 /** The longest wait between polls after failures (the delay doubles from the poll interval up to this). */
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
 
@@ -32,6 +34,8 @@ export interface SessionParts {
   api: ApiClient;
   deviceName: string;
   pollSeconds: number;
+  /** Live polls (SPEC.md "Live polls"): each poll a long-poll of the poll interval, the next one right after it. */
+  live: boolean;
   /** Seconds between health probes while offline. */
   probeSeconds: number;
   now: () => Date;
@@ -66,8 +70,10 @@ export class SessionLoop {
   /** Sessions and polls failed in a row, and how the last one failed. */
   #failures = 0;
   #lastFailure = '';
-  /** The last poll stopped at its page bound: the next one comes at once. */
-  #morePages = false;
+  /** The next poll comes at once: the last one stopped at its page bound, or it was a live poll the server held. */
+  #pollNow = false;
+  /** The last poll brought changes: the next one waits a moment, so a burst of saves elsewhere comes in a few pages. */
+  #changesSeen = false;
 
   constructor(core: EngineCore, parts: SessionParts) {
     this.#c = core;
@@ -112,6 +118,8 @@ export class SessionLoop {
     const counts = `${listing.entries.length} on the platform, ${scan.items.length} local, ${transfers} transfers`;
     log('info', `session done: ${counts}`);
     this.#p.status.synced(this.#p.now(), memory.failed.size);
+    // Live, the first poll is the one that waits for the next change: it starts at once.
+    this.#pollNow = this.#p.live;
     return report;
   }
 
@@ -148,14 +156,22 @@ export class SessionLoop {
     return this.#c.rules.isIgnored(entry.path, entry.kind === 'folder');
   }
 
-  /** One poll: the pages after the cursor (a bounded number), plus the entries whose last transfer failed. */
+  /**
+   * One poll: the pages after the cursor (a bounded number), plus the entries whose last transfer failed. A live poll
+   * is held by the platform until a change or the poll interval; a platform that answers at once without changes
+   * does not get the next poll before the interval (no busy loop).
+   */
   async poll(): Promise<void> {
     await this.#p.checkFolder();
     const s = this.#c.state();
     const cursor = s.getCursor();
     if (cursor === null) return this.runSession();
-    this.#morePages = false;
-    for await (const page of this.#feed.pages(this.#sessionId, cursor)) {
+    this.#pollNow = false;
+    const wait = this.#p.live ? Math.min(this.#p.pollSeconds, MAX_WAIT_SECONDS) : 0;
+    const started = Date.now();
+    let changes = 0;
+    for await (const page of this.#feed.pages(this.#sessionId, cursor, wait)) {
+      changes += page.entries.length;
       const remote = new Map<EntryKey, RemoteState>();
       for (const entry of page.entries) {
         if (this.#ignored(entry)) continue;
@@ -171,8 +187,10 @@ export class SessionLoop {
         await this.#p.executor.execute(await this.#p.reconciler.planKeys([...remote.keys(), ...retry], remote));
       }
       s.setCursor(page.cursor);
-      this.#morePages = page.more;
+      this.#pollNow = page.more;
     }
+    if (wait > 0 && (changes > 0 || Date.now() - started >= (wait * 1000) / 2)) this.#pollNow = true;
+    this.#changesSeen = changes > 0;
     await s.flush();
     this.#p.status.synced(this.#p.now(), this.#c.memory.failed.size);
   }
@@ -217,7 +235,12 @@ export class SessionLoop {
     this.#clearPoll();
     if (!this.#p.running() || this.#suspended || this.#held || this.#monitor?.online === false) return;
     const interval = this.#p.pollSeconds * 1000;
-    const delay = this.#morePages ? 0 : Math.min(interval * 2 ** this.#failures, Math.max(interval, MAX_BACKOFF_MS));
+    const delay =
+      this.#pollNow && this.#failures === 0
+        ? this.#changesSeen
+          ? LIVE_SETTLE_MS
+          : 0
+        : Math.min(interval * 2 ** this.#failures, Math.max(interval, MAX_BACKOFF_MS));
     this.#pollTimer = setTimeout(() => {
       this.#pollTimer = null;
       this.#pollBusy = this.#guarded(() => this.poll()).finally(() => {

@@ -1,6 +1,7 @@
 // The app's configuration: which platform origin it talks to and which deep-link scheme it owns.
 
 import { isValidScheme } from '../../protocol/index.js';
+import { liveOf } from '../../sync-engine/config.js';
 
 export interface AppConfig {
   /** The platform's origin, e.g. `https://hyperclay.com`; tokens and openExternal are bound to it. */
@@ -9,6 +10,8 @@ export interface AppConfig {
   scheme: string;
   /** Seconds between polls of the change feed (SYNC_POLL_SECONDS, default 10). */
   pollSeconds: number;
+  /** Live polls (SYNC_LIVE, default on). */
+  live: boolean;
 }
 
 export const DEVELOPMENT_URL = 'https://localhyperclay.com';
@@ -52,7 +55,12 @@ export function resolveAppConfig(input: {
       `HYPERCLAY_PROTOCOL "${scheme.slice(0, 40)}" is not a usable scheme; leave it unset for "hyperclay".`,
     );
   }
-  return { origin: platformOrigin(url), scheme, pollSeconds: pollSecondsOf(input.env.SYNC_POLL_SECONDS) };
+  return {
+    origin: platformOrigin(url),
+    scheme,
+    pollSeconds: pollSecondsOf(input.env.SYNC_POLL_SECONDS),
+    live: liveOf(input.env.SYNC_LIVE),
+  };
 }
 
 /** SYNC_POLL_SECONDS: the same range the CLI accepts (0.1 to 3600 seconds); unset or empty means the default. */

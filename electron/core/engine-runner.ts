@@ -17,6 +17,8 @@ export interface EngineRunnerOptions {
   log: EngineLog;
   deviceName: string;
   pollSeconds: number;
+  /** Live polls (default on). */
+  live?: boolean;
   /** Seconds between health probes while offline (the engine's default when unset). */
   probeSeconds?: number;
 }
@@ -35,6 +37,7 @@ export function engineRunnerFactory(options: EngineRunnerOptions): (context: Run
       log: options.log,
       deviceName: options.deviceName,
       pollSeconds: options.pollSeconds,
+      ...(options.live === undefined ? {} : { live: options.live }),
       ...(options.probeSeconds === undefined ? {} : { probeSeconds: options.probeSeconds }),
       forgetToken: context.forgetToken,
       onSignedOut: context.onSignedOut,

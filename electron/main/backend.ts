@@ -41,6 +41,7 @@ export async function createAppBackend(context: BackendContext): Promise<AppBack
       log,
       deviceName: context.deviceName,
       pollSeconds: context.config.pollSeconds,
+      live: context.config.live,
     }),
   });
   // The window opens at start only when signed out: know that before the controller is built.

@@ -35,6 +35,8 @@ export interface HostileRequest {
   method: string;
   path: string;
   query: URLSearchParams;
+  /** When it arrived (ms). */
+  at: number;
 }
 
 export interface HostilePlatform {
@@ -62,7 +64,8 @@ function listingOf(files: HostileFile[]): unknown {
     updatedAt: UPDATED,
     seq: i + 1,
   }));
-  return { entries, cursor: String(files.length), hasMore: false };
+  // Never `0`: a poll's cursor is always told apart from a session's listing.
+  return { entries, cursor: String(files.length + 1), hasMore: false };
 }
 
 function sendBody(res: ServerResponse, body: HostileFile['body']): void {
@@ -121,7 +124,7 @@ export async function startHostilePlatform(): Promise<HostilePlatform> {
   };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const { pathname, searchParams } = new URL(req.url ?? '/', 'http://x');
-    platform.requests.push({ method: req.method ?? 'GET', path: pathname, query: searchParams });
+    platform.requests.push({ method: req.method ?? 'GET', path: pathname, query: searchParams, at: Date.now() });
     if (pathname === '/sync/health') return json(res, 200, { ok: true });
     if (req.method === 'POST' && pathname === '/sync/sessions') return json(res, 201, { sessionId: 's1', cursor: '0' });
     if (pathname === '/sync/changes')

@@ -21,7 +21,9 @@ describe('configuration', () => {
       origin: 'https://localhyperclay.com',
       scheme: 'hyperclay',
       pollSeconds: 10,
+      live: true,
     });
+    expect(resolveAppConfig({ env: { SYNC_LIVE: '0' }, bakedUrl: null }).live).toBe(false);
     expect(resolveAppConfig({ env: { HYPERCLAY_URL: 'http://127.0.0.1:4321/' }, bakedUrl: null }).origin).toBe(
       'http://127.0.0.1:4321',
     );
