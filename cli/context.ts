@@ -1,7 +1,6 @@
 // What every command shares: the configuration, the settings file, the log file, the token for this platform, an
 // API client bound to it, and the sync folder choice.
 
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type SavedToken, settingsTokenStore, type TokenStore, tokenAccess } from '../sync-engine/auth.js';
 import {
@@ -18,6 +17,7 @@ import { createLogger, type EngineLog, type Logger, logTo } from '../sync-engine
 import { FolderSync, type FolderSyncOptions } from '../sync-engine/runner.js';
 import { openSettings, type Settings } from '../sync-engine/settings.js';
 import { CliError, EXIT } from './errors.js';
+import { clientVersion } from './install.js';
 
 export interface CliOutput {
   out(line: string): void;
@@ -61,16 +61,6 @@ export function createCliRunner(
   });
 }
 
-function readClientVersion(): string {
-  try {
-    const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-    const version = (JSON.parse(text) as { version?: unknown }).version;
-    return typeof version === 'string' ? version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
-
 export interface ContextOptions {
   io: CliOutput;
   /** Log lines also go to stderr (a foreground `start`). */
@@ -95,7 +85,7 @@ export function openContext(options: ContextOptions): CliContext {
   });
   const log = logTo(logger);
   const clients: ApiClient[] = [];
-  const clientVersion = readClientVersion();
+  const version = clientVersion();
 
   return {
     config,
@@ -104,7 +94,7 @@ export function openContext(options: ContextOptions): CliContext {
     logger,
     log,
     io: options.io,
-    clientVersion,
+    clientVersion: version,
     deviceName: `hyperclay-sync on ${hostname()}`.slice(0, 100),
     token() {
       const stored = settings.tokens.load(config.origin);
@@ -116,7 +106,7 @@ export function openContext(options: ContextOptions): CliContext {
       const client = createApiClient({
         origin: config.origin,
         ...tokenAccess(tokens),
-        clientVersion,
+        clientVersion: version,
         log,
         ...(apiOptions.timeoutMs ? { timeoutMs: apiOptions.timeoutMs } : {}),
       });

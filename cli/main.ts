@@ -3,13 +3,10 @@
 
 import { pathToFileURL } from 'node:url';
 import { parseCommandLine } from './commands.js';
-import { type CliContext, type CliOutput, openContext } from './context.js';
-import { doctor } from './doctor.js';
+import type { CliContext, CliOutput } from './context.js';
+import { isDetachedChild, tellParent } from './detach.js';
 import { CliError, EXIT, toCliError } from './errors.js';
-import { login, logout } from './login.js';
-import { isDetachedChild, start, stop, tellParent } from './run.js';
-import { status } from './status.js';
-import { sync } from './sync.js';
+import { clientVersion } from './install.js';
 
 const consoleOutput: CliOutput = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -32,41 +29,20 @@ export async function run(argv: readonly string[], io: CliOutput = consoleOutput
       return EXIT.done;
     }
     if (parsed.kind === 'version') {
-      io.out(openContext({ io }).clientVersion);
+      io.out(clientVersion());
       return EXIT.done;
     }
     const { name, flags } = parsed;
     const background = isDetachedChild();
+    // The engine, the log and the HTTP client load only for a command that needs them: `--help` stays instant.
+    const { openContext } = await import('./context.js');
     ctx = openContext({ io, echoLog: name === 'start' && !flag(flags, 'detach') && !background });
     if (background) {
       // The background process's stdout and stderr are the log file: write whole log lines instead.
       const logger = ctx.logger;
       ctx.io = { out: (line) => logger.info(line), err: (line) => logger.error(line) };
     }
-    switch (name) {
-      case 'login':
-        return await login(ctx, { code: text(flags, 'code'), noBrowser: flag(flags, 'no-browser') });
-      case 'logout':
-        return await logout(ctx);
-      case 'start':
-        return await start(ctx, { dir: text(flags, 'dir'), detach: flag(flags, 'detach') });
-      case 'stop':
-        return await stop(ctx, { dir: text(flags, 'dir') });
-      case 'status':
-        return status(ctx, { json: flag(flags, 'json') });
-      case 'sync':
-        return await sync(ctx, {
-          dir: text(flags, 'dir'),
-          dryRun: flag(flags, 'dry-run'),
-          allowDeletes: flag(flags, 'allow-deletes'),
-        });
-      case 'doctor':
-        return await doctor(ctx, { dir: text(flags, 'dir') });
-      case 'log':
-        io.out(ctx.config.paths.logFile);
-        return EXIT.done;
-    }
-    return EXIT.usage;
+    return await runCommand(ctx, name, flags);
   } catch (error) {
     const failure = error instanceof CliError ? error : toCliError(error, ctx?.config.url ?? 'HYPERCLAY_URL');
     if (!(error instanceof CliError)) ctx?.log('error', `${argv[0] ?? ''} failed: ${failure.message}`);
@@ -76,6 +52,39 @@ export async function run(argv: readonly string[], io: CliOutput = consoleOutput
   } finally {
     await ctx?.close();
   }
+}
+
+type Flags = Record<string, string | boolean | undefined>;
+
+/** One command, its module loaded on demand. */
+async function runCommand(ctx: CliContext, name: string, flags: Flags): Promise<number> {
+  switch (name) {
+    case 'login':
+      return (await import('./login.js')).login(ctx, {
+        code: text(flags, 'code'),
+        noBrowser: flag(flags, 'no-browser'),
+      });
+    case 'logout':
+      return (await import('./login.js')).logout(ctx);
+    case 'start':
+      return (await import('./run.js')).start(ctx, { dir: text(flags, 'dir'), detach: flag(flags, 'detach') });
+    case 'stop':
+      return (await import('./run.js')).stop(ctx, { dir: text(flags, 'dir') });
+    case 'status':
+      return (await import('./status.js')).status(ctx, { json: flag(flags, 'json') });
+    case 'sync':
+      return (await import('./sync.js')).sync(ctx, {
+        dir: text(flags, 'dir'),
+        dryRun: flag(flags, 'dry-run'),
+        allowDeletes: flag(flags, 'allow-deletes'),
+      });
+    case 'doctor':
+      return (await import('./doctor.js')).doctor(ctx, { dir: text(flags, 'dir') });
+    case 'log':
+      ctx.io.out(ctx.config.paths.logFile);
+      return EXIT.done;
+  }
+  return EXIT.usage;
 }
 
 const entry = process.argv[1];

@@ -3,41 +3,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { FolderLockedError, isProcessAlive, readFolderLock } from '../sync-engine/folder-lock.js';
 import { readStatusFile } from '../sync-engine/status-file.js';
 import { type CliContext, createCliRunner } from './context.js';
-import { CliError, EXIT, type ExitCode, notSignedIn, toCliError } from './errors.js';
-
-/** Set in the environment of the background process `start --detach` spawns. */
-export const DETACHED_ENV = 'HYPERCLAY_SYNC_DETACHED';
-export const START_DESCRIPTION = 'hyperclay-sync start';
-/** How long `start --detach` waits for the background process to say it runs (a first session can be long). */
-const DETACH_WAIT_MS = 120_000;
-const STOP_WAIT_MS = 30_000;
-
-/** What the background process tells `start --detach` over the IPC channel. */
-export type DetachMessage = { type: 'running'; pid: number } | { type: 'failed'; exitCode: ExitCode; message: string };
-
-/** True in the background process of `start --detach` while its parent still listens. */
-export const isDetachedChild = (): boolean => process.env[DETACHED_ENV] === '1' && typeof process.send === 'function';
-
-export function tellParent(message: DetachMessage): void {
-  if (!isDetachedChild() || !process.connected) return;
-  try {
-    process.send?.(message);
-  } catch {}
-}
-
-function parseDetachMessage(value: unknown): DetachMessage | null {
-  if (typeof value !== 'object' || value === null) return null;
-  const m = value as Record<string, unknown>;
-  if (m.type === 'running' && typeof m.pid === 'number') return { type: 'running', pid: m.pid };
-  if (m.type === 'failed' && typeof m.message === 'string' && [1, 2, 3, 4].includes(m.exitCode as number)) {
-    return { type: 'failed', exitCode: m.exitCode as ExitCode, message: m.message };
-  }
-  return null;
-}
+import { DETACHED_ENV, type DetachMessage, isDetachedChild, parseDetachMessage, tellParent } from './detach.js';
+import { CliError, EXIT, notSignedIn, toCliError } from './errors.js';
+import { binPath } from './install.js';
 
 /** A process that exited but was not reaped yet (a zombie) counts as gone. */
 export function isRunning(pid: number): boolean {
@@ -50,15 +21,20 @@ export function isRunning(pid: number): boolean {
   }
 }
 
+export const START_DESCRIPTION = 'hyperclay-sync start';
+/** How long `start --detach` waits for the background process to say it runs (a first session can be long). */
+const DETACH_WAIT_MS = 120_000;
+const STOP_WAIT_MS = 30_000;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** `start --detach`: spawn this CLI as a background `start`, its output appended to the log, and wait for its word. */
 async function startDetached(ctx: CliContext, folder: string): Promise<number> {
   const holder = readFolderLock(ctx.config.paths.locksDir, folder);
   if (holder) throw toCliError(new FolderLockedError(folder, holder), ctx.config.url);
-  // Always through the bin shim (it registers tsx itself), however this process was started (the bin, the tsx CLI,
-  // node --import tsx): the background process then does not depend on this one's loader flags.
-  const script = fileURLToPath(new URL('../bin/hyperclay-sync.js', import.meta.url));
+  // Always through the installed command, however this process was started (the bin, the tsx CLI, node --import
+  // tsx): the background process then does not depend on this one's loader flags.
+  const script = binPath();
   const output = openSync(ctx.config.paths.logFile, 'a', 0o600);
   let child: ChildProcess;
   try {

@@ -120,7 +120,7 @@ async function main(): Promise<number> {
     if (demo) await signInDemo(origin, home);
     say(`Syncing ${folder} with ${server.publicUrl}: save a file there, or edit a site on the platform.`);
     say(`Sign in on ${server.publicUrl} as ${DEMO.email} / ${DEMO.password} to see the sites. Ctrl-C stops.`);
-    child = run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'start', '--dir', folder], {
+    child = run(process.execPath, [join(ROOT, 'bin', 'hyperclay-sync.js'), 'start', '--dir', folder], {
       HYPERCLAY_URL: origin,
       HYPERCLAY_SYNC_HOME: home,
     });

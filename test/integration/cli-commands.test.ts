@@ -48,8 +48,8 @@ describe('hyperclay-sync exit codes', { timeout: 60_000 }, () => {
     const help = await runCli(env, ['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: hyperclay-sync <command>');
-    // Through the installed bin (tsx registered by the shim), from another working folder.
-    const syncHelp = await runCli(env, ['sync', '--help'], { viaBin: true, cwd: tmpdir() });
+    // The installed command works from another working folder.
+    const syncHelp = await runCli(env, ['sync', '--help'], { cwd: tmpdir() });
     expect(syncHelp.code).toBe(0);
     expect(syncHelp.stdout).toContain('--dry-run');
     expect(syncHelp.stdout).toContain('--allow-deletes');

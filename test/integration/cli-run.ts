@@ -1,5 +1,5 @@
-// Runs the real `hyperclay-sync` CLI as a child process (node --import tsx cli/main.ts) for the CLI tests, with its
-// own settings folder and platform address.
+// Runs the real `hyperclay-sync` command as a child process (the installed bin, which runs the build in dist/cli) for
+// the CLI tests, with its own settings folder and platform address.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -33,12 +33,10 @@ export function cliEnv(env: CliEnv): NodeJS.ProcessEnv {
 export function spawnCli(
   env: CliEnv,
   args: string[],
-  options: { viaBin?: boolean; cwd?: string } = {},
+  options: { cwd?: string } = {},
 ): ChildProcess & { output: () => CliResult } {
-  // The installed bin shim registers tsx itself and must work from any working folder.
-  const command = options.viaBin
-    ? [fileURLToPath(new URL('../../bin/hyperclay-sync.js', import.meta.url)), ...args]
-    : ['--import', 'tsx', 'cli/main.ts', ...args];
+  // The installed command, which must work from any working folder.
+  const command = [fileURLToPath(new URL('../../bin/hyperclay-sync.js', import.meta.url)), ...args];
   const child = spawn(process.execPath, command, {
     cwd: options.cwd ?? REPO,
     env: cliEnv(env),
@@ -59,7 +57,7 @@ export function spawnCli(
 export async function runCli(
   env: CliEnv,
   args: string[],
-  options: { viaBin?: boolean; cwd?: string; timeoutMs?: number } = {},
+  options: { cwd?: string; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const child = spawnCli(env, args, options);

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReferenceStores } from '../../server-endpoints/reference/server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-const CLI = join(ROOT, 'server-endpoints/reference/cli.ts');
+// The built command, as `npm run platform` runs it.
+const CLI = join(ROOT, 'dist/platform/main.mjs');
 
 interface Run {
   code: number;
@@ -20,7 +20,7 @@ interface Run {
 
 function platform(args: string[]): Promise<Run> {
   return new Promise((done) => {
-    execFile(TSX, [CLI, ...args], { cwd: ROOT, timeout: 20_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 20_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       done({ code, stdout, stderr });
     });
@@ -198,7 +198,7 @@ describe('npm run platform -- <command>', () => {
       ['site', 'delete', '--email', 'ann@example.com', '--name', 'Not A Name', '--data', dir],
       ['serve', '--port', 'http'],
     ];
-    // Three at a time: each is a cold tsx start, and the cores are shared.
+    // Three at a time: each is a process start, and the cores are shared.
     for (let i = 0; i < cases.length; i += 3) {
       const batch = cases.slice(i, i + 3);
       const runs = await Promise.all(batch.map((args) => platform(args)));
@@ -212,7 +212,7 @@ describe('npm run platform -- <command>', () => {
   });
 
   it('serve prints its URL, serves, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(TSX, [CLI, 'serve', '--port', '0', '--data', dir], {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dir], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -13,8 +13,8 @@ import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { type S3Double, startS3Double } from '../helpers/s3-double.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-const CLI = join(ROOT, 'server-endpoints/reference/cli.ts');
+// The built command, as `npm run platform` runs it.
+const CLI = join(ROOT, 'dist/platform/main.mjs');
 
 let postgres: TestPostgres;
 let s3: S3Double;
@@ -29,7 +29,7 @@ function platform(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(
-      TSX,
+      process.execPath,
       [CLI, ...args],
       { cwd: ROOT, timeout: 20_000, env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
@@ -41,8 +41,7 @@ function platform(
 
 /** Starts `serve` and resolves with its URL once it prints it. */
 function serve(args: string[]): Promise<string> {
-  // node itself, not the tsx wrapper: a signal must reach the server process, not a parent that outlives it.
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data', dir, ...args], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dir, ...args], {
     cwd: ROOT,
   });
   servers.push(child);
