@@ -3,7 +3,17 @@
 import { parseArgs } from 'node:util';
 import { CliError, EXIT } from './errors.js';
 
-export type CommandName = 'login' | 'logout' | 'start' | 'stop' | 'status' | 'sync' | 'doctor' | 'log';
+export type CommandName =
+  | 'login'
+  | 'logout'
+  | 'start'
+  | 'stop'
+  | 'pause'
+  | 'resume'
+  | 'status'
+  | 'sync'
+  | 'doctor'
+  | 'log';
 
 type FlagSpec = { type: 'boolean' } | { type: 'string' };
 
@@ -42,6 +52,16 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     summary: 'stop the background sync cleanly',
     usage: 'hyperclay-sync stop [--dir D]',
     flags: { dir: { type: 'string', help: 'the folder whose sync to stop (default: the saved folder)' } },
+  },
+  pause: {
+    summary: 'switch the running sync off (it keeps the folder; it stays off across restarts until resume)',
+    usage: 'hyperclay-sync pause',
+    flags: {},
+  },
+  resume: {
+    summary: 'switch a paused sync on again',
+    usage: 'hyperclay-sync resume',
+    flags: {},
   },
   status: {
     summary: 'who is signed in, the folder, whether sync runs, last sync, pending, errors',

@@ -70,6 +70,9 @@ async function runCommand(ctx: CliContext, name: string, flags: Flags): Promise<
       return (await import('./run.js')).start(ctx, { dir: text(flags, 'dir'), detach: flag(flags, 'detach') });
     case 'stop':
       return (await import('./run.js')).stop(ctx, { dir: text(flags, 'dir') });
+    case 'pause':
+    case 'resume':
+      return (await import('./run.js')).switchSync(ctx, name === 'resume');
     case 'status':
       return (await import('./status.js')).status(ctx, { json: flag(flags, 'json') });
     case 'sync':

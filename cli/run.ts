@@ -1,8 +1,9 @@
 // `start` (foreground, or a detached background process that reports back once it runs) and `stop`.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, watch } from 'node:fs';
 import { hostname } from 'node:os';
+import { basename, dirname } from 'node:path';
 import { FolderLockedError, isProcessAlive, readFolderLock } from '../sync-engine/folder-lock.js';
 import { readStatusFile } from '../sync-engine/status-file.js';
 import { type CliContext, createCliRunner } from './context.js';
@@ -128,10 +129,16 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
   process.on('SIGTERM', onSignal);
   if (process.platform !== 'win32') process.on('SIGHUP', onSignal);
 
+  let unwatch = (): void => {};
   let code: number;
   try {
     ctx.log('info', `hyperclay-sync start: syncing ${folder} as ${account.email} (process ${process.pid})`);
-    await Promise.race([runner.start(), finished]);
+    await Promise.race([runner.start({ paused: !ctx.settings.getSyncOn() }), finished]);
+    // `pause` and `resume` (from another terminal) change the setting; the running sync follows it.
+    unwatch = watchFile(ctx.settings.file, () => {
+      if (ctx.settings.getSyncOn()) void runner.unpause();
+      else void runner.pause();
+    });
     const background = isDetachedChild();
     tellParent({ type: 'running', pid: process.pid });
     if (process.channel) process.channel.unref();
@@ -150,6 +157,7 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
 
   async function shutDown(): Promise<void> {
     clearInterval(keepAlive);
+    unwatch();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
@@ -200,5 +208,49 @@ export async function stop(ctx: CliContext, flags: { dir?: string }): Promise<nu
     await sleep(100);
   }
   ctx.io.out(`Stopped the sync of ${folder} (process ${pid}).`);
+  return EXIT.done;
+}
+
+/** Calls `changed` when `file` is written (also when it is replaced by a rename, as the settings file is). */
+function watchFile(file: string, changed: () => void): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  const watcher = watch(dirname(file), (_event, name) => {
+    if (name !== basename(file) || timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      changed();
+    }, 50);
+  });
+  watcher.on('error', () => {});
+  return () => {
+    if (timer) clearTimeout(timer);
+    watcher.close();
+  };
+}
+
+/** `pause` / `resume`: the setting (the app's toggle) that a running sync follows and a new `start` begins with. */
+export async function switchSync(ctx: CliContext, on: boolean): Promise<number> {
+  const folder = ctx.folder(undefined, { save: false });
+  const was = ctx.settings.getSyncOn();
+  ctx.settings.setSyncOn(on);
+  const holder = readFolderLock(ctx.config.paths.locksDir, folder);
+  const what = on ? 'on' : 'paused';
+  if (!holder) {
+    ctx.io.out(
+      on
+        ? `Sync is on. No sync is running for ${folder}; start it with: hyperclay-sync start`
+        : `Sync is paused. No sync is running for ${folder}; a later \`hyperclay-sync start\` starts paused until \`hyperclay-sync resume\`.`,
+    );
+    return EXIT.done;
+  }
+  if (holder.description !== START_DESCRIPTION) {
+    ctx.io.out(`${folder} is synced by ${holder.description} (process ${holder.pid}); switch it there.`);
+    return EXIT.done;
+  }
+  ctx.io.out(
+    was === on
+      ? `Sync was already ${what} (${holder.description}, process ${holder.pid}).`
+      : `Sync is ${what} (${holder.description}, process ${holder.pid}).${on ? '' : ' Resume with: hyperclay-sync resume'}`,
+  );
   return EXIT.done;
 }

@@ -6,6 +6,7 @@ import { createFolderRules, type FolderRules } from './folder-rules.js';
 import type { EngineLog } from './log.js';
 import { LocalIndex } from './path-index.js';
 import type { StateStore } from './state-store.js';
+import type { StatusModel } from './status.js';
 
 export class EngineCore {
   readonly folder: string;
@@ -16,10 +17,11 @@ export class EngineCore {
   /** Open between start (or a one-off sync) and stop. */
   store: StateStore | null = null;
 
-  constructor(folder: string, log: EngineLog) {
+  constructor(folder: string, log: EngineLog, status: StatusModel) {
     this.folder = folder;
     this.log = log;
-    this.memory = new EntryMemory(log);
+    // Every file that does not sync is listed in the status with its reason, whether or not its line was logged.
+    this.memory = new EntryMemory(log, (path, reason) => status.fileFailing(path, reason));
     this.rules = createFolderRules(folder);
   }
 

@@ -6,14 +6,14 @@ import { rename } from 'node:fs/promises';
 import type { ApiClient } from './endpoints.js';
 import { EngineCore } from './engine-core.js';
 import type { SignedOutError } from './errors.js';
-import { Executor } from './executor.js';
+import { Executor, pathOf } from './executor.js';
 import { classify, type Failure } from './failures.js';
 import { FolderReturnWatch, folderPresence } from './folder-guard.js';
 import { bindFolder, createFolderRules, readFolderAccount, SyncFolderError } from './folder-rules.js';
 import { FolderMissingError } from './fsutil.js';
 import { LocalEvents } from './local-events.js';
 import type { EngineLog } from './log.js';
-import { type Action, keyName } from './model.js';
+import type { Action } from './model.js';
 import { Reconciler } from './reconciler.js';
 import { detectCaseInsensitive } from './scan.js';
 import { SessionLoop, type SessionReport } from './sessions.js';
@@ -94,7 +94,7 @@ class Engine implements SyncEngine {
     const api = options.api.scoped();
     this.#api = api;
     const now = options.now ?? (() => new Date());
-    const core = new EngineCore(options.folder, options.log);
+    const core = new EngineCore(options.folder, options.log, status);
     this.#core = core;
     this.#queue = new TransferQueue(options.concurrency ?? 8);
     const running = () => this.#running;
@@ -119,7 +119,7 @@ class Engine implements SyncEngine {
       failed: (error, repeated) => this.#stepFailed(error, repeated),
       afterSession: () => this.#local.replayMissed(),
     });
-    this.#local = new LocalEvents(core, { reconciler, running, inSession: () => this.#sessions.inSession });
+    this.#local = new LocalEvents(core, { reconciler, status, running, inSession: () => this.#sessions.inSession });
     const probeMs = (options.probeSeconds ?? 3) * 1000;
     this.#folderBack = new FolderReturnWatch(options.folder, probeMs, () => void this.#folderReturned());
   }
@@ -279,7 +279,7 @@ class Engine implements SyncEngine {
 
   /** A push, pull or other action failed. */
   #actionFailed(action: Action, error: unknown): void {
-    const what = 'localPath' in action ? action.localPath : keyName(action.key);
+    const what = pathOf(action);
     const failure = classify(error);
     if (this.#stops(failure, `${action.type} ${what}: `)) return;
     const { memory, log } = this.#core;
@@ -295,11 +295,13 @@ class Engine implements SyncEngine {
     if (failure.kind === 'retry' && failure.backup) {
       log('error', `${action.type} ${what}: the backup could not be written, so nothing was overwritten (${message})`);
       this.#o.status.failed(`Backup failed for ${what}: ${message}`);
+      this.#o.status.fileFailing(what, `the backup could not be written, so nothing was overwritten (${message})`);
       return;
     }
     const reason = message.replace(/\.$/, '');
     log('error', `${action.type} ${what} failed: ${reason}; retried at the next poll`);
     this.#o.status.failed(`${action.type} ${what}: ${reason}`);
+    this.#o.status.fileFailing(what, `${action.type} failed: ${reason}; retried at the next poll`);
   }
 
   /** A session or poll failed; `repeated`: the same way as the one before (logged once, not at every try). */

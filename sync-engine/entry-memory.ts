@@ -19,9 +19,11 @@ export class EntryMemory {
   #limitedSince = 0;
   readonly #logged = new Set<string>();
   readonly #log: EngineLog;
+  readonly #trouble: (path: string, reason: string) => void;
 
-  constructor(log: EngineLog) {
+  constructor(log: EngineLog, trouble: (path: string, reason: string) => void = () => {}) {
     this.#log = log;
+    this.#trouble = trouble;
   }
 
   /** The platform sides a plan acted on: kept until the action for them succeeds. */
@@ -79,6 +81,7 @@ export class EntryMemory {
 
   /** Logs that a path is not synced, once per path and reason. */
   skipOnce(localPath: string, why: string): void {
+    this.#trouble(localPath, why);
     this.reportOnce('warn', `skip ${localPath}: ${why}`);
   }
 

@@ -40,9 +40,13 @@ export class Executor {
     this.#p = parts;
   }
 
-  /** Transfers queued or running, for the status. */
+  /** Transfers waiting for a slot and under way, by path (for the status). */
+  readonly #queued = new Map<EntryKey, string>();
+  readonly #inFlight = new Map<EntryKey, string>();
+
+  /** Publishes the transfers queued or running. */
   updatePending(): void {
-    this.#p.status.pendingChanged(this.#p.queue.pending);
+    this.#p.status.transfersChanged(this.#queued.values(), this.#inFlight.values(), this.#p.queue.pending);
   }
 
   /**
@@ -75,15 +79,21 @@ export class Executor {
   }
 
   #run(action: Action): Promise<void> {
+    const path = pathOf(action);
     const job = async (): Promise<void> => {
+      this.#queued.delete(action.key);
+      this.#inFlight.set(action.key, path);
+      this.updatePending();
       try {
         await this.#perform(action);
       } catch (error) {
         this.#p.failed(action, error);
       } finally {
+        this.#inFlight.delete(action.key);
         this.updatePending();
       }
     };
+    if (!this.#inFlight.has(action.key)) this.#queued.set(action.key, path);
     const done = this.#p.queue.run(action.key, job);
     this.updatePending();
     // The queue counts a job until it has fully ended: count again once it has.
@@ -103,6 +113,7 @@ export class Executor {
         break;
       case 'record':
         s.put(recordOf(action.key, action.entry, action.local));
+        this.#p.status.fileFine(action.local.localPath);
         break;
       case 'createFolder':
         await this.#createFolder(action.key, action.localPath);
@@ -209,6 +220,7 @@ export class Executor {
     });
     this.#c.state().put(recordOf(action.key, result.entry, { localPath: action.localPath, mtimeMs: read.mtimeMs }));
     this.#c.memory.accepted(action.key);
+    this.#p.status.fileFine(action.localPath);
     // Only a new site shows the plan has room for sites again; a new upload says nothing about that.
     if (action.kind === 'site' && result.status === 'created' && status.current.notice?.code === 'site_limit_reached') {
       status.noticeCleared();
@@ -279,6 +291,7 @@ export class Executor {
     pulled.updatedAt = headers.updatedAt;
     this.#c.state().put(recordOf(key, pulled, { localPath, mtimeMs: installedInfo.mtimeMs }));
     this.#c.index.add({ key, localPath });
+    this.#p.status.fileFine(localPath);
     const backup = installed.status === 'installed' && installed.backup ? ` (old copy: ${installed.backup.path})` : '';
     const took = `${formatBytes(headers.size)} ${Date.now() - started} ms`;
     this.#c.log('info', `pull ${localPath} v${headers.version} ${took}${backup}`);
@@ -326,6 +339,11 @@ export class Executor {
     }
     s.delete(key);
   }
+}
+
+/** Where an action happens, as a path in the folder (the entry's name when it has no local path). */
+export function pathOf(action: Action): string {
+  return 'localPath' in action ? action.localPath : keyName(action.key);
 }
 
 function phaseOf(action: Action): string {

@@ -9,6 +9,7 @@ import type { EngineCore } from './engine-core.js';
 import type { EntryKey } from './model.js';
 import type { Reconciler } from './reconciler.js';
 import { statItem } from './scan.js';
+import type { StatusModel } from './status.js';
 import { type FolderWatcher, type WatchEvent, watchFolder } from './watcher.js';
 
 /** chokidar's per-file change throttle is 50 ms: look again just after it. */
@@ -16,6 +17,7 @@ const LOOK_AGAIN_MS = 75;
 
 export interface LocalEventsParts {
   reconciler: Reconciler;
+  status: StatusModel;
   /** Sync runs (started and not stopped). */
   running: () => boolean;
   /** A session is running: events are kept for its end. */
@@ -136,6 +138,7 @@ export class LocalEvents {
     } else {
       key = index.remove(localPath);
       if (result.status === 'skipped') this.#c.memory.skipOnce(localPath, result.skipped.message);
+      else this.#p.status.fileFine(localPath);
     }
     if (key !== undefined) await this.#p.reconciler.reconcileKey(key);
   }

@@ -46,6 +46,9 @@ export class FolderSync implements SyncRunner {
   #statusWriter: StatusWriter | null = null;
   #starting: Promise<void> | null = null;
   #stopping = false;
+  /** Switched off by `pause` (the process and the folder's lock stay); one change at a time. */
+  #paused = false;
+  #switching: Promise<void> = Promise.resolve();
 
   constructor(options: FolderSyncOptions) {
     this.#o = options;
@@ -65,16 +68,25 @@ export class FolderSync implements SyncRunner {
     });
   }
 
-  /** Takes the folder's lock (FolderLockedError names the holder), then syncs until stop(). */
-  start(): Promise<void> {
-    this.#starting ??= this.#start();
+  /**
+   * Takes the folder's lock (FolderLockedError names the holder), then syncs until stop(); with `paused`, it holds the
+   * folder and waits for resume() (sync switched off by `pause` stays off across a restart).
+   */
+  start(options: { paused?: boolean } = {}): Promise<void> {
+    this.#starting ??= this.#start(options.paused === true);
     return this.#starting;
   }
 
-  async #start(): Promise<void> {
+  async #start(paused: boolean): Promise<void> {
     await this.#acquire(this.#o.holder, 'start');
     // Stopped while the lock was being taken: start nothing.
     if (this.#stopping) return this.#release();
+    if (paused) {
+      this.#paused = true;
+      this.status.paused();
+      this.#o.log('info', 'sync is paused: `hyperclay-sync resume` switches it on');
+      return;
+    }
     try {
       await this.#engine.start();
     } catch (error) {
@@ -84,10 +96,38 @@ export class FolderSync implements SyncRunner {
     }
   }
 
+  get isPaused(): boolean {
+    return this.#paused;
+  }
+
+  /** Switches sync off (the engine stops, its state on disk) while the process keeps the folder. */
+  pause(): Promise<void> {
+    this.#switching = this.#switching.then(async () => {
+      if (this.#paused || this.#stopping) return;
+      this.#paused = true;
+      this.status.paused();
+      await this.#engine.stop();
+      this.#o.log('info', 'sync paused');
+    });
+    return this.#switching;
+  }
+
+  /** Switches sync on again after pause(): a new session, then watching and polling. */
+  unpause(): Promise<void> {
+    this.#switching = this.#switching.then(async () => {
+      if (!this.#paused || this.#stopping) return;
+      this.#paused = false;
+      this.#o.log('info', 'sync resumed');
+      await this.#engine.start();
+    });
+    return this.#switching;
+  }
+
   /** Stops the engine (a start still under way first finishes), writes the last status, lets the folder go. */
   async stop(): Promise<void> {
     this.#stopping = true;
     await this.#starting?.catch(() => {});
+    await this.#switching.catch(() => {});
     try {
       await this.#engine.stop();
     } finally {

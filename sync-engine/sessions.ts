@@ -97,6 +97,7 @@ export class SessionLoop {
     if (!options.dryRun) await this.#p.checkFolder();
     this.#sessionId = (await this.#p.api.createSession(this.#p.deviceName)).sessionId;
     log('info', `session started for ${this.#c.folder}`);
+    if (!options.dryRun) this.#p.status.sessionStarted();
     // A session tries again what a plan limit refused: it reconciles everything anyway.
     memory.releaseLimited();
     const listing = await this.#feed.listAll(this.#sessionId);

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { isProcessAlive } from './folder-lock.js';
 import { writeFileAtomic } from './fsutil.js';
-import type { StatusModel, SyncStatus } from './status.js';
+import { type FileTrouble, LIST_MAX, type StatusModel, type SyncStatus } from './status.js';
 
 export const HEARTBEAT_MS = 30_000;
 /** Status changes come in bursts (one per queued transfer): write at most this often. */
@@ -82,6 +82,18 @@ export function writeStatusFile(
 const isText = (value: unknown): value is string => typeof value === 'string';
 const isTextOrNull = (value: unknown): value is string | null => value === null || typeof value === 'string';
 
+const textList = (value: unknown): string[] => (Array.isArray(value) ? value.filter(isText).slice(0, LIST_MAX) : []);
+
+function troubleList(value: unknown): FileTrouble[] {
+  if (!Array.isArray(value)) return [];
+  const out: FileTrouble[] = [];
+  for (const item of value.slice(0, LIST_MAX)) {
+    const { path, reason } = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    if (isText(path) && isText(reason)) out.push({ path, reason });
+  }
+  return out;
+}
+
 /** The status file, checked field by field; null when absent or unreadable. `running` only if its process lives. */
 export function readStatusFile(file: string): StatusRecord | null {
   let value: unknown;
@@ -111,6 +123,11 @@ export function readStatusFile(file: string): StatusRecord | null {
     lastSyncAt: isTextOrNull(r.lastSyncAt) ? r.lastSyncAt : null,
     pending: typeof r.pending === 'number' ? r.pending : 0,
     lastError: isTextOrNull(r.lastError) ? r.lastError : null,
+    busy: r.busy === true,
+    queued: textList(r.queued),
+    inFlight: textList(r.inFlight),
+    failing: troubleList(r.failing),
+    failingCount: typeof r.failingCount === 'number' ? r.failingCount : 0,
     pid: r.pid,
     running: r.running && isProcessAlive(r.pid),
     command: r.command === 'sync' ? 'sync' : 'start',

@@ -3,7 +3,11 @@
 
 import { EventEmitter } from 'node:events';
 
-export type SyncPhase = 'signed-out' | 'off' | 'syncing' | 'offline' | 'folder-missing' | 'needs-attention';
+/**
+ * `syncing`: sync is on and working (idle or busy: see `busy`, `pending`); `paused`: switched off by `pause` while its
+ * process runs on.
+ */
+export type SyncPhase = 'signed-out' | 'off' | 'syncing' | 'paused' | 'offline' | 'folder-missing' | 'needs-attention';
 
 /** A message the user must see (the only UI besides on/off and log out). */
 export type NoticeCode =
@@ -27,6 +31,15 @@ export interface Notice {
   text: string;
 }
 
+/** A file that does not sync, and why (a rule it breaks, a refusal, or a failure that is retried). */
+export interface FileTrouble {
+  path: string;
+  reason: string;
+}
+
+/** At most this many paths in each list (the counts stay whole): the status is written often. */
+export const LIST_MAX = 100;
+
 /** The notices that mean sync cannot go on as it is until the person acts (the rest only inform). */
 const ATTENTION: ReadonlySet<NoticeCode> = new Set(['delete_brake', 'client_outdated']);
 
@@ -37,10 +50,18 @@ export interface SyncStatus {
   notice: Notice | null;
   /** ISO time of the last completed session or poll. */
   lastSyncAt: string | null;
-  /** Entries waiting to be pushed or pulled. */
+  /** Entries waiting to be pushed or pulled, or being. */
   pending: number;
   /** The last error, one sentence, for `status` and the log. */
   lastError: string | null;
+  /** A session (the whole folder against the whole listing) is under way. */
+  busy: boolean;
+  /** Transfers by path: waiting for a slot, and under way (the first LIST_MAX of each). */
+  queued: string[];
+  inFlight: string[];
+  /** Files that do not sync, each with its reason (the first LIST_MAX), and how many there are. */
+  failing: FileTrouble[];
+  failingCount: number;
 }
 
 export const INITIAL_STATUS: SyncStatus = {
@@ -51,10 +72,17 @@ export const INITIAL_STATUS: SyncStatus = {
   lastSyncAt: null,
   pending: 0,
   lastError: null,
+  busy: false,
+  queued: [],
+  inFlight: [],
+  failing: [],
+  failingCount: 0,
 };
 
 export class StatusModel extends EventEmitter<{ change: [SyncStatus] }> {
   #status: SyncStatus;
+  /** Every failing path (the status shows the first LIST_MAX). */
+  readonly #failing = new Map<string, string>();
 
   constructor(initial: Partial<SyncStatus> = {}) {
     super();
@@ -100,9 +128,15 @@ export class StatusModel extends EventEmitter<{ change: [SyncStatus] }> {
     this.#set({ phase: 'off', lastError: null });
   }
 
-  /** The engine stopped (switched off, quit, or stopped itself); a signed-out status stays as it is. */
+  /** Sync was paused (`pause`): its process waits, holding the folder, until `resume`. */
+  paused(): void {
+    this.#set({ phase: 'paused', pending: 0, queued: [], inFlight: [], busy: false });
+  }
+
+  /** The engine stopped (switched off, quit, or stopped itself); a signed-out or paused status stays as it is. */
   stopped(): void {
-    if (this.#status.phase !== 'signed-out') this.#set({ phase: 'off', pending: 0 });
+    const keep = this.#status.phase === 'signed-out' || this.#status.phase === 'paused';
+    this.#set({ ...(keep ? {} : { phase: 'off' as const }), pending: 0, queued: [], inFlight: [], busy: false });
   }
 
   /** Sync could not start (the folder is locked, bound to another account, cannot be created). */
@@ -128,6 +162,12 @@ export class StatusModel extends EventEmitter<{ change: [SyncStatus] }> {
     this.#set({ phase: 'syncing' });
   }
 
+  /** A session started: the whole folder against the whole listing; what failed before is looked at afresh. */
+  sessionStarted(): void {
+    this.#failing.clear();
+    this.#set({ busy: true, ...this.#failingFields() });
+  }
+
   /** A session or poll completed; `failures`: entries still failing (their last error stays shown). */
   synced(at: Date, failures: number): void {
     const attention = this.#status.notice !== null && ATTENTION.has(this.#status.notice.code);
@@ -135,12 +175,40 @@ export class StatusModel extends EventEmitter<{ change: [SyncStatus] }> {
       lastSyncAt: at.toISOString(),
       phase: attention ? 'needs-attention' : 'syncing',
       lastError: failures === 0 ? null : this.#status.lastError,
+      busy: false,
     });
   }
 
   /** Transfers queued or running. */
   pendingChanged(pending: number): void {
     this.#set({ pending });
+  }
+
+  /** The transfers by path: waiting for a slot and under way; `pending` counts the entries with either. */
+  transfersChanged(queued: Iterable<string>, inFlight: Iterable<string>, pending: number): void {
+    this.#set({ queued: first(queued), inFlight: first(inFlight), pending });
+  }
+
+  /** `path` does not sync, and why. */
+  fileFailing(path: string, reason: string): void {
+    if (this.#failing.get(path) === reason) return;
+    this.#failing.set(path, reason);
+    this.#set(this.#failingFields());
+  }
+
+  /** `path` synced (or is gone): it is not failing any more. */
+  fileFine(path: string): void {
+    if (!this.#failing.delete(path)) return;
+    this.#set(this.#failingFields());
+  }
+
+  #failingFields(): Pick<SyncStatus, 'failing' | 'failingCount'> {
+    const failing: FileTrouble[] = [];
+    for (const [path, reason] of this.#failing) {
+      if (failing.length >= LIST_MAX) break;
+      failing.push({ path, reason });
+    }
+    return { failing, failingCount: this.#failing.size };
   }
 
   /** Something failed; one sentence for `status` and the window. */
@@ -173,4 +241,13 @@ export class StatusModel extends EventEmitter<{ change: [SyncStatus] }> {
     this.#status = next;
     this.emit('change', next);
   }
+}
+
+function first(paths: Iterable<string>): string[] {
+  const out: string[] = [];
+  for (const path of paths) {
+    if (out.length >= LIST_MAX) break;
+    out.push(path);
+  }
+  return out;
 }

@@ -279,6 +279,7 @@ function phaseOf(status: SyncStatus): AppPhase {
     case 'signed-out':
       return 'signed-out';
     case 'off':
+    case 'paused':
       return 'off';
     case 'syncing':
       return 'on';
