@@ -7,7 +7,7 @@
 // Run: npm run bench -- vs-syncthing [--runs N] [--syncthing-runs N] [--skip-syncthing]
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -133,8 +133,22 @@ async function timed(what: string, work: () => Promise<unknown>): Promise<number
   return ms;
 }
 
-/** `start` on an empty folder until the whole tree is there (checked every 200 ms, then summed). */
-async function joinAndWait(env: NodeJS.ProcessEnv, folder: string, want: number): Promise<void> {
+/** The resident memory of a process (Linux /proc), in bytes. */
+function rssOf(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) * 1024;
+}
+
+/**
+ * `start` on an empty folder until the whole tree is there (checked every 200 ms); `watching` gets the process once
+ * it is complete (its memory is read while it watches the whole tree).
+ */
+async function joinAndWait(
+  env: NodeJS.ProcessEnv,
+  folder: string,
+  want: number,
+  watching: (pid: number) => Promise<void>,
+): Promise<void> {
   mkdirSync(folder, { recursive: true });
   const child = spawn(process.execPath, [BIN, 'start', '--dir', folder], { env, stdio: 'ignore' });
   try {
@@ -142,13 +156,22 @@ async function joinAndWait(env: NodeJS.ProcessEnv, folder: string, want: number)
       if (child.exitCode !== null) throw new Error(`start exited with ${child.exitCode}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    if (child.pid !== undefined) await watching(child.pid);
   } finally {
     child.kill('SIGTERM');
     await new Promise((done) => child.once('exit', done));
   }
 }
 
-async function ours(tree: string, want: string, files: number): Promise<{ up: number; down: number; join: number }> {
+interface Ours {
+  up: number;
+  down: number;
+  join: number;
+  /** Resident memory of `start` watching the whole tree, once it has settled. */
+  rss: number;
+}
+
+async function ours(tree: string, want: string, files: number): Promise<Ours> {
   const root = mkdtempSync(join(tmpdir(), 'hc-vs-'));
   const platform = await startPlatform(root);
   try {
@@ -161,9 +184,17 @@ async function ours(tree: string, want: string, files: number): Promise<{ up: nu
       run(process.execPath, [BIN, 'sync', '--dir', downDir], { env: device(root, 'b', platform) }),
     );
     const joinDir = join(root, 'join');
-    const joined = await timed('ours: start on an empty folder until complete', () =>
-      joinAndWait(device(root, 'c', platform), joinDir, files),
-    );
+    let rss = Number.NaN;
+    let joined = Number.NaN;
+    const started = performance.now();
+    await joinAndWait(device(root, 'c', platform), joinDir, files, async (pid) => {
+      joined = performance.now() - started;
+      note(`ours: start on an empty folder until complete: ${seconds(joined)}`);
+      // Settled: the catch-up after the first session done and the watcher reading the whole tree.
+      await new Promise((r) => setTimeout(r, 10_000));
+      rss = rssOf(pid);
+      note(`ours: start watching ${files} files: ${(rss / 1024 / 1024).toFixed(0)} MB resident`);
+    });
     for (const [what, dir] of [
       ['down', downDir],
       ['join', joinDir],
@@ -171,7 +202,7 @@ async function ours(tree: string, want: string, files: number): Promise<{ up: nu
       const sum = await treeSum(dir);
       if (sum !== want) throw new Error(`ours ${what}: ${sum}, expected ${want}`);
     }
-    return { up, down, join: joined };
+    return { up, down, join: joined, rss };
   } finally {
     platform.child.kill('SIGTERM');
     rmSync(root, { recursive: true, force: true });
@@ -180,7 +211,7 @@ async function ours(tree: string, want: string, files: number): Promise<{ up: nu
 
 async function main(): Promise<void> {
   await run(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--if-stale']);
-  const results: Array<{ up: number; down: number; join: number }> = [];
+  const results: Ours[] = [];
   for (let i = 0; i < RUNS; i++) {
     const tree = mkdtempSync(join(tmpdir(), 'hc-vs-tree-'));
     rmSync(tree, { recursive: true });
@@ -194,13 +225,14 @@ async function main(): Promise<void> {
     }
   }
   const syncthing = values['skip-syncthing'] ? Number.NaN : await syncthingShare();
-  const pick = (k: 'up' | 'down' | 'join') => median(results.map((r) => r[k]));
+  const pick = (k: keyof Ours) => median(results.map((r) => r[k]));
   const ratio = (ms: number) => (Number.isNaN(syncthing) ? '' : `  ${(ms / syncthing).toFixed(2)}x Syncthing`);
   console.log(`\nthe 10,000-file tree (seed ${values.seed}), median of ${RUNS} run(s) each, every result tree-summed:`);
   console.log(`  Syncthing 1.19, two instances, share -> all on B   ${seconds(syncthing)}`);
   console.log(`  ours: sync up                                      ${seconds(pick('up'))}${ratio(pick('up'))}`);
   console.log(`  ours: sync down into an empty folder               ${seconds(pick('down'))}${ratio(pick('down'))}`);
   console.log(`  ours: start on an empty folder (device joining)    ${seconds(pick('join'))}${ratio(pick('join'))}`);
+  console.log(`  ours: start watching the whole tree, resident       ${(pick('rss') / 1024 / 1024).toFixed(0)} MB`);
 }
 
 await main();

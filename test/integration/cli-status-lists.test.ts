@@ -39,14 +39,11 @@ describe('hyperclay-sync status lists the files that do not sync', { timeout: 12
         async () => (await platform.api(platform.accounts[0]!, '/sync/sites/fine')).status === 200,
         'fine.html',
       );
+      type Report = { failing: Array<{ path: string; reason: string }>; failingCount: number; phase: string };
       const report = await until(
-        async () => {
-          const json = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as {
-            failing: Array<{ path: string; reason: string }>;
-            failingCount: number;
-            phase: string;
-          };
-          return json.failingCount >= 4 && json;
+        async (): Promise<Report | null> => {
+          const json = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Report;
+          return json.failingCount >= 4 ? json : null;
         },
         'four failing files in the status',
         30_000,
