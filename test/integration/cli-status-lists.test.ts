@@ -40,14 +40,14 @@ describe('hyperclay-sync status lists the files that do not sync', { timeout: 12
         'fine.html',
       );
       type Report = { failing: Array<{ path: string; reason: string }>; failingCount: number; phase: string };
-      const report = await until(
+      const report = (await until(
         async (): Promise<Report | null> => {
           const json = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Report;
           return json.failingCount >= 4 ? json : null;
         },
         'four failing files in the status',
         30_000,
-      );
+      )) as Report;
       const reasons = Object.fromEntries(report.failing.map((f) => [f.path, f.reason]));
       expect(reasons['big.bin']).toMatch(/20 MiB/);
       expect(reasons['my page.html']).toMatch(/name/);
