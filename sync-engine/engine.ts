@@ -150,7 +150,7 @@ class Engine implements SyncEngine {
     }
     this.#core.rules = createFolderRules(folder);
     this.#core.index.caseInsensitive = await detectCaseInsensitive(folder).catch(() => false);
-    this.#core.store ??= await openStateStore(this.#o.stateFile);
+    this.#core.store ??= await openStateStore(this.#o.stateFile, { readOnly: dryRun });
     // A folder whose marker is gone while the state says it was synced is a new folder (SPEC.md).
     if (!dryRun && presence === 'replaced' && this.#core.store.size > 0) await this.#setStateAside();
   }

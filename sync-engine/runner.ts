@@ -135,10 +135,13 @@ export class FolderSync implements SyncRunner {
     }
   }
 
-  /** One full session under the folder's lock, then exit: the CLI's `sync`. A dry run changes and writes nothing. */
+  /**
+   * One full session under the folder's lock, then exit: the CLI's `sync`. A dry run changes and writes nothing, so
+   * it takes no lock and works while another process syncs the folder.
+   */
   async syncOnce(options: { dryRun?: boolean; allowDeletes?: boolean } = {}): Promise<SessionReport> {
-    const dryRun = options.dryRun === true;
-    await this.#acquire(dryRun ? `${this.#o.holder} --dry-run` : this.#o.holder, dryRun ? null : 'sync');
+    if (options.dryRun === true) return this.#engine.syncOnce(options);
+    await this.#acquire(this.#o.holder, 'sync');
     try {
       return await this.#engine.syncOnce(options);
     } finally {

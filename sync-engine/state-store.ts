@@ -153,6 +153,11 @@ export interface StateStoreOptions {
   fsyncDelayMs?: number;
   /** Compact while running once the journal has this many lines beyond the record count (default 20,000). */
   compactAfterLines?: number;
+  /**
+   * Reads the state and writes nothing, not even a compaction (a dry run while another process syncs the folder):
+   * every change is refused.
+   */
+  readOnly?: boolean;
 }
 
 /** What was read back at open: the records, the cursor, and what was dropped on the way. */
@@ -162,8 +167,11 @@ interface Loaded {
   report: StateLoadReport;
 }
 
-/** The snapshot file, if any; a corrupt one is moved aside (kept for a look, out of the way of the next open). */
-function loadSnapshot(file: string): Loaded {
+/**
+ * The snapshot file, if any; a corrupt one is moved aside (kept for a look, out of the way of the next open) unless
+ * `readOnly`.
+ */
+function loadSnapshot(file: string, readOnly: boolean): Loaded {
   const loaded: Loaded = {
     records: new Map(),
     cursor: null,
@@ -189,6 +197,7 @@ function loadSnapshot(file: string): Loaded {
     loaded.records.clear();
     loaded.cursor = null;
     loaded.report.snapshot = 'corrupt';
+    if (readOnly) return loaded;
     try {
       renameSync(file, `${file}.corrupt`);
     } catch {}
@@ -240,10 +249,12 @@ function applyJournalLine(line: string, loaded: Loaded): boolean {
  */
 export async function openStateStore(file: string, options: StateStoreOptions = {}): Promise<StateStore> {
   const journalPath = `${file}.journal`;
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const loaded = loadSnapshot(file);
+  const readOnly = options.readOnly === true;
+  if (!readOnly) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const loaded = loadSnapshot(file, readOnly);
   const journalText = readText(journalPath);
   if (journalText !== null && journalText.length > 0) replayJournal(journalText, loaded);
+  if (readOnly) return new JournalStateStore(file, -1, loaded, options);
   // Compact: the snapshot first (atomically), then empty the journal. A crash between the two replays the
   // journal again next time, which is harmless: every line is a whole record, a delete or a cursor.
   if ((journalText !== null && journalText.length > 0) || loaded.report.snapshot !== 'ok') {
@@ -264,6 +275,7 @@ class JournalStateStore implements StateStore {
   #fd: number;
   readonly #fsyncDelayMs: number;
   readonly #compactAfterLines: number;
+  readonly #readOnly: boolean;
   #lines = 0;
   #closed = false;
   #timer: NodeJS.Timeout | null = null;
@@ -280,6 +292,7 @@ class JournalStateStore implements StateStore {
     this.#fd = fd;
     this.#fsyncDelayMs = options.fsyncDelayMs ?? 5;
     this.#compactAfterLines = options.compactAfterLines ?? 20_000;
+    this.#readOnly = options.readOnly === true;
   }
 
   get size(): number {
@@ -323,6 +336,7 @@ class JournalStateStore implements StateStore {
   }
 
   async flush(): Promise<void> {
+    if (this.#readOnly) return;
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;
@@ -353,6 +367,10 @@ class JournalStateStore implements StateStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#readOnly) {
+      this.#closed = true;
+      return;
+    }
     try {
       await this.flush();
     } finally {
@@ -366,6 +384,7 @@ class JournalStateStore implements StateStore {
     if (this.#closed) {
       throw new StateStoreError('closed', 'The sync state is closed; restart the sync to use it again.');
     }
+    if (this.#readOnly) throw new StateStoreError('closed', 'This sync state was opened to read only.');
     if (!this.#journalSuspect) {
       try {
         writeSync(this.#fd, `${JSON.stringify(op)}\n`);

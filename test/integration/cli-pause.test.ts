@@ -1,5 +1,5 @@
 // `pause` and `resume` (SPEC.md CLI table): a running `start` switched off and on from another terminal, and the
-// switch surviving a restart; `status` shows the phase.
+// switch surviving a restart; `status` shows the phase; `sync --dry-run` works while the folder is held.
 
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,6 +40,11 @@ describe('hyperclay-sync pause / resume', { timeout: 120_000 }, () => {
       writeFileSync(join(folder, 'while-paused.html'), '<p>saved while paused</p>');
       // Nothing syncs while paused: a later change on the platform does not come down either.
       await platform.put(platform.accounts[0]!, 'upload', 'from-elsewhere.txt', 'elsewhere');
+      // A dry run works while the sync holds the folder (it takes no lock and changes nothing), and sees both.
+      const dry = await runCli(env, ['sync', '--dry-run']);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toMatch(/^pull\s+from-elsewhere\.txt/m);
+      expect(dry.stdout).toMatch(/^push\s+while-paused\.html/m);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(await onPlatform('while-paused')).toBe(false);
       expect(existsSync(join(folder, 'from-elsewhere.txt'))).toBe(false);

@@ -1,0 +1,34 @@
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, mkdirSync, cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { openReferenceStores } from './server-endpoints/reference/server.js';
+import { signToken } from './server-endpoints/auth/tokens.js';
+import { openSettings } from './sync-engine/settings.js';
+const root = '/tmp/memexp';
+rmSync(root, { recursive: true, force: true }); mkdirSync(root);
+const data = join(root, 'platform');
+execFileSync(process.execPath, ['dist/platform/main.mjs', 'user', 'add', '--email', 'm@example.com', '--password', 'password-123', '--max-sites', 'unlimited', '--data', data]);
+const stores = await openReferenceStores(data);
+const acct = stores.accounts.byEmail('m@example.com')!;
+const sid = await stores.authStore.createConnection(acct.id, 'x');
+const { token } = signToken(stores.tokenSecret, { sub: acct.id, sid }, Date.now());
+await stores.close();
+const server = spawn(process.execPath, ['dist/platform/main.mjs', 'serve', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+const url = await new Promise<string>((r) => { let o=''; server.stdout!.on('data', (c) => { o += c; const m = /localhost:(\d+)/.exec(o); if (m) r(`http://127.0.0.1:${m[1]}`); }); });
+server.stdout!.resume();
+const home = join(root, 'home'); const s = openSettings(home);
+s.tokens.save({ token, origin: url, expiresAt: new Date(Date.now()+864e6).toISOString(), issuedAt: new Date().toISOString(), user: { id: acct.id, email: 'm@example.com', plan: 'paid' } });
+const folder = join(root, 'tree'); cpSync('/tmp/memtree', folder, { recursive: true });
+const env = { ...process.env, HYPERCLAY_URL: url, HYPERCLAY_SYNC_HOME: home };
+let t = Date.now();
+execFileSync(process.execPath, ['bin/hyperclay-sync.js', 'sync', '--dir', folder], { env, stdio: 'inherit' });
+console.log('sync up', (Date.now()-t)/1000, 's');
+for (const opts of ['', '--max-semi-space-size=1', '--max-semi-space-size=4']) {
+  const child = spawn(process.execPath, [...(opts ? [opts] : []), 'bin/hyperclay-sync.js', 'start', '--dir', folder], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((r) => { child.stdout!.on('data', (c) => { if (String(c).includes('Press Ctrl-C')) r(); }); });
+  await new Promise((r) => setTimeout(r, 15000));
+  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1];
+  console.log(`start ${opts || 'default'}: RSS ${(Number(rss)/1024).toFixed(0)} MB`);
+  child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r));
+}
+server.kill('SIGTERM');
