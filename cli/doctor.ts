@@ -3,6 +3,7 @@
 
 import { accessSync, constants, type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_FOLDER_DEPTH, MAX_PATH_BYTES } from '../protocol/index.js';
 import { isSignedOut } from '../sync-engine/errors.js';
 import { BACKUP_FOLDER, readFolderAccount } from '../sync-engine/folder-rules.js';
 import { errnoOf } from '../sync-engine/fsutil.js';
@@ -19,26 +20,33 @@ type Verdict = { ok: boolean; text: string; kind?: 'unreachable' | 'signed-out' 
 const mode = (path: string): number => statSync(path).mode & 0o777;
 const octal = (value: number): string => `0${value.toString(8)}`;
 
-/** Folders and files a watcher would watch (ignored big folders skipped), up to COUNT_LIMIT. */
-function countWatched(root: string): number {
-  let count = 0;
-  const stack = [root];
-  while (stack.length > 0 && count < COUNT_LIMIT) {
-    const dir = stack.pop() as string;
+/**
+ * The folders the watcher would watch (one OS watch each; ignored big folders skipped), up to COUNT_LIMIT, and the
+ * first folder found deeper or longer than a synced path may be (not watched, not synced).
+ */
+function walkFolders(root: string): { folders: number; tooDeep: string | null } {
+  let folders = 0;
+  let tooDeep: string | null = null;
+  const stack = [''];
+  while (stack.length > 0 && folders < COUNT_LIMIT) {
+    const rel = stack.pop() as string;
+    if (rel !== '' && (Buffer.byteLength(rel) > MAX_PATH_BYTES || rel.split('/').length > MAX_FOLDER_DEPTH)) {
+      tooDeep ??= rel;
+      continue;
+    }
     let entries: Dirent[];
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
+      entries = readdirSync(rel === '' ? root : join(root, rel), { withFileTypes: true });
     } catch {
       continue;
     }
-    count++;
+    folders++;
     for (const entry of entries) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules' || entry.name === BACKUP_FOLDER) continue;
-      if (entry.isDirectory()) stack.push(join(dir, entry.name));
-      else count++;
+      if (entry.isDirectory()) stack.push(rel === '' ? entry.name : `${rel}/${entry.name}`);
     }
   }
-  return count;
+  return { folders, tooDeep };
 }
 
 async function folderChecks(ctx: CliContext, dir: string | undefined, accountId: string | null): Promise<Verdict[]> {
@@ -81,19 +89,26 @@ async function folderChecks(ctx: CliContext, dir: string | undefined, accountId:
   } else {
     verdicts.push({ ok: true, text: 'Sync folder is bound to this account.' });
   }
+  const walked = walkFolders(folder);
+  if (walked.tooDeep !== null) {
+    verdicts.push({
+      ok: false,
+      text: `Folder depth: ${walked.tooDeep.slice(0, 120)}… is deeper or longer than a synced path may be (${MAX_FOLDER_DEPTH} folder levels, ${MAX_PATH_BYTES} bytes); nothing in it is watched or synced.`,
+    });
+  }
   if (process.platform === 'linux') {
     try {
       const limit = Number(readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8').trim());
-      const watched = countWatched(folder);
+      const watched = walked.folders;
       if (Number.isFinite(limit) && watched > limit * 0.9) {
         verdicts.push({
           ok: false,
-          text: `Watcher limit: ${watched} files and folders to watch but the system allows ${limit}; raise it: sudo sysctl fs.inotify.max_user_watches=${Math.max(524288, watched * 2)}`,
+          text: `Watcher limit: ${watched} folders to watch but the system allows ${limit} watches; raise it: sudo sysctl fs.inotify.max_user_watches=${Math.max(524288, watched * 2)}`,
         });
       } else {
         verdicts.push({
           ok: true,
-          text: `Watcher limit: ${watched} files and folders to watch, the system allows ${limit}.`,
+          text: `Watcher limit: ${watched} folders to watch, the system allows ${limit}.`,
         });
       }
     } catch {

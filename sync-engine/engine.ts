@@ -177,9 +177,8 @@ class Engine implements SyncEngine {
     this.#sessions.watchOnline();
     await this.#sessions.runSession();
     if (!this.#running) return;
-    // The first session's transfers before the watcher: chokidar re-reads a whole folder each time a file appears in
-    // it, which made a bulk download into a watched folder several times slower. A transfer that stalls does not
-    // hold this up.
+    // The first session's transfers before the watcher: a watched folder reports every file a bulk download writes
+    // into it, each one looked at again. A transfer that stalls does not hold this up.
     await this.#queue.idleOrStalled(FIRST_SESSION_STALL_MS);
     this.#sessions.schedulePoll();
     if (this.#folderMissing) return;

@@ -12,9 +12,6 @@ import { statItem } from './scan.js';
 import type { StatusModel } from './status.js';
 import { type FolderWatcher, type WatchEvent, watchFolder } from './watcher.js';
 
-/** chokidar's per-file change throttle is 50 ms: look again just after it. */
-const LOOK_AGAIN_MS = 75;
-
 export interface LocalEventsParts {
   reconciler: Reconciler;
   status: StatusModel;
@@ -28,8 +25,6 @@ export class LocalEvents {
   readonly #c: EngineCore;
   readonly #p: LocalEventsParts;
   #watcher: FolderWatcher | null = null;
-  /** Per file: the look-again after a burst of change events (see #onEvent). */
-  readonly #lookAgain = new Map<string, NodeJS.Timeout>();
   /** Paths that changed while a session was reconciling: handled right after it. */
   readonly #duringSession = new Set<string>();
 
@@ -65,7 +60,7 @@ export class LocalEvents {
 
   /**
    * A path deeper or longer than PROTOCOL.md allows can never sync, and below it the OS's own path limit may come:
-   * it is not watched (chokidar never finishes its crawl past that limit). The scan names it in the log.
+   * it is not watched (a watch past the OS's path limit cannot even be set up). The scan names it in the log.
    */
   #beyondLimits(localPath: string): boolean {
     if (Buffer.byteLength(localPath) <= MAX_PATH_BYTES && localPath.split('/').length <= MAX_FOLDER_DEPTH + 1) {
@@ -78,8 +73,6 @@ export class LocalEvents {
   async close(): Promise<void> {
     await this.#watcher?.close();
     this.#watcher = null;
-    for (const timer of this.#lookAgain.values()) clearTimeout(timer);
-    this.#lookAgain.clear();
   }
 
   /** The paths that changed during a session, handled now that it is over. */
@@ -91,28 +84,13 @@ export class LocalEvents {
 
   #onEvent(event: WatchEvent): void {
     void this.onLocalPath(event.localPath);
-    if (event.type !== 'file') return;
-    // chokidar drops a change event that comes within 50 ms of the previous one for the same file and never
-    // sends it later, so a quick second save could be missed for good. Look once more after that window (the
-    // push above already happened at once: this is no debounce); it costs one lstat when nothing moved.
-    clearTimeout(this.#lookAgain.get(event.localPath));
-    const timer = setTimeout(() => {
-      this.#lookAgain.delete(event.localPath);
-      void this.#lookAgainAt(event.localPath);
-    }, LOOK_AGAIN_MS);
-    timer.unref?.();
-    this.#lookAgain.set(event.localPath, timer);
-  }
-
-  async #lookAgainAt(localPath: string): Promise<void> {
-    if (!this.#p.running()) return;
-    const key = this.#c.index.keyAt(localPath);
-    const record = key === undefined ? undefined : this.#c.store?.get(key);
-    const info = await lstat(join(this.#c.folder, localPath)).catch(() => null);
-    if (record && info && record.localPath === localPath && info.size === record.size) {
-      if (info.mtimeMs === record.mtimeMs) return;
+    // A folder that went away took its files with it: the watch saw the folder only.
+    if (event.type === 'folderGone') {
+      const inside = `${event.localPath}/`;
+      for (const localPath of [...this.#c.index.paths()]) {
+        if (localPath.startsWith(inside)) void this.onLocalPath(localPath);
+      }
     }
-    await this.onLocalPath(localPath);
   }
 
   /** One path changed on disk: index it as it is now and reconcile its entry. */

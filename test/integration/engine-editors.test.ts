@@ -103,13 +103,13 @@ describe('editor saves: the final content always reaches the platform, temp file
     await until(
       async () => (await world.platform.remote(account(), 'site', 'busy')) === last,
       'the 200th save',
-      15_000,
+      60_000,
     );
     await a.engine.idle();
     await sleep(500);
     expect(await world.platform.remote(account(), 'site', 'busy')).toBe(last);
     // The second device converges on the same final content, and nothing bounced back to A.
-    await until(() => readFileSync(path.join(b.folder, 'busy.html'), 'utf8') === last, 'the final save on B', 15_000);
+    await until(() => readFileSync(path.join(b.folder, 'busy.html'), 'utf8') === last, 'the final save on B', 60_000);
     expect(filesOf(a.folder)).toEqual(['busy.html']);
     const pushes = a.lines.filter((l) => l.includes('push busy.html'));
     console.log(`200 saves in ~10 s: ${pushes.length} pushes`);

@@ -1,5 +1,6 @@
-// SPEC.md "Pushing": the watcher reports every save at once, never reports ignored files, never follows symlinks.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// SPEC.md "Pushing": the watcher reports every save at once, never reports ignored files, never follows symlinks;
+// it watches folders only (one OS watch per folder), so what a folder brings or takes with it is reported too.
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -51,5 +52,46 @@ describe('watchFolder', () => {
     expect(paths.filter((p) => p.includes('.hidden') || p.startsWith('sites-versions'))).toEqual([]);
     expect(paths.filter((p) => p.startsWith('link/'))).toEqual([]);
     rmSync(outside, { recursive: true, force: true });
+  });
+
+  const watchRoot = async (): Promise<WatchEvent[]> => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'hc-watch-'));
+    const events: WatchEvent[] = [];
+    watcher = watchFolder(root, {
+      isIgnored: (rel) => rel.split('/').some((segment) => segment.startsWith('.')),
+      onEvent: (event) => events.push(event),
+      onError: (error) => {
+        throw error;
+      },
+    });
+    await watcher.ready;
+    return events;
+  };
+
+  it('a folder moved in with files reports each file in it; a folder moved out reports the folder gone', async () => {
+    const events = await watchRoot();
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'hc-elsewhere-'));
+    mkdirSync(path.join(elsewhere, 'album', 'deep'), { recursive: true });
+    writeFileSync(path.join(elsewhere, 'album', 'a.png'), 'a');
+    writeFileSync(path.join(elsewhere, 'album', 'deep', 'b.png'), 'b');
+    renameSync(path.join(elsewhere, 'album'), path.join(root, 'album'));
+    await until(() => events.some((e) => e.type === 'file' && e.localPath === 'album/deep/b.png'), 'the deep file');
+    expect(events.some((e) => e.type === 'file' && e.localPath === 'album/a.png')).toBe(true);
+    expect(events.some((e) => e.type === 'folder' && e.localPath === 'album/deep')).toBe(true);
+    // Files added later inside the moved-in folders are watched too.
+    writeFileSync(path.join(root, 'album', 'deep', 'c.png'), 'c');
+    await until(() => events.some((e) => e.localPath === 'album/deep/c.png'), 'a file in the moved-in folder');
+    renameSync(path.join(root, 'album'), path.join(elsewhere, 'album'));
+    await until(() => events.some((e) => e.type === 'folderGone' && e.localPath === 'album'), 'the folder gone');
+    rmSync(elsewhere, { recursive: true, force: true });
+  });
+
+  it('a burst of writes to one file is reported at once and once more after it', async () => {
+    const events = await watchRoot();
+    const file = path.join(root, 'busy.html');
+    for (let i = 0; i < 50; i++) writeFileSync(file, `save ${i}`);
+    await until(() => events.filter((e) => e.localPath === 'busy.html').length >= 2, 'the last report of the burst');
+    const reports = events.filter((e) => e.localPath === 'busy.html').length;
+    expect(reports).toBeLessThan(50);
   });
 });
