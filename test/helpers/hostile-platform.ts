@@ -122,7 +122,7 @@ export async function startHostilePlatform(): Promise<HostilePlatform> {
     changes: null,
     close: async () => {},
   };
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const { pathname, searchParams } = new URL(req.url ?? '/', 'http://x');
     platform.requests.push({ method: req.method ?? 'GET', path: pathname, query: searchParams, at: Date.now() });
     if (pathname === '/sync/health') return json(res, 200, { ok: true });
