@@ -1,0 +1,190 @@
+// One chaos run from start to verdict: the schedule, the world, the steps, then heal, settle (until converged or a
+// deadline), stop everything cleanly, check the invariants, and the report with its one last line.
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CheckReport, finalCheck, liveDifferences } from './check.js';
+import { faketimeAvailable } from './clients.js';
+import { canMountTmpfs } from './disks.js';
+import { sleep } from './processes.js';
+import { describeStep, generateSchedule, type Schedule } from './schedule.js';
+import { StepRunner } from './steps.js';
+import { World } from './world.js';
+
+export interface ChaosOptions {
+  ops: number;
+  seed: number;
+  clients: number;
+  /** Keep the run's folder even when the run passes (a failed run's folder is always kept). */
+  keep: boolean;
+  /** How long everything may take to converge once healed (default 90 s). */
+  settleMs?: number;
+  /** Where the run's folder is made (default the OS temp folder). */
+  baseDir?: string;
+  print: (line: string) => void;
+  /** Told the world once it exists (so an interrupt can tear it down). */
+  onWorld?: (world: World) => void;
+}
+
+export interface ChaosResult {
+  ok: boolean;
+  ops: number;
+  faults: number;
+  lost: number;
+  /** Seconds from the heal until every folder matched the platform; null when they never did. */
+  convergedSeconds: number | null;
+  report: CheckReport | null;
+  problems: string[];
+  root: string;
+  kept: boolean;
+  /** The one last line. */
+  summary: string;
+}
+
+/** Waits until every folder matches its account's listing twice in a row, 1.5 s apart, or the deadline passes. */
+async function settle(world: World, deadlineMs: number, note: (line: string) => void) {
+  const started = Date.now();
+  let stableSince: number | null = null;
+  let last: string[] = [];
+  while (Date.now() - started < deadlineMs) {
+    await world.ensureRunning();
+    try {
+      last = await liveDifferences(world);
+    } catch (error) {
+      last = [`could not compare: ${String(error)}`];
+    }
+    if (last.length === 0) {
+      stableSince ??= Date.now();
+      if (Date.now() - stableSince >= 1500) return { seconds: (stableSince - started) / 1000, differences: [] };
+    } else {
+      stableSince = null;
+    }
+    await sleep(400);
+  }
+  note(`settle: not converged after ${deadlineMs / 1000} s: ${last.slice(0, 20).join('; ')}`);
+  return { seconds: null, differences: last };
+}
+
+export function rerunCommand(options: Pick<ChaosOptions, 'ops' | 'seed' | 'clients'>): string {
+  const clients = options.clients === 3 ? '' : ` --clients ${options.clients}`;
+  return `npm run chaos -- --ops ${options.ops} --seed ${options.seed}${clients} --keep`;
+}
+
+function environmentNotes(print: (line: string) => void): { mountDisks: boolean; faketime: boolean } {
+  const mountDisks = canMountTmpfs();
+  if (!mountDisks) print('chaos: not running as root: the full-disk faults (tmpfs) are skipped');
+  const faketime = faketimeAvailable();
+  if (!faketime) print('chaos: libfaketime not found: client clocks are not skewed (only their files mtimes are)');
+  return { mountDisks, faketime };
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const { print } = options;
+  const env = environmentNotes(print);
+  const schedule = generateSchedule({
+    seed: options.seed,
+    ops: options.ops,
+    clients: options.clients,
+    diskFaults: env.mountDisks,
+  });
+  const root = mkdtempSync(join(options.baseDir ?? tmpdir(), 'hc-chaos-'));
+  const world = await World.create({
+    root,
+    seed: options.seed,
+    clients: schedule.clients,
+    diskClient: schedule.diskClient,
+    bytesPerAccount: schedule.bytesPerAccount,
+    mountDisks: env.mountDisks,
+    faketime: env.faketime,
+    pollSeconds: 0.5,
+  });
+  options.onWorld?.(world);
+  writeFileSync(join(world.logs, 'schedule.txt'), `${schedule.steps.map(describeStep).join('\n')}\n`);
+  const runner = new StepRunner(world);
+  let result: ChaosResult | null = null;
+  let failure: unknown = null;
+  try {
+    result = await runAndCheck(world, runner, schedule, options);
+  } catch (error) {
+    failure = error;
+  }
+  const keep = options.keep || result?.ok !== true;
+  try {
+    await world.teardown(keep);
+  } catch (error) {
+    print(`chaos: teardown: ${String(error)}`);
+  }
+  if (keep) print(`chaos: the run's folder is kept at ${root}`);
+  if (failure !== null || result === null) {
+    print(`chaos: the run itself failed with seed ${options.seed}; run it again with: ${rerunCommand(options)}`);
+    throw failure;
+  }
+  printReport(result, options);
+  return result;
+}
+
+async function runAndCheck(
+  world: World,
+  runner: StepRunner,
+  schedule: Schedule,
+  options: ChaosOptions,
+): Promise<ChaosResult> {
+  const { print } = options;
+  const started = Date.now();
+  print(
+    `chaos: seed ${options.seed}, ${schedule.userOps} ops and ${schedule.faults} faults on ${options.clients} clients`,
+  );
+  await runner.runAll(schedule);
+  print(`chaos: schedule done in ${((Date.now() - started) / 1000).toFixed(1)} s; healing`);
+  const problems = [...(await world.heal())];
+  const settled = await settle(world, options.settleMs ?? 90_000, (line) => runner.note(line));
+  problems.push(...(await world.stopClients()).map((p) => `final stop: ${p}`));
+  if (!(await world.platform.stop())) problems.push('the platform did not stop on SIGTERM');
+  problems.push(...world.crashes());
+  const report = await finalCheck(world, runner.acks);
+  const lost = report.lost.length;
+  const converged = settled.seconds !== null && report.differences.length === 0;
+  const ok =
+    converged && lost === 0 && report.durability.length === 0 && report.leftovers.length === 0 && !problems.length;
+  const when = settled.seconds === null ? 'never' : settled.seconds.toFixed(1);
+  const summary = converged
+    ? `chaos: ${schedule.userOps} ops, ${runner.faults} faults, ${lost} lost, converged in ${when} s`
+    : `chaos: ${schedule.userOps} ops, ${runner.faults} faults, ${lost} lost, not converged (settled: ${when})`;
+  const result: ChaosResult = {
+    ok,
+    ops: schedule.userOps,
+    faults: runner.faults,
+    lost,
+    convergedSeconds: converged ? settled.seconds : null,
+    report,
+    problems: [...problems, ...runner.problems.map((p) => `during the run: ${p}`)],
+    root: world.o.root,
+    kept: options.keep || !ok,
+    summary,
+  };
+  return result;
+}
+
+function printReport(result: ChaosResult, options: ChaosOptions): void {
+  const { print } = options;
+  const section = (title: string, lines: string[], max = 40) => {
+    if (lines.length === 0) return;
+    print(`${title} (${lines.length}):`);
+    for (const line of lines.slice(0, max)) print(`  ${line}`);
+    if (lines.length > max) print(`  ... and ${lines.length - max} more`);
+  };
+  const r = result.report;
+  section('noted', r?.notes ?? [], result.ok ? 10 : 40);
+  section('problems', result.problems);
+  if (r) {
+    section('LOST', r.lost);
+    section('acknowledged but not held by the platform', r.durability);
+    section('differences from the platform', r.differences);
+    section('left behind', r.leftovers);
+  }
+  if (!result.ok) {
+    print(`chaos: FAILED with seed ${options.seed}; run it again with: ${rerunCommand(options)}`);
+  }
+  print(result.summary);
+}

@@ -1,0 +1,122 @@
+// Every child process a chaos run starts: spawned through here, written down by PID, and ended by PID at the end
+// (also when the run fails or is interrupted). Output goes to a log file in the run's folder.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface Spawned {
+  child: ChildProcess;
+  pid: number;
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  exited: Promise<number | string>;
+  readonly running: boolean;
+  /** stdout and stderr so far (only when spawned with `capture`). */
+  output(): string;
+}
+
+export class Processes {
+  readonly #live = new Map<number, Spawned>();
+
+  /** Starts `node <args>` in `cwd`; output appended to `logFile`, and kept in memory too with `capture`. */
+  node(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string; capture?: boolean }): Spawned {
+    const fd = openSync(options.logFile, 'a');
+    let child: ChildProcess;
+    try {
+      const out = options.capture ? 'pipe' : fd;
+      child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', out, out] });
+    } finally {
+      closeSync(fd);
+    }
+    if (child.pid === undefined) throw new Error(`could not start node ${args.join(' ')}`);
+    let text = '';
+    let running = true;
+    if (options.capture) {
+      const log = createWriteStream(options.logFile, { flags: 'a' });
+      const take = (chunk: Buffer) => {
+        // Kept short in memory: only the first lines matter (the platform's URL, a command's answer).
+        if (text.length < 64_000) text += chunk.toString('utf8');
+        log.write(chunk);
+      };
+      child.stdout?.on('data', take);
+      child.stderr?.on('data', take);
+      child.once('close', () => log.end());
+    }
+    const exited = new Promise<number | string>((resolve) => {
+      child.once('exit', (code, signal) => {
+        running = false;
+        this.#live.delete(child.pid!);
+        resolve(code ?? signal ?? 'unknown');
+      });
+      child.once('error', () => resolve('spawn error'));
+    });
+    const spawned: Spawned = {
+      child,
+      pid: child.pid,
+      exited,
+      get running() {
+        return running;
+      },
+      output: () => text,
+    };
+    this.#live.set(child.pid, spawned);
+    return spawned;
+  }
+
+  /** SIGKILL by PID (kill -9). */
+  kill(spawned: Spawned): void {
+    if (!spawned.running) return;
+    try {
+      process.kill(spawned.pid, 'SIGKILL');
+    } catch {}
+  }
+
+  /** Ends every process still running, by PID: SIGTERM, then SIGKILL for those that stay after `graceMs`. */
+  async endAll(graceMs = 3000): Promise<void> {
+    const live = [...this.#live.values()];
+    for (const p of live) signal(p.pid, 'SIGTERM');
+    await Promise.race([Promise.all(live.map((p) => p.exited)), sleep(graceMs)]);
+    for (const p of live) if (p.running) signal(p.pid, 'SIGKILL');
+    await Promise.race([Promise.all(live.map((p) => p.exited)), sleep(2000)]);
+  }
+
+  /** For an exit handler that cannot wait: SIGKILL to every process still running. */
+  killAllNow(): void {
+    for (const p of this.#live.values()) signal(p.pid, 'SIGKILL');
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {}
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `check` holds, polling every `everyMs`; false when `ms` passed first. */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms: number, everyMs = 50): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await check()) return true;
+    } catch {}
+    if (Date.now() > end) return false;
+    await sleep(everyMs);
+  }
+}
+
+/** Resolves with the process's exit, or null when it did not end within `ms`. */
+export async function exitWithin(spawned: Spawned, ms: number): Promise<number | string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const result = await Promise.race([
+    spawned.exited,
+    new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return result;
+}

@@ -1,0 +1,205 @@
+// The processes and folders of one chaos run: the run's folder (platform data, one folder per client with its data
+// home and its disk, harness logs), the platform, a fault proxy and a `hyperclay-sync start` per client; healing
+// every fault, and the teardown that ends every process by PID and unmounts every small disk.
+
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClientProcess } from './clients.js';
+import { SmallDisk } from './disks.js';
+import type { ClientSpec } from './ops.js';
+import { type ChaosAccount, createAccounts, PlatformProcess } from './platform.js';
+import { Processes } from './processes.js';
+import { FaultProxy } from './proxy.js';
+import { FolderUser } from './user-ops.js';
+
+const MIB = 1024 * 1024;
+
+export interface WorldOptions {
+  root: string;
+  seed: number;
+  clients: ClientSpec[];
+  /** The client whose folder sits on a small disk that fills up (when disks are mounted). */
+  diskClient: number;
+  bytesPerAccount: number[];
+  /** Mount tmpfs disks (root only). */
+  mountDisks: boolean;
+  faketime: boolean;
+  pollSeconds: number;
+}
+
+/** What the run's folder holds at its top (anything else there was written by someone else). */
+export const RUN_TOP = ['platform', 'logs'];
+export const CLIENT_TOP = ['home', 'disk'];
+export const SYNC_FOLDER = 'Sync';
+
+export class World {
+  readonly o: WorldOptions;
+  readonly procs = new Processes();
+  readonly logs: string;
+  readonly platformDisk: SmallDisk;
+  readonly platform: PlatformProcess;
+  accounts: ChaosAccount[] = [];
+  readonly proxies: FaultProxy[] = [];
+  readonly disks: SmallDisk[] = [];
+  readonly clients: ClientProcess[] = [];
+  readonly users: FolderUser[] = [];
+  #platformStart: Promise<boolean> | null = null;
+  #tornDown = false;
+
+  private constructor(options: WorldOptions) {
+    this.o = options;
+    this.logs = join(options.root, 'logs');
+    mkdirSync(this.logs, { recursive: true });
+    const total = options.bytesPerAccount.reduce((a, b) => a + b, 0);
+    this.platformDisk = new SmallDisk(
+      join(options.root, 'platform'),
+      Math.max(128 * MIB, 8 * total),
+      options.mountDisks,
+    );
+    this.platform = new PlatformProcess(join(this.platformDisk.dir, 'data'), this.logs, this.procs);
+  }
+
+  /** Builds the run's folder, accounts and tokens, then starts the platform, the proxies and every client. */
+  static async create(options: WorldOptions): Promise<World> {
+    const world = new World(options);
+    try {
+      await world.#build();
+    } catch (error) {
+      await world.teardown(true);
+      throw error;
+    }
+    return world;
+  }
+
+  async #build(): Promise<void> {
+    const { o } = this;
+    this.accounts = await createAccounts(
+      this.platform.dataDir,
+      o.clients.map((c) => c.account),
+    );
+    if (!(await this.startPlatform())) throw new Error('the platform did not start');
+    for (const spec of o.clients) {
+      const dir = join(o.root, `c${spec.index}`);
+      const accountBytes = o.bytesPerAccount[spec.account] ?? 0;
+      const disk = new SmallDisk(
+        join(dir, 'disk'),
+        Math.max(96 * MIB, 8 * accountBytes),
+        o.mountDisks && spec.index === o.diskClient,
+      );
+      const folder = join(disk.dir, SYNC_FOLDER);
+      const home = join(dir, 'home');
+      mkdirSync(folder, { recursive: true });
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      const proxy = new FaultProxy(`c${spec.index}`, this.platform.port, o.seed * 31 + spec.index);
+      await proxy.listen();
+      const account = this.accounts[spec.account]!;
+      const client = new ClientProcess(
+        {
+          index: spec.index,
+          account: { id: account.id, email: account.email, token: account.clientTokens.get(spec.index)! },
+          dir,
+          home,
+          folder,
+          proxy,
+          skewMs: spec.skewMs,
+          faketime: o.faketime,
+          pollSeconds: o.pollSeconds,
+          logFile: join(this.logs, `client-${spec.index}.log`),
+        },
+        this.procs,
+      );
+      client.signIn();
+      this.disks.push(disk);
+      this.proxies.push(proxy);
+      this.clients.push(client);
+      this.users.push(new FolderUser(folder, spec.skewMs));
+    }
+    for (const client of this.clients) await client.start();
+  }
+
+  accountOf(client: number): ChaosAccount {
+    return this.accounts[this.o.clients[client]!.account]!;
+  }
+
+  /** Starts the platform (joining a start under way) and points every proxy at it. */
+  startPlatform(): Promise<boolean> {
+    this.#platformStart ??= this.platform
+      .start()
+      .then((ok) => {
+        for (const proxy of this.proxies) proxy.setUpstream(this.platform.port);
+        return ok;
+      })
+      .finally(() => {
+        this.#platformStart = null;
+      });
+    return this.#platformStart;
+  }
+
+  killPlatform(): void {
+    this.platform.kill();
+    for (const proxy of this.proxies) proxy.setUpstream(null);
+  }
+
+  /** Every fault ended: proxies pass bytes, disks have room, the platform and every client run. */
+  async heal(): Promise<string[]> {
+    const problems: string[] = [];
+    await Promise.all(this.proxies.map((p) => p.heal()));
+    this.platformDisk.free();
+    for (const disk of this.disks) disk.free();
+    await this.#platformStart;
+    for (let attempt = 0; !this.platform.running && attempt < 3; attempt++) {
+      if (!(await this.startPlatform())) problems.push(`the platform did not start (attempt ${attempt + 1})`);
+    }
+    for (const client of this.clients) await client.start();
+    return problems;
+  }
+
+  /** Restarts whatever is down (a process that ended by itself included). */
+  async ensureRunning(): Promise<void> {
+    if (!this.platform.running) await this.startPlatform();
+    for (const client of this.clients) if (!client.running) await client.start();
+  }
+
+  /** Processes that ended without being asked to. */
+  crashes(): string[] {
+    return [
+      ...this.platform.crashes,
+      ...this.clients.flatMap((c) => c.crashes.map((line) => `client ${c.s.index}: ${line}`)),
+    ];
+  }
+
+  /** `hyperclay-sync stop` for every client at once; a client that does not stop cleanly is killed and named. */
+  async stopClients(): Promise<string[]> {
+    const problems = await Promise.all(this.clients.map((c) => c.stop()));
+    for (const client of this.clients) if (client.running) client.kill();
+    return problems.filter((p): p is string => p !== null);
+  }
+
+  /** Ends every process by PID, closes the proxies, unmounts the disks; removes the run's folder unless `keep`. */
+  async teardown(keep: boolean): Promise<void> {
+    if (this.#tornDown) return;
+    this.#tornDown = true;
+    await this.procs.endAll();
+    await Promise.all(this.proxies.map((p) => p.close()));
+    const failures: string[] = [];
+    for (const disk of [...this.disks, this.platformDisk]) {
+      try {
+        disk.release(keep);
+      } catch (error) {
+        failures.push(`${disk.dir}: ${String(error)}`);
+      }
+    }
+    if (!keep) rmSync(this.o.root, { recursive: true, force: true });
+    if (failures.length > 0) throw new Error(`could not unmount: ${failures.join('; ')}`);
+  }
+
+  /** For an exit handler that cannot wait (a second Ctrl-C): kill -9 everything, unmount what can be. */
+  teardownNow(): void {
+    this.procs.killAllNow();
+    for (const disk of [...this.disks, this.platformDisk]) {
+      try {
+        disk.release(false);
+      } catch {}
+    }
+  }
+}
