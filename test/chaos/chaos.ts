@@ -43,7 +43,7 @@ export interface ChaosResult {
 }
 
 /** Waits until every folder matches its account's listing twice in a row, 1.5 s apart, or the deadline passes. */
-async function settle(world: World, deadlineMs: number, note: (line: string) => void) {
+export async function settle(world: World, deadlineMs: number, note: (line: string) => void) {
   const started = Date.now();
   let stableSince: number | null = null;
   let last: string[] = [];
@@ -137,6 +137,7 @@ async function runAndCheck(
   );
   await runner.runAll(schedule);
   print(`chaos: schedule done in ${((Date.now() - started) / 1000).toFixed(1)} s; healing`);
+  print(`chaos: faults: ${faultSummary(world, runner)}`);
   const problems = [...(await world.heal())];
   const settled = await settle(world, options.settleMs ?? 90_000, (line) => runner.note(line));
   problems.push(...(await world.stopClients()).map((p) => `final stop: ${p}`));
@@ -166,6 +167,26 @@ async function runAndCheck(
   return result;
 }
 
+/** `killClient 9, ... (proxies: 12 resets, 4 truncated, 3 stalled, 6 refusing)`. */
+function faultSummary(world: World, runner: StepRunner): string {
+  const kinds = [...runner.faultKinds].map(([kind, n]) => `${kind} ${n}`).join(', ');
+  const sum = (name: string) => world.proxies.reduce((total, p) => total + (p.counts[name] ?? 0), 0);
+  const proxies = `${sum('reset')} resets, ${sum('truncate')} truncated, ${sum('stall')} stalled, ${sum('refused')} refusing`;
+  return `${kinds} (on connections: ${proxies})`;
+}
+
+/** Remembered local deletes and holds as counts per client; other notes (crash leftovers) line by line. */
+function condensedNotes(notes: string[]): string[] {
+  const counts = new Map<string, number>();
+  const others: string[] = [];
+  for (const note of notes) {
+    const match = /^(client \d+): \S+ (deleted locally \(remembered\)|held by the delete brake)$/.exec(note);
+    if (!match) others.push(note);
+    else counts.set(`${match[1]}: ${match[2]}`, (counts.get(`${match[1]}: ${match[2]}`) ?? 0) + 1);
+  }
+  return [...[...counts].map(([what, n]) => `${what}: ${n}`), ...others];
+}
+
 function printReport(result: ChaosResult, options: ChaosOptions): void {
   const { print } = options;
   const section = (title: string, lines: string[], max = 40) => {
@@ -175,7 +196,7 @@ function printReport(result: ChaosResult, options: ChaosOptions): void {
     if (lines.length > max) print(`  ... and ${lines.length - max} more`);
   };
   const r = result.report;
-  section('noted', r?.notes ?? [], result.ok ? 10 : 40);
+  section('noted', condensedNotes(r?.notes ?? []));
   section('problems', result.problems);
   if (r) {
     section('LOST', r.lost);

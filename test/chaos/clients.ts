@@ -1,7 +1,7 @@
 // One `hyperclay-sync start` of a chaos run: the installed bin as its own process, with its own data home, signed
 // in through its fault proxy, optionally on a wrong clock (libfaketime); kill -9, `hyperclay-sync stop`, restart.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataPathsFor } from '../../sync-engine/config.js';
 import { readFolderLock } from '../../sync-engine/folder-lock.js';
@@ -9,10 +9,20 @@ import { openSettings } from '../../sync-engine/settings.js';
 import { exitWithin, type Processes, REPO, type Spawned, waitFor } from './processes.js';
 import type { FaultProxy } from './proxy.js';
 
-export const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+/** Debian's libfaketime (package `faketime`, installed by scripts/setup.sh), for this machine's architecture. */
+export const FAKETIME_LIB = findFaketime();
+
+function findFaketime(): string | null {
+  if (process.platform !== 'linux' || !existsSync('/usr/lib')) return null;
+  for (const dir of readdirSync('/usr/lib')) {
+    const lib = join('/usr/lib', dir, 'faketime', 'libfaketime.so.1');
+    if (existsSync(lib)) return lib;
+  }
+  return null;
+}
 const BIN = join(REPO, 'bin', 'hyperclay-sync.js');
 
-export const faketimeAvailable = (): boolean => process.platform === 'linux' && existsSync(FAKETIME_LIB);
+export const faketimeAvailable = (): boolean => FAKETIME_LIB !== null;
 
 export interface ClientSetup {
   index: number;
@@ -34,6 +44,7 @@ export class ClientProcess {
   readonly #procs: Processes;
   #proc: Spawned | null = null;
   #expectExit = false;
+  #lifecycle: Promise<unknown> = Promise.resolve();
   /** When this client was last killed with -9 (its temp files from before then are a crash's leftovers). */
   lastKillMs = 0;
   kills = 0;
@@ -73,7 +84,7 @@ export class ClientProcess {
       SYNC_POLL_SECONDS: String(this.s.pollSeconds),
       HYPERCLAY_SYNC_DETACHED: '',
     };
-    if (this.s.faketime && this.s.skewMs !== 0) {
+    if (this.s.faketime && FAKETIME_LIB && this.s.skewMs !== 0) {
       const hours = this.s.skewMs / 3_600_000;
       env.LD_PRELOAD = FAKETIME_LIB;
       env.FAKETIME = `${hours > 0 ? '+' : ''}${hours}h`;
@@ -142,12 +153,19 @@ export class ClientProcess {
     return null;
   }
 
-  /** Stop (the CLI's `stop`) in the middle of whatever the session does, then a new `start`. */
-  async stopStart(): Promise<string | null> {
-    const problem = await this.stop();
-    if (this.#proc?.running) this.kill();
-    await this.start();
-    return problem;
+  /**
+   * Stop (the CLI's `stop`) in the middle of whatever the session does, then a new `start`. One at a time per
+   * client: a second `stop` while the first is under way would only test the harness.
+   */
+  stopStart(): Promise<string | null> {
+    const next = this.#lifecycle.then(async () => {
+      const problem = await this.stop();
+      if (this.#proc?.running) this.kill();
+      await this.start();
+      return problem;
+    });
+    this.#lifecycle = next.catch(() => null);
+    return next;
   }
 
   /**

@@ -29,7 +29,10 @@ export class FaultProxy {
   #upstreamPort: number | null;
   #mode: ProxyMode = 'pass';
   #refusing = false;
-  #modeTimer: NodeJS.Timeout | null = null;
+  #listening: Promise<void> | null = null;
+  /** Ends the current fault; the span of refusing has a timer of its own (a fault may come in the middle of it). */
+  #faultTimer: NodeJS.Timeout | null = null;
+  #refuseTimer: NodeJS.Timeout | null = null;
   readonly #links = new Set<Link>();
   readonly #rng: Rng;
   /** Faults applied to connections (for the report). */
@@ -54,7 +57,14 @@ export class FaultProxy {
   }
 
   /** Listens on a free port the first time, on the same port after a span of refusing. */
-  async listen(): Promise<void> {
+  listen(): Promise<void> {
+    this.#listening ??= this.#open().finally(() => {
+      this.#listening = null;
+    });
+    return this.#listening;
+  }
+
+  async #open(): Promise<void> {
     if (this.#server) return;
     const server = net.createServer((socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {
@@ -76,8 +86,8 @@ export class FaultProxy {
   /** A fault on every byte from now on, for `ms` (then back to passing through). */
   fault(mode: ProxyFaultMode, ms: number): void {
     this.#mode = mode;
-    this.#clearTimer();
-    this.#modeTimer = setTimeout(() => this.#endFault(), ms);
+    if (this.#faultTimer) clearTimeout(this.#faultTimer);
+    this.#faultTimer = setTimeout(() => this.#endFault(), ms);
   }
 
   /** The platform unreachable for `ms`: the port refuses connections and open ones are cut. */
@@ -88,22 +98,27 @@ export class FaultProxy {
     this.#server = null;
     for (const link of [...this.#links]) this.#destroy(link);
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    this.#clearTimer();
-    this.#modeTimer = setTimeout(() => void this.heal(), ms);
+    if (this.#refuseTimer) clearTimeout(this.#refuseTimer);
+    this.#refuseTimer = setTimeout(() => void this.#listenAgain(), ms);
   }
 
-  /** Ends every fault: passes through again, stalled bytes flow on, the port listens. */
-  async heal(): Promise<void> {
-    this.#clearTimer();
-    this.#endFault();
+  async #listenAgain(): Promise<void> {
+    if (this.#refuseTimer) clearTimeout(this.#refuseTimer);
+    this.#refuseTimer = null;
     if (this.#refusing || !this.#server) {
       this.#refusing = false;
       await this.listen();
     }
   }
 
+  /** Ends every fault: passes through again, stalled bytes flow on, the port listens. */
+  async heal(): Promise<void> {
+    this.#endFault();
+    await this.#listenAgain();
+  }
+
   async close(): Promise<void> {
-    this.#clearTimer();
+    this.#clearTimers();
     this.#refusing = true;
     for (const link of [...this.#links]) this.#destroy(link);
     const server = this.#server;
@@ -111,12 +126,15 @@ export class FaultProxy {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  #clearTimer(): void {
-    if (this.#modeTimer) clearTimeout(this.#modeTimer);
-    this.#modeTimer = null;
+  #clearTimers(): void {
+    for (const timer of [this.#faultTimer, this.#refuseTimer]) if (timer) clearTimeout(timer);
+    this.#faultTimer = null;
+    this.#refuseTimer = null;
   }
 
   #endFault(): void {
+    if (this.#faultTimer) clearTimeout(this.#faultTimer);
+    this.#faultTimer = null;
     this.#mode = 'pass';
     for (const link of this.#links) {
       if (!link.stalled) continue;
@@ -170,7 +188,7 @@ export class FaultProxy {
   }
 
   #fromClient(link: Link, chunk: Buffer): void {
-    if (this.#mode === 'reset' && this.#rng.chance(0.15)) {
+    if (this.#mode === 'reset' && this.#rng.chance(0.25)) {
       this.counts.reset = (this.counts.reset ?? 0) + 1;
       this.#reset(link);
       return;
@@ -184,19 +202,19 @@ export class FaultProxy {
       return;
     }
     const mode = this.#mode;
-    if (mode === 'reset' && this.#rng.chance(0.15)) {
+    if (mode === 'reset' && this.#rng.chance(0.25)) {
       this.counts.reset = (this.counts.reset ?? 0) + 1;
       this.#reset(link);
       return;
     }
-    if (mode === 'truncate' && this.#rng.chance(0.3)) {
+    if (mode === 'truncate' && this.#rng.chance(0.5)) {
       // The body ends early: part of this chunk, then a clean close, as a server that died mid-response.
       this.counts.truncate = (this.counts.truncate ?? 0) + 1;
       this.#write(link, 'down', chunk.subarray(0, this.#rng.int(0, chunk.length)));
       link.upstream?.destroy();
       return;
     }
-    if (mode === 'stall' && this.#rng.chance(0.3)) {
+    if (mode === 'stall' && this.#rng.chance(0.5)) {
       this.counts.stall = (this.counts.stall ?? 0) + 1;
       const cut = this.#rng.int(0, chunk.length);
       this.#write(link, 'down', chunk.subarray(0, cut));

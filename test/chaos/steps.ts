@@ -14,6 +14,8 @@ export class StepRunner {
   readonly acks: Ack[] = [];
   /** Fault steps carried out. */
   faults = 0;
+  /** Fault steps by kind, for the report. */
+  readonly faultKinds = new Map<string, number>();
   /** Things a step could not do that the report should mention (a stop that did not stop, a hook not there). */
   readonly problems: string[] = [];
   readonly #world: World;
@@ -40,7 +42,10 @@ export class StepRunner {
       } catch (error) {
         outcome = `failed: ${String(error)}`;
       }
-      if (FAULT_TYPES.has(step.op.t)) this.faults++;
+      if (FAULT_TYPES.has(step.op.t)) {
+        this.faults++;
+        this.faultKinds.set(step.op.t, (this.faultKinds.get(step.op.t) ?? 0) + 1);
+      }
       this.note(`${describeStep(step, index)} -> ${outcome}`);
     }
     await Promise.allSettled([...this.#background, this.#deletes]);

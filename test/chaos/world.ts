@@ -2,13 +2,14 @@
 // home and its disk, harness logs), the platform, a fault proxy and a `hyperclay-sync start` per client; healing
 // every fault, and the teardown that ends every process by PID and unmounts every small disk.
 
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { MARKER_FILE } from '../../sync-engine/folder-rules.js';
 import { ClientProcess } from './clients.js';
 import { SmallDisk } from './disks.js';
 import type { ClientSpec } from './ops.js';
 import { type ChaosAccount, createAccounts, PlatformProcess } from './platform.js';
-import { Processes } from './processes.js';
+import { Processes, waitFor } from './processes.js';
 import { FaultProxy } from './proxy.js';
 import { FolderUser } from './user-ops.js';
 
@@ -115,6 +116,9 @@ export class World {
       this.users.push(new FolderUser(folder, spec.skewMs));
     }
     for (const client of this.clients) await client.start();
+    // The schedule starts once every folder is bound to its account (its marker written by the first start).
+    const bound = await waitFor(() => this.clients.every((c) => existsSync(join(c.s.folder, MARKER_FILE))), 120_000);
+    if (!bound) throw new Error('the clients did not bind their folders within 120 s; see their logs');
   }
 
   accountOf(client: number): ChaosAccount {
