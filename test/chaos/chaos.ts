@@ -148,10 +148,12 @@ async function runAndCheck(
   const converged = settled.seconds !== null && report.differences.length === 0;
   const ok =
     converged && lost === 0 && report.durability.length === 0 && report.leftovers.length === 0 && !problems.length;
-  const when = settled.seconds === null ? 'never' : settled.seconds.toFixed(1);
+  const head = `chaos: ${schedule.userOps} ops, ${runner.faults} faults, ${lost} lost`;
   const summary = converged
-    ? `chaos: ${schedule.userOps} ops, ${runner.faults} faults, ${lost} lost, converged in ${when} s`
-    : `chaos: ${schedule.userOps} ops, ${runner.faults} faults, ${lost} lost, not converged (settled: ${when})`;
+    ? `${head}, converged in ${settled.seconds!.toFixed(1)} s`
+    : settled.seconds === null
+      ? `${head}, not converged after ${(options.settleMs ?? 90_000) / 1000} s`
+      : `${head}, not converged (the folders matched the platform after ${settled.seconds.toFixed(1)} s, not at the final check)`;
   const result: ChaosResult = {
     ok,
     ops: schedule.userOps,

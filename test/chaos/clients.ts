@@ -93,9 +93,13 @@ export class ClientProcess {
     return env;
   }
 
+  /** When the last `start` was spawned (a client that keeps dying is not restarted in a tight loop). */
+  lastStartMs = 0;
+
   /** `hyperclay-sync start --dir <folder>` in the foreground; returns at once (the first session runs on). */
   async start(): Promise<void> {
     if (this.running) return;
+    this.lastStartMs = Date.now();
     // A killed process must be gone (reaped) before the next one looks at its lock.
     if (this.#proc) await exitWithin(this.#proc, 10_000);
     const proc = this.#procs.node([BIN, 'start', '--dir', this.s.folder], {

@@ -72,6 +72,8 @@ export class PlatformProcess {
   /** Exits nobody asked for (a crash of the platform itself), for the report. */
   readonly crashes: string[] = [];
   #expectExit = false;
+  /** When the last start was spawned. */
+  lastStartMs = 0;
 
   constructor(dataDir: string, logDir: string, procs: Processes) {
     this.dataDir = dataDir;
@@ -98,6 +100,7 @@ export class PlatformProcess {
   /** Starts the server and waits (bounded) for the address it prints; false when it could not start. */
   async start(timeoutMs = 60_000): Promise<boolean> {
     if (this.running) return true;
+    this.lastStartMs = Date.now();
     const args = [
       '--import',
       'tsx',

@@ -31,7 +31,7 @@ export interface ScheduleOptions {
   diskFaults: boolean;
   /** Faults per user operation, about (default 0.14). */
   faultRate?: number;
-  /** Mean pause between operations in ms (default 90). */
+  /** Mean pause between operations in ms (default 70; now and then a longer one for sync to catch up). */
   meanGapMs?: number;
 }
 
@@ -110,8 +110,8 @@ class Generator {
   }
 
   #gap(): number {
-    const mean = this.o.meanGapMs ?? 90;
-    return this.rng.chance(0.07) ? this.rng.int(400, 1500) : this.rng.int(0, 2 * mean);
+    const mean = this.o.meanGapMs ?? 70;
+    return this.rng.chance(0.06) ? this.rng.int(400, 1500) : this.rng.int(0, 2 * mean);
   }
 
   #push(op: Op): void {
@@ -216,9 +216,18 @@ class Generator {
     if (up.length === 0) return;
     const writer = this.rng.pick(up);
     this.#push(burstOf(this, writer.index, true));
-    const siblings = up.filter((c) => c.account === writer.account);
-    const victim = this.rng.pick(siblings);
-    this.steps.push({ gapMs: this.rng.int(20, 400), op: { t: 'killClient', c: victim.index } });
+    const gapMs = this.rng.int(20, 400);
+    if (this.platformUp && this.rng.chance(0.3)) {
+      // The platform dies while the big files come in.
+      this.steps.push({ gapMs, op: { t: 'killPlatform' } });
+      this.faults++;
+      this.platformUp = false;
+      this.#restoreLater({ t: 'startPlatform' }, 2, 15);
+      return;
+    }
+    // The writer dies while it pushes, or a sibling of the same account while it pulls.
+    const victim = this.rng.pick(up.filter((c) => c.account === writer.account));
+    this.steps.push({ gapMs, op: { t: 'killClient', c: victim.index } });
     this.faults++;
     this.clientUp[victim.index] = false;
     this.#restoreLater({ t: 'startClient', c: victim.index }, 2, 15);

@@ -55,6 +55,13 @@ function sample(world: World): Sample {
   return { atMs: Date.now(), figures };
 }
 
+/** The polls the platform answered (its access log has one line per request), per client. */
+function pollsServed(world: World): string {
+  const log = readFileSync(join(world.logs, 'platform.log'), 'utf8');
+  const polls = (log.match(/ GET \/sync\/changes /g) ?? []).length / world.clients.length;
+  return `${Math.round(polls)} polls per client answered (${((polls * 10) / 3600).toFixed(1)} h of 10 s polls)`;
+}
+
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -188,7 +195,7 @@ async function soak(world: World, options: SoakOptions): Promise<boolean> {
     await sleep(edits.pause());
   }
   steady.push(sample(world));
-  print(`soak: ${edits.ops} edits, ${steady.length} samples over the steady part`);
+  print(`soak: ${edits.ops} edits, ${steady.length} samples over the steady part, ${pollsServed(world)}`);
   const failures = steady.length >= 2 * WINDOW ? report(steady, print) : ['too few samples: soak longer'];
   const crashes = world.crashes();
   const settled = await settle(world, 60_000, () => {});

@@ -104,8 +104,12 @@ export class FolderUser {
           await mkdir(this.abs(op.path), { recursive: true });
           return 'ok';
         case 'rmdir':
-          await rm(this.abs(op.path), { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
-          this.model.dropUnder(op.path);
+          try {
+            await rm(this.abs(op.path), { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+          } finally {
+            // Even part-way, what the user removed is the user's doing; what is left stays on disk.
+            this.model.dropUnder(op.path);
+          }
           return 'ok';
       }
     } catch (error) {

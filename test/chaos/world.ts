@@ -158,10 +158,12 @@ export class World {
     return problems;
   }
 
-  /** Restarts whatever is down (a process that ended by itself included). */
+  /** Restarts whatever is down (a process that ended by itself included), at most every few seconds each. */
   async ensureRunning(): Promise<void> {
-    if (!this.platform.running) await this.startPlatform();
-    for (const client of this.clients) if (!client.running) await client.start();
+    if (!this.platform.running && Date.now() - this.platform.lastStartMs > 5000) await this.startPlatform();
+    for (const client of this.clients) {
+      if (!client.running && Date.now() - client.lastStartMs > 5000) await client.start();
+    }
   }
 
   /** Processes that ended without being asked to. */
