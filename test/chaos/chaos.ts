@@ -47,7 +47,7 @@ export async function settle(world: World, deadlineMs: number, note: (line: stri
   const started = Date.now();
   let stableSince: number | null = null;
   let last: string[] = [];
-  while (Date.now() - started < deadlineMs) {
+  while (Date.now() - started < deadlineMs && !world.ending) {
     await world.ensureRunning();
     try {
       last = await liveDifferences(world);
@@ -64,6 +64,29 @@ export async function settle(world: World, deadlineMs: number, note: (line: stri
   }
   note(`settle: not converged after ${deadlineMs / 1000} s: ${last.slice(0, 20).join('; ')}`);
   return { seconds: null, differences: last };
+}
+
+/** The run was interrupted and has cleaned up. */
+export class InterruptedError extends Error {
+  constructor() {
+    super('interrupted');
+  }
+}
+
+/** Where the time of a run went: `start 9.1 s, schedule 52.0 s, ...`. */
+class Laps {
+  #last = Date.now();
+  readonly #laps: string[] = [];
+
+  lap(name: string): void {
+    const now = Date.now();
+    this.#laps.push(`${name} ${((now - this.#last) / 1000).toFixed(1)} s`);
+    this.#last = now;
+  }
+
+  line(): string {
+    return this.#laps.join(', ');
+  }
 }
 
 export function rerunCommand(options: Pick<ChaosOptions, 'ops' | 'seed' | 'clients'>): string {
@@ -89,6 +112,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     diskFaults: env.mountDisks,
   });
   const root = mkdtempSync(join(options.baseDir ?? tmpdir(), 'hc-chaos-'));
+  const laps = new Laps();
   const world = await World.create({
     root,
     seed: options.seed,
@@ -100,14 +124,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     pollSeconds: 0.5,
   });
   options.onWorld?.(world);
+  laps.lap('start');
   writeFileSync(join(world.logs, 'schedule.txt'), `${schedule.steps.map(describeStep).join('\n')}\n`);
   const runner = new StepRunner(world);
   let result: ChaosResult | null = null;
   let failure: unknown = null;
   try {
-    result = await runAndCheck(world, runner, schedule, options);
+    result = await runAndCheck(world, runner, schedule, options, laps);
   } catch (error) {
     failure = error;
+  }
+  if (world.ending && result === null) {
+    // Interrupted (Ctrl-C): the signal's teardown is under way; wait for it, say nothing more.
+    await world.teardown(options.keep).catch(() => {});
+    throw new InterruptedError();
   }
   const keep = options.keep || result?.ok !== true;
   try {
@@ -115,6 +145,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } catch (error) {
     print(`chaos: teardown: ${String(error)}`);
   }
+  laps.lap('teardown');
+  print(`chaos: took ${laps.line()}`);
   if (keep) print(`chaos: the run's folder is kept at ${root}`);
   if (failure !== null || result === null) {
     print(`chaos: the run itself failed with seed ${options.seed}; run it again with: ${rerunCommand(options)}`);
@@ -129,21 +161,24 @@ async function runAndCheck(
   runner: StepRunner,
   schedule: Schedule,
   options: ChaosOptions,
+  laps: Laps,
 ): Promise<ChaosResult> {
   const { print } = options;
-  const started = Date.now();
   print(
     `chaos: seed ${options.seed}, ${schedule.userOps} ops and ${schedule.faults} faults on ${options.clients} clients`,
   );
   await runner.runAll(schedule);
-  print(`chaos: schedule done in ${((Date.now() - started) / 1000).toFixed(1)} s; healing`);
+  laps.lap('schedule');
   print(`chaos: faults: ${faultSummary(world, runner)}`);
   const problems = [...(await world.heal())];
   const settled = await settle(world, options.settleMs ?? 90_000, (line) => runner.note(line));
+  laps.lap('heal and settle');
   problems.push(...(await world.stopClients()).map((p) => `final stop: ${p}`));
   if (!(await world.platform.stop())) problems.push('the platform did not stop on SIGTERM');
   problems.push(...world.crashes());
+  laps.lap('stop');
   const report = await finalCheck(world, runner.acks);
+  laps.lap('check');
   const lost = report.lost.length;
   const converged = settled.seconds !== null && report.differences.length === 0;
   const ok =

@@ -17,11 +17,53 @@ export interface Spawned {
   output(): string;
 }
 
+/** What the reaper (reaper.ts) is told: a process, a mounted disk, the run's folder, keep it, or all done. */
+export type ReaperNote = { pid: number } | { mount: string } | { dir: string } | { keep: true } | { done: true };
+
+/**
+ * The run's reaper, a detached process of its own (so a Ctrl-C to the terminal's process group spares it): if this
+ * process dies before `done()`, it ends every noted process, unmounts every noted disk and removes the folder.
+ */
+export class Reaper {
+  readonly #child: ChildProcess;
+
+  constructor() {
+    const script = fileURLToPath(new URL('./reaper.ts', import.meta.url));
+    this.#child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: REPO,
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    this.#child.on('error', () => {});
+    this.#child.stdin?.on('error', () => {});
+    this.#child.unref();
+    (this.#child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  }
+
+  note(note: ReaperNote): void {
+    if (this.#child.stdin?.writable) this.#child.stdin.write(`${JSON.stringify(note)}\n`);
+  }
+
+  /** The run cleaned up after itself: the reaper leaves everything as it is and exits. */
+  done(): void {
+    this.note({ done: true });
+    this.#child.stdin?.end();
+  }
+}
+
 export class Processes {
   readonly #live = new Map<number, Spawned>();
+  readonly reaper = new Reaper();
+  #closed = false;
+
+  /** No process starts after this (the run is ending). */
+  close(): void {
+    this.#closed = true;
+  }
 
   /** Starts `node <args>` in `cwd`; output appended to `logFile`, and kept in memory too with `capture`. */
   node(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string; capture?: boolean }): Spawned {
+    if (this.#closed) throw new Error('the run is ending: no new process');
     const fd = openSync(options.logFile, 'a');
     let child: ChildProcess;
     try {
@@ -31,6 +73,7 @@ export class Processes {
       closeSync(fd);
     }
     if (child.pid === undefined) throw new Error(`could not start node ${args.join(' ')}`);
+    this.reaper.note({ pid: child.pid });
     let text = '';
     let running = true;
     if (options.capture) {

@@ -3,7 +3,7 @@
 
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { runChaos } from './chaos.js';
+import { InterruptedError, runChaos } from './chaos.js';
 import { runSoak } from './soak.js';
 import type { World } from './world.js';
 
@@ -37,11 +37,14 @@ async function main(): Promise<number> {
   }
   const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
   let world: World | null = null;
-  let interrupted = 0;
+  let firstSignalMs = 0;
   const onSignal = (signal: string) => {
-    interrupted++;
+    // tsx relays the terminal's Ctrl-C to this process too: the same Ctrl-C can arrive twice within a few ms.
+    if (firstSignalMs > 0 && Date.now() - firstSignalMs < 1000) return;
+    const again = firstSignalMs > 0;
+    firstSignalMs ||= Date.now();
     process.stderr.write(`chaos: ${signal}: ending every process and unmounting the disks\n`);
-    if (interrupted > 1 || !world) {
+    if (again || !world) {
       world?.teardownNow();
       process.exit(130);
     }
@@ -74,6 +77,7 @@ async function main(): Promise<number> {
     });
     return result.ok ? 0 : 1;
   } catch (error) {
+    if (error instanceof InterruptedError) return 130;
     process.stderr.write(`chaos: ${(error as Error).stack ?? String(error)}\n`);
     return 1;
   }

@@ -31,7 +31,7 @@ export interface ScheduleOptions {
   diskFaults: boolean;
   /** Faults per user operation, about (default 0.14). */
   faultRate?: number;
-  /** Mean pause between operations in ms (default 70; now and then a longer one for sync to catch up). */
+  /** Mean pause between operations in ms (default 50; now and then a longer one for sync to catch up). */
   meanGapMs?: number;
 }
 
@@ -110,8 +110,8 @@ class Generator {
   }
 
   #gap(): number {
-    const mean = this.o.meanGapMs ?? 70;
-    return this.rng.chance(0.06) ? this.rng.int(400, 1500) : this.rng.int(0, 2 * mean);
+    const mean = this.o.meanGapMs ?? 50;
+    return this.rng.chance(0.05) ? this.rng.int(400, 1500) : this.rng.int(0, 2 * mean);
   }
 
   #push(op: Op): void {

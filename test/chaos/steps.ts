@@ -36,6 +36,7 @@ export class StepRunner {
   async runAll(schedule: Schedule): Promise<void> {
     for (const [index, step] of schedule.steps.entries()) {
       await sleep(step.gapMs);
+      if (this.#world.ending) throw new Error('interrupted');
       let outcome: string;
       try {
         outcome = await this.#step(step.op);

@@ -46,6 +46,7 @@ export class World {
   readonly users: FolderUser[] = [];
   #platformStart: Promise<boolean> | null = null;
   #tornDown = false;
+  #teardown: Promise<void> | null = null;
 
   private constructor(options: WorldOptions) {
     this.o = options;
@@ -58,6 +59,12 @@ export class World {
       options.mountDisks,
     );
     this.platform = new PlatformProcess(join(this.platformDisk.dir, 'data'), this.logs, this.procs);
+    this.procs.reaper.note({ dir: options.root });
+    this.#noteMount(this.platformDisk);
+  }
+
+  #noteMount(disk: SmallDisk): void {
+    if (disk.mounted) this.procs.reaper.note({ mount: disk.dir });
   }
 
   /** Builds the run's folder, accounts and tokens, then starts the platform, the proxies and every client. */
@@ -87,6 +94,7 @@ export class World {
         Math.max(96 * MIB, 8 * accountBytes),
         o.mountDisks && spec.index === o.diskClient,
       );
+      this.#noteMount(disk);
       const folder = join(disk.dir, SYNC_FOLDER);
       const home = join(dir, 'home');
       mkdirSync(folder, { recursive: true });
@@ -158,8 +166,14 @@ export class World {
     return problems;
   }
 
+  /** The teardown has begun (an interrupt, or the end): no more steps, no more restarts. */
+  get ending(): boolean {
+    return this.#tornDown;
+  }
+
   /** Restarts whatever is down (a process that ended by itself included), at most every few seconds each. */
   async ensureRunning(): Promise<void> {
+    if (this.#tornDown) return;
     if (!this.platform.running && Date.now() - this.platform.lastStartMs > 5000) await this.startPlatform();
     for (const client of this.clients) {
       if (!client.running && Date.now() - client.lastStartMs > 5000) await client.start();
@@ -182,9 +196,15 @@ export class World {
   }
 
   /** Ends every process by PID, closes the proxies, unmounts the disks; removes the run's folder unless `keep`. */
-  async teardown(keep: boolean): Promise<void> {
-    if (this.#tornDown) return;
+  teardown(keep: boolean): Promise<void> {
     this.#tornDown = true;
+    this.#teardown ??= this.#tearDown(keep);
+    return this.#teardown;
+  }
+
+  async #tearDown(keep: boolean): Promise<void> {
+    this.procs.close();
+    if (keep) this.procs.reaper.note({ keep: true });
     await this.procs.endAll();
     await Promise.all(this.proxies.map((p) => p.close()));
     const failures: string[] = [];
@@ -196,11 +216,13 @@ export class World {
       }
     }
     if (!keep) rmSync(this.o.root, { recursive: true, force: true });
+    if (failures.length === 0) this.procs.reaper.done();
     if (failures.length > 0) throw new Error(`could not unmount: ${failures.join('; ')}`);
   }
 
   /** For an exit handler that cannot wait (a second Ctrl-C): kill -9 everything, unmount what can be. */
   teardownNow(): void {
+    this.procs.close();
     this.procs.killAllNow();
     for (const disk of [...this.disks, this.platformDisk]) {
       try {
