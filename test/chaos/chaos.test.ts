@@ -19,7 +19,7 @@ async function chaos(seed: number): Promise<{ result: ChaosResult; output: strin
     seed,
     clients: 3,
     keep: false,
-    settleMs: 60_000,
+    settleMs: 40_000,
     print: (line) => lines.push(line),
   });
   return { result, output: lines.join('\n') };
@@ -75,7 +75,7 @@ describe('chaos: a randomized fault run of the real system', () => {
   });
 
   it(`${OPS} operations with faults on seed ${FIXED_SEED}: nothing lost, every folder converged`, {
-    timeout: 240_000,
+    timeout: 360_000,
   }, async () => {
     const { result, output } = await chaos(FIXED_SEED);
     expect(result.lost, output).toBe(0);
@@ -84,7 +84,7 @@ describe('chaos: a randomized fault run of the real system', () => {
   });
 
   it(`${OPS} operations with faults on a random seed: nothing lost, every folder converged`, {
-    timeout: 240_000,
+    timeout: 360_000,
   }, async () => {
     const seed = randomInt(1, 2 ** 31);
     process.stdout.write(

@@ -1,7 +1,7 @@
 // One chaos run from start to verdict: the schedule, the world, the steps, then heal, settle (until converged or a
 // deadline), stop everything cleanly, check the invariants, and the report with its one last line.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CheckReport, finalCheck, liveDifferences } from './check.js';
@@ -18,7 +18,7 @@ export interface ChaosOptions {
   clients: number;
   /** Keep the run's folder even when the run passes (a failed run's folder is always kept). */
   keep: boolean;
-  /** How long everything may take to converge once healed (default 90 s). */
+  /** How long settling may go without progress once healed (default 60 s; 4x that in any case). */
   settleMs?: number;
   /** Where the run's folder is made (default the OS temp folder). */
   baseDir?: string;
@@ -42,12 +42,28 @@ export interface ChaosResult {
   summary: string;
 }
 
-/** Waits until every folder matches its account's listing twice in a row, 1.5 s apart, or the deadline passes. */
-export async function settle(world: World, deadlineMs: number, note: (line: string) => void) {
+/** Bytes the clients have logged so far: it grows while they still transfer (progress, on a slow machine). */
+function loggedBytes(world: World): number {
+  let total = 0;
+  for (const client of world.clients) {
+    try {
+      total += statSync(join(client.s.home, 'logs', 'sync.log')).size;
+    } catch {}
+  }
+  return total;
+}
+
+/**
+ * Waits until every folder matches its account's listing for 1.5 s. Bounded: it gives up after `stallMs` without
+ * progress (the differences unchanged and no client logging), and after 4 x `stallMs` in any case.
+ */
+export async function settle(world: World, stallMs: number, note: (line: string) => void) {
   const started = Date.now();
   let stableSince: number | null = null;
   let last: string[] = [];
-  while (Date.now() - started < deadlineMs && !world.ending) {
+  let progressAt = started;
+  let progress = '';
+  while (Date.now() - progressAt < stallMs && Date.now() - started < 4 * stallMs && !world.ending) {
     await world.ensureRunning();
     try {
       last = await liveDifferences(world);
@@ -60,10 +76,14 @@ export async function settle(world: World, deadlineMs: number, note: (line: stri
     } else {
       stableSince = null;
     }
+    const now = `${last.join('\n')}\n${loggedBytes(world)}`;
+    if (now !== progress) progressAt = Date.now();
+    progress = now;
     await sleep(400);
   }
-  note(`settle: not converged after ${deadlineMs / 1000} s: ${last.slice(0, 20).join('; ')}`);
-  return { seconds: null, differences: last };
+  const waited = ((Date.now() - started) / 1000).toFixed(0);
+  note(`settle: not converged after ${waited} s: ${last.slice(0, 20).join('; ')}`);
+  return { seconds: null, waitedSeconds: Number(waited), differences: last };
 }
 
 /** The run was interrupted and has cleaned up. */
@@ -171,7 +191,7 @@ async function runAndCheck(
   laps.lap('schedule');
   print(`chaos: faults: ${faultSummary(world, runner)}`);
   const problems = [...(await world.heal())];
-  const settled = await settle(world, options.settleMs ?? 90_000, (line) => runner.note(line));
+  const settled = await settle(world, options.settleMs ?? 60_000, (line) => runner.note(line));
   laps.lap('heal and settle');
   problems.push(...(await world.stopClients()).map((p) => `final stop: ${p}`));
   if (!(await world.platform.stop())) problems.push('the platform did not stop on SIGTERM');
@@ -187,7 +207,7 @@ async function runAndCheck(
   const summary = converged
     ? `${head}, converged in ${settled.seconds!.toFixed(1)} s`
     : settled.seconds === null
-      ? `${head}, not converged after ${(options.settleMs ?? 90_000) / 1000} s`
+      ? `${head}, not converged after ${'waitedSeconds' in settled ? settled.waitedSeconds : '?'} s`
       : `${head}, not converged (the folders matched the platform after ${settled.seconds.toFixed(1)} s, not at the final check)`;
   const result: ChaosResult = {
     ok,

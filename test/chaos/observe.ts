@@ -76,7 +76,7 @@ export async function readClientState(
   folder: string,
 ): Promise<Map<EntryKey, StateRecord>> {
   const file = stateFileFor(dataPathsFor(home), accountId, folder);
-  const copyDir = mkdtempSync(join(tmpdir(), 'hc-chaos-state-'));
+  const copyDir = mkdtempSync(join(tmpdir(), 'hc-state-copy-'));
   try {
     const copy = join(copyDir, 'state.json');
     if (existsSync(file)) copyFileSync(file, copy);

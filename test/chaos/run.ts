@@ -71,7 +71,7 @@ async function main(): Promise<number> {
       seed,
       clients,
       keep,
-      settleMs: positive(text('settle'), 'settle', 90) * 1000,
+      settleMs: positive(text('settle'), 'settle', 60) * 1000,
       print,
       onWorld,
     });
