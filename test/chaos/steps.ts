@@ -32,10 +32,15 @@ export class StepRunner {
     appendFileSync(this.#journal, `${new Date().toISOString()} ${line}\n`);
   }
 
-  /** Every step in order, each after its gap; then waits for what runs in the background (restarts, deletes). */
+  /**
+   * Every step in order, each after its gap; then waits for what runs in the background (restarts, deletes). The
+   * gaps are kept on one timeline: a slow step (or a late timer on a busy machine) is made up by the next gaps.
+   */
   async runAll(schedule: Schedule): Promise<void> {
+    let due = Date.now();
     for (const [index, step] of schedule.steps.entries()) {
-      await sleep(step.gapMs);
+      due += step.gapMs;
+      await sleep(Math.max(0, due - Date.now()));
       if (this.#world.ending) throw new Error('interrupted');
       let outcome: string;
       try {
