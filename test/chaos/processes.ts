@@ -1,5 +1,5 @@
-// Every child process a chaos run starts: spawned through here, written down by PID, and ended by PID at the end
-// (also when the run fails or is interrupted). Output goes to a log file in the run's folder.
+// Every child process a chaos run starts: spawned through here, written down by PID, ended by PID at the end (also
+// when the run fails or is interrupted), and told to the run's reaper in case the run itself dies first.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, createWriteStream, openSync } from 'node:fs';
