@@ -53,6 +53,32 @@ export class FolderModel {
   }
 }
 
+/** The whole file behind a descriptor, from its first byte (whatever the descriptor's position). */
+async function readWhole(handle: FileHandle): Promise<Buffer> {
+  const { size } = await handle.stat();
+  const buffer = Buffer.alloc(size);
+  let done = 0;
+  while (done < size) {
+    const { bytesRead } = await handle.read(buffer, done, size - done, done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return buffer.subarray(0, done);
+}
+
+/**
+ * Writes all of `data` from the file's first byte. A full disk can make a write short without an error: write the
+ * rest until the disk says ENOSPC, as fs.writeFile does (a short write taken for a whole one left zeros behind).
+ */
+async function writeWhole(handle: FileHandle, data: Buffer): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, done);
+    if (bytesWritten === 0) throw Object.assign(new Error('no byte written'), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
+}
+
 const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? String(error);
 
 /** One folder's user: runs folder ops, keeps the model. Returns a short outcome per op for the run's log. */
@@ -143,7 +169,7 @@ export class FolderUser {
       return `skipped: ${codeOf(error)}`;
     }
     try {
-      const old = await handle.readFile();
+      const old = await readWhole(handle);
       let next: Buffer;
       if (op.t === 'truncate') next = old.subarray(0, Math.floor(op.keep * old.length));
       else if (op.t === 'append') next = Buffer.concat([old, chunkOf(op.content)]);
@@ -152,14 +178,14 @@ export class FolderUser {
         const at = Math.floor(op.at * old.length);
         next = Buffer.concat([old.subarray(0, at), chunk, old.subarray(Math.min(old.length, at + chunk.length))]);
       }
-      if (op.t !== 'truncate') await handle.write(next, 0, next.length, 0);
+      if (op.t !== 'truncate') await writeWhole(handle, next);
       await handle.truncate(next.length);
       if (this.skewMs !== 0) await handle.utimes(this.#stamp(), this.#stamp());
       this.model.current.set(path, sha256(next));
       return 'ok';
     } catch (error) {
       // Part of the edit landed (a full disk): the file holds the user's own half-save now.
-      const now = await handle.readFile().catch(() => null);
+      const now = await readWhole(handle).catch(() => null);
       if (now) this.model.current.set(path, sha256(now));
       return `failed: ${codeOf(error)}`;
     } finally {
