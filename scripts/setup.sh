@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the product and its tests need on a fresh machine: Debian's chromium, PostgreSQL and Xvfb
+# Installs what the product and its tests need on a fresh machine: Debian's chromium, PostgreSQL, Xvfb and faketime
 # (when apt-get is there and they are missing) and the npm packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ if command -v apt-get >/dev/null 2>&1; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
+  # libfaketime: the chaos run's clients with a clock an hour ahead and an hour behind (test/chaos).
+  ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || missing+=(faketime)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]} with apt-get"
     sudo_cmd=""
