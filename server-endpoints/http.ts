@@ -1,8 +1,13 @@
-// HTTP pieces the endpoint modules and the reference server share: a protocol error reply and a bounded body read.
+// HTTP pieces the endpoint modules and the reference server share: a protocol error reply, a bounded body read for
+// small JSON and form bodies, and file bodies streamed to disk (staged) within a size bound and a body deadline.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Context } from 'hono';
 import { ERROR_STATUS, type ErrorCode, errorBody } from '../protocol/index.js';
+import type { StagedContent, SyncStorage } from './types.js';
 
 /** A PROTOCOL.md error body with the status the protocol gives its code. */
 export function fail(c: Context, code: ErrorCode, message: string, extra: Record<string, unknown> = {}): Response {
@@ -11,29 +16,133 @@ export function fail(c: Context, code: ErrorCode, message: string, extra: Record
 
 export class BodyTooLarge extends Error {}
 
+/** A body that stopped arriving: dropped rather than held open (a slow or stuck client must not pin a request). */
+export class BodyStalled extends Error {}
+
+/** How long a body may send nothing before it is dropped, unless the endpoints are told otherwise. */
+export const DEFAULT_BODY_IDLE_MS = 30_000;
+/** The slowest rate a body may keep up as a whole (beyond the idle allowance), as the engine's transfers do. */
+const MIN_BODY_BYTES_PER_S = 64 * 1024;
+
+export interface BodyLimits {
+  /** More bytes than this is BodyTooLarge. */
+  max: number;
+  /** No byte for this long is BodyStalled. */
+  idleMs: number;
+}
+
 /**
- * Reads a request body up to `max` bytes, hashing it on the way. Past `max` it stops reading and throws
- * BodyTooLarge, so an unbounded (or lying) body is never buffered.
+ * The body's chunks as they arrive, within the limits: past `max` bytes (declared or sent) BodyTooLarge; no byte for
+ * `idleMs`, or slower than MIN_BODY_BYTES_PER_S on the whole, BodyStalled. Either way the body is cancelled, never
+ * buffered.
  */
-export async function readBody(request: Request, max: number): Promise<{ content: Buffer; sha256: string }> {
+export async function* bodyChunks(request: Request, limits: BodyLimits): AsyncGenerator<Buffer> {
   const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > max) throw new BodyTooLarge();
-  const hash = createHash('sha256');
-  if (!request.body) return { content: Buffer.alloc(0), sha256: hash.digest('hex') };
-  const chunks: Buffer[] = [];
-  let total = 0;
+  if (declared !== null && Number(declared) > limits.max) throw new BodyTooLarge();
+  if (!request.body) return;
+  const expected = declared === null ? limits.max : Number(declared);
+  const allowanceMs = limits.idleMs + Math.ceil((expected / MIN_BODY_BYTES_PER_S) * 1000);
+  const deadline = Date.now() + allowanceMs;
   const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLarge();
+  let total = 0;
+  let done = false;
+  try {
+    for (;;) {
+      const waitMs = Math.min(limits.idleMs, deadline - Date.now());
+      const next = await readWithin(reader, waitMs);
+      if (next === null) {
+        throw new BodyStalled(
+          Date.now() >= deadline
+            ? `the body arrived too slowly (not complete after ${Math.round(allowanceMs / 1000)} s)`
+            : `the body stopped arriving (nothing for ${Math.round(limits.idleMs / 1000)} s)`,
+        );
+      }
+      if (next.done) {
+        done = true;
+        return;
+      }
+      total += next.value.byteLength;
+      if (total > limits.max) throw new BodyTooLarge();
+      yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
-    const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+  }
+}
+
+/** The next chunk, or null when none came within `ms`. */
+async function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  ms: number,
+): Promise<ReadableStreamReadResult<Uint8Array> | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([reader.read(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Reads a small body (JSON, a form) into memory up to `max` bytes, hashing it on the way; more is BodyTooLarge. File
+ * bodies are staged on disk instead (stageBody).
+ */
+export async function readBody(
+  request: Request,
+  max: number,
+  idleMs = DEFAULT_BODY_IDLE_MS,
+): Promise<{ content: Buffer; sha256: string }> {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  for await (const chunk of bodyChunks(request, { max, idleMs })) {
     hash.update(chunk);
     chunks.push(chunk);
   }
-  return { content: Buffer.concat(chunks, total), sha256: hash.digest('hex') };
+  return { content: Buffer.concat(chunks), sha256: hash.digest('hex') };
+}
+
+/** Where a storage's request bodies are staged: its own staging folder, else one in the OS temp folder. */
+export function stagingDirOf(storage: SyncStorage): string {
+  return storage.stagingDir ?? join(tmpdir(), 'hyperclay-sync-bodies');
+}
+
+/**
+ * Writes `chunks` into a new file in `dir`, hashing and counting them; at most `max` bytes (BodyTooLarge past it).
+ * The file is removed when anything fails; on success the caller owns it (discardStaged once the storage is done).
+ */
+export async function stageChunks(chunks: AsyncIterable<Buffer>, dir: string, max: number): Promise<StagedContent> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `body-${randomUUID()}`);
+  const handle = await open(file, 'wx', 0o600);
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    try {
+      for await (const chunk of chunks) {
+        size += chunk.length;
+        if (size > max) throw new BodyTooLarge();
+        hash.update(chunk);
+        await handle.write(chunk);
+      }
+    } finally {
+      await handle.close();
+    }
+    return { file, size, sha256: hash.digest('hex') };
+  } catch (error) {
+    await rm(file, { force: true });
+    throw error;
+  }
+}
+
+/** A request's body staged on disk (see bodyChunks for the limits). */
+export function stageBody(request: Request, dir: string, limits: BodyLimits): Promise<StagedContent> {
+  return stageChunks(bodyChunks(request, limits), dir, limits.max);
+}
+
+/** Removes a staged body the storage did not take (it may have renamed it away already). */
+export async function discardStaged(staged: StagedContent | null | undefined): Promise<void> {
+  if (staged) await rm(staged.file, { force: true });
 }
