@@ -1,7 +1,7 @@
 // The multipart/form-data framing of PROTOCOL.md "Batches", both ways: part heads to write around a manifest and
 // content parts, and a streaming reader (busboy) that hands the parts over one at a time. Opens nothing itself.
 
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import busboy from 'busboy';
 import { PART } from './batch.js';
 import { ProtocolViolation } from './entries.js';
@@ -40,12 +40,12 @@ export type MultipartPart =
   /** A part without a file name or a binary type (the manifest): its text, read whole up to the limit. */
   | { kind: 'field'; name: string; value: string; truncated: boolean }
   /** A content part: its bytes as they arrive. Read it to its end (or destroy the body) before the next part. */
-  | { kind: 'file'; name: string; stream: Readable & { truncated?: boolean } };
+  | { kind: 'file'; name: string; stream: Readable };
 
 export interface MultipartLimits {
   /** The longest field (manifest) in bytes; a longer one arrives with `truncated`. */
   fieldBytes: number;
-  /** The largest content part in bytes; past it the part is cut and marked `truncated`. */
+  /** The largest content part in bytes; past it the rest of the part is dropped (callers bound sizes themselves). */
   fileBytes: number;
   /** How many parts in all; one more fails the read. */
   parts: number;
@@ -89,8 +89,15 @@ export async function* readMultipart(
     wake();
   });
   parser.on('file', (name, stream) => {
-    current = stream;
-    queue.push({ kind: 'file', name, stream });
+    // The reader gets a stream of its own, failed by `fail` with the body's error or a MultipartError (busboy's
+    // own stream fails with bare errors; those are dropped here, the parser reports the same problem).
+    stream.on('error', () => {});
+    const part = new PassThrough();
+    // Its reader sees the failure through its iteration; one failed after it was read must not go unhandled.
+    part.on('error', () => {});
+    stream.pipe(part);
+    current = part;
+    queue.push({ kind: 'file', name, stream: part });
     wake();
   });
   parser.on('partsLimit', () => fail(new MultipartError(`more than ${limits.parts} parts`)));

@@ -14,6 +14,14 @@ export function fail(c: Context, code: ErrorCode, message: string, extra: Record
   return c.json(errorBody(code, message, extra), ERROR_STATUS[code]);
 }
 
+/**
+ * For an answer given before the request's body was read to its end: the connection is closed after it rather
+ * than kept alive with the unread rest of the body on it.
+ */
+export function closeAfter(c: Context): void {
+  c.header('Connection', 'close');
+}
+
 export class BodyTooLarge extends Error {}
 
 /** A body that stopped arriving: dropped rather than held open (a slow or stuck client must not pin a request). */
@@ -113,7 +121,11 @@ export function stagingDirOf(storage: SyncStorage): string {
  * Writes `chunks` into a new file in `dir`, hashing and counting them; at most `max` bytes (BodyTooLarge past it).
  * The file is removed when anything fails; on success the caller owns it (discardStaged once the storage is done).
  */
-export async function stageChunks(chunks: AsyncIterable<Buffer>, dir: string, max: number): Promise<StagedContent> {
+export async function stageChunks(
+  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  dir: string,
+  max: number,
+): Promise<StagedContent> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `body-${randomUUID()}`);
   const handle = await open(file, 'wx', 0o600);

@@ -59,6 +59,8 @@ export class GroupCommit<J, O> {
     if (this.running >= this.concurrency || this.queue.length === 0) return;
     const group = this.take();
     this.running++;
+    // Another slot may start on what is left.
+    this.schedule();
     try {
       const outcomes = await this.flush(group.flatMap((waiting) => waiting.jobs));
       let at = 0;

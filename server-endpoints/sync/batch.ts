@@ -14,7 +14,16 @@ import {
 } from '../../protocol/index.js';
 import { readMultipart } from '../../protocol/multipart.js';
 import type { EndpointContext, SyncEnv } from '../context.js';
-import { BodyStalled, BodyTooLarge, bodyChunks, discardStaged, fail, stageChunks, stagingDirOf } from '../http.js';
+import {
+  BodyStalled,
+  BodyTooLarge,
+  bodyChunks,
+  closeAfter,
+  discardStaged,
+  fail,
+  stageChunks,
+  stagingDirOf,
+} from '../http.js';
 import type { Account, FileKey, FileKind, StagedContent, WriteFileRequest } from '../types.js';
 import { type Answer, checkWriteFields, errorAnswer, failureAnswer, SHA_MISMATCH, writeAnswer } from './answers.js';
 import { type Refusal, siteTarget, type Target, uploadTarget } from './locate.js';
@@ -47,6 +56,8 @@ export async function postBatch(ctx: EndpointContext, c: C): Promise<Response> {
 
 /** Reads the parts in order, staging each content part; any framing, size or time problem refuses the whole batch. */
 async function readBatch(ctx: EndpointContext, c: C, contentType: string, staged: StagedContent[]): Promise<ReadBatch> {
+  // Any refusal here may leave part of the body unread.
+  closeAfter(c);
   const refuse = (message: string): Refusal => ({ ok: false, response: fail(c, 'bad_request', message) });
   const body = Readable.from(bodyChunks(c.req.raw, { max: MAX_BODY_BYTES, idleMs: ctx.bodyIdleMs }));
   const limits = { fieldBytes: MAX_MANIFEST_BYTES, fileBytes: MAX_FILE_BYTES + 1, parts: MAX_BATCH_ITEMS + 1 };
@@ -80,6 +91,7 @@ async function readBatch(ctx: EndpointContext, c: C, contentType: string, staged
     }
     throw error;
   }
+  c.header('Connection', undefined);
   if (items === null) return refuse('The batch has no manifest part.');
   if (staged.length !== items.length) {
     return refuse(`The batch has ${items.length} items but ${staged.length} content parts.`);

@@ -13,7 +13,7 @@ import {
 } from '../../protocol/index.js';
 import { contentHead, manifestHead, multipartEnd, multipartType, newBoundary } from '../../protocol/multipart.js';
 import type { EndpointContext, SyncEnv } from '../context.js';
-import { BodyStalled, BodyTooLarge, fail, readBody } from '../http.js';
+import { BodyStalled, BodyTooLarge, closeAfter, fail, readBody } from '../http.js';
 import type { FileKey } from '../types.js';
 import { siteTarget, type Target, uploadTarget } from './locate.js';
 
@@ -126,8 +126,8 @@ async function versionOf(
 
 /**
  * The answer's body as a pull stream: the manifest, then each file's content read only when the client has taken
- * the previous one. Content that cannot be read or is not what the manifest says fails the stream: the client sees
- * a cut answer and retries, never a wrong file.
+ * the previous one. Content that cannot be read or is not what the manifest says ends the answer there: the client
+ * sees a cut answer and retries its files, never a wrong one.
  */
 function contentParts(
   ctx: EndpointContext,
@@ -143,13 +143,13 @@ function contentParts(
         controller.enqueue(Buffer.concat([manifestHead(boundary), Buffer.from(JSON.stringify({ items: manifest }))]));
       } else if (next < found.length) {
         const { file, entry, index } = found[next]!;
-        const content = await ctx.storage.readVersion(accountId, file, entry.version!);
-        const sha256 = content && createHash('sha256').update(content).digest('hex');
-        if (content === null || content.length !== entry.size || sha256 !== entry.sha256) {
-          ctx.log(
-            `sync fetch ${file.kind} ${file.key} v${entry.version}: stored content missing or damaged account=${accountId}`,
-          );
-          controller.error(new Error(`the content of ${file.kind} ${file.key} v${entry.version} could not be read`));
+        const content = await readChecked(ctx, accountId, file, entry).catch((error: Error) => error);
+        if (content instanceof Error) {
+          // Ended without the closing boundary: the client sees an answer that stops before this file and fails it
+          // as a whole, never taking a wrong or partial file. (Erroring the stream would make the HTTP server print
+          // a stack dump rather than this one line.)
+          ctx.log(`sync fetch cut off at ${file.kind} ${file.key} account=${accountId}: ${content.message}`);
+          controller.close();
           return;
         }
         controller.enqueue(contentHead(boundary, index));
@@ -161,4 +161,15 @@ function contentParts(
       next++;
     },
   });
+}
+
+/** The content of the version an entry names, only if it is exactly what the entry says. */
+async function readChecked(ctx: EndpointContext, accountId: string, file: FileKey, entry: Entry): Promise<Buffer> {
+  const content = await ctx.storage.readVersion(accountId, file, entry.version!);
+  if (content === null) throw new Error(`the content of v${entry.version} is gone`);
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  if (content.length !== entry.size || sha256 !== entry.sha256) {
+    throw new Error(`the stored content of v${entry.version} is not what its entry says`);
+  }
+  return content;
 }

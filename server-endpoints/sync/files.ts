@@ -3,7 +3,7 @@
 import type { Context } from 'hono';
 import { type Entry, encodePath, HEADER, MAX_FILE_BYTES } from '../../protocol/index.js';
 import type { EndpointContext, SyncEnv } from '../context.js';
-import { BodyStalled, BodyTooLarge, discardStaged, fail, stageBody, stagingDirOf } from '../http.js';
+import { BodyStalled, BodyTooLarge, closeAfter, discardStaged, fail, stageBody, stagingDirOf } from '../http.js';
 import type { FileKind, StagedContent } from '../types.js';
 import { checkWriteFields, SHA_MISMATCH, writeAnswer } from './answers.js';
 import { type Located, locateFolder, locateSite, type Refusal } from './locate.js';
@@ -77,6 +77,7 @@ async function readIncomingFile(ctx: EndpointContext, c: C): Promise<{ ok: true;
   try {
     content = await stageBody(c.req.raw, stagingDirOf(ctx.storage), { max: MAX_FILE_BYTES, idleMs: ctx.bodyIdleMs });
   } catch (error) {
+    if (error instanceof BodyStalled || error instanceof BodyTooLarge) closeAfter(c);
     if (error instanceof BodyStalled) return refuse(`The body was dropped: ${error.message}. Send it again.`);
     if (!(error instanceof BodyTooLarge)) throw error;
     const message = `The file is over the ${MAX_FILE_BYTES}-byte limit; it is not synced.`;
