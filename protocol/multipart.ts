@@ -67,7 +67,8 @@ export async function* readMultipart(
   try {
     parser = busboy({
       headers: { 'content-type': contentType },
-      limits: { fieldSize: limits.fieldBytes, fileSize: limits.fileBytes, parts: limits.parts },
+      // busboy signals `partsLimit` once it has read that many parts: one more than allowed is the failure.
+      limits: { fieldSize: limits.fieldBytes, fileSize: limits.fileBytes, parts: limits.parts + 1 },
     });
   } catch (error) {
     throw new MultipartError(`not a multipart/form-data body (${(error as Error).message})`);
