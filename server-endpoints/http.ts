@@ -3,6 +3,7 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, rm } from 'node:fs/promises';
+import { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'hono';
@@ -29,6 +30,8 @@ export class BodyStalled extends Error {}
 
 /** How long a body may send nothing before it is dropped, unless the endpoints are told otherwise. */
 export const DEFAULT_BODY_IDLE_MS = 30_000;
+/** How much of a body is gathered before it is written to its staged file. */
+const WRITE_BYTES = 256 * 1024;
 /** The slowest rate a body may keep up as a whole (beyond the idle allowance), as the engine's transfers do. */
 const MIN_BODY_BYTES_PER_S = 64 * 1024;
 
@@ -39,38 +42,100 @@ export interface BodyLimits {
   idleMs: number;
 }
 
+/** Where a body is read from: a Hono context (its host's Node request when there is one) or a web Request. */
+export type BodySource = Context | Request;
+
 /**
  * The body's chunks as they arrive, within the limits: past `max` bytes (declared or sent) BodyTooLarge; no byte for
- * `idleMs`, or slower than MIN_BODY_BYTES_PER_S on the whole, BodyStalled. Either way the body is cancelled, never
- * buffered.
+ * `idleMs`, or slower than MIN_BODY_BYTES_PER_S on the whole, BodyStalled. Either way reading stops there and the
+ * rest is never buffered (the host drains or closes the connection after the answer).
  */
-export async function* bodyChunks(request: Request, limits: BodyLimits): AsyncGenerator<Buffer> {
+export async function* bodyChunks(source: BodySource, limits: BodyLimits): AsyncGenerator<Buffer> {
+  const request = 'req' in source ? source.req.raw : source;
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limits.max) throw new BodyTooLarge();
-  if (!request.body) return;
   const expected = declared === null ? limits.max : Number(declared);
   const allowanceMs = limits.idleMs + Math.ceil((expected / MIN_BODY_BYTES_PER_S) * 1000);
-  const deadline = Date.now() + allowanceMs;
-  const reader = request.body.getReader();
+  const timing = { idleMs: limits.idleMs, allowanceMs, deadline: Date.now() + allowanceMs };
+  const incoming = 'req' in source ? nodeRequestOf(source) : null;
   let total = 0;
+  for await (const chunk of incoming ? incomingChunks(incoming, timing) : webChunks(request, timing)) {
+    total += chunk.length;
+    if (total > limits.max) throw new BodyTooLarge();
+    yield chunk;
+  }
+}
+
+interface BodyTiming {
+  idleMs: number;
+  allowanceMs: number;
+  deadline: number;
+}
+
+function stalled(timing: BodyTiming): BodyStalled {
+  return new BodyStalled(
+    Date.now() >= timing.deadline
+      ? `the body arrived too slowly (not complete after ${Math.round(timing.allowanceMs / 1000)} s)`
+      : `the body stopped arriving (nothing for ${Math.round(timing.idleMs / 1000)} s)`,
+  );
+}
+
+/** The host's Node request under @hono/node-server (its `env.incoming`), read directly: no web-stream layer per chunk. */
+function nodeRequestOf(c: Context): IncomingMessage | null {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  return incoming instanceof IncomingMessage && !incoming.readableDidRead ? incoming : null;
+}
+
+/** A Node request's chunks: whatever is buffered at each wake-up, waiting at most the idle time for more. */
+async function* incomingChunks(incoming: IncomingMessage, timing: BodyTiming): AsyncGenerator<Buffer> {
+  for (;;) {
+    const chunk = incoming.read() as Buffer | null;
+    if (chunk !== null) {
+      yield chunk;
+      continue;
+    }
+    if (incoming.readableEnded) return;
+    const woke = await nextEvent(incoming, Math.min(timing.idleMs, timing.deadline - Date.now()));
+    if (woke === 'timeout') throw stalled(timing);
+    if (woke instanceof Error) throw woke;
+  }
+}
+
+/** Resolves when the stream has data or ends ('ready'), fails or closes early (the error), or after `ms`. */
+function nextEvent(stream: IncomingMessage, ms: number): Promise<'ready' | 'timeout' | Error> {
+  return new Promise((resolve) => {
+    const done = (outcome: 'ready' | 'timeout' | Error): void => {
+      clearTimeout(timer);
+      stream.off('readable', ready);
+      stream.off('end', ready);
+      stream.off('error', failed);
+      stream.off('close', closed);
+      resolve(outcome);
+    };
+    const ready = (): void => done('ready');
+    const failed = (error: Error): void => done(error);
+    const closed = (): void => done(stream.readableEnded ? 'ready' : new Error('the connection closed mid-body'));
+    const timer = setTimeout(() => done('timeout'), Math.max(0, ms));
+    stream.on('readable', ready);
+    stream.on('end', ready);
+    stream.on('error', failed);
+    stream.on('close', closed);
+  });
+}
+
+/** A web Request's chunks, each read within the idle time; the stream is cancelled when reading stops early. */
+async function* webChunks(request: Request, timing: BodyTiming): AsyncGenerator<Buffer> {
+  if (!request.body) return;
+  const reader = request.body.getReader();
   let done = false;
   try {
     for (;;) {
-      const waitMs = Math.min(limits.idleMs, deadline - Date.now());
-      const next = await readWithin(reader, waitMs);
-      if (next === null) {
-        throw new BodyStalled(
-          Date.now() >= deadline
-            ? `the body arrived too slowly (not complete after ${Math.round(allowanceMs / 1000)} s)`
-            : `the body stopped arriving (nothing for ${Math.round(limits.idleMs / 1000)} s)`,
-        );
-      }
+      const next = await readWithin(reader, Math.min(timing.idleMs, timing.deadline - Date.now()));
+      if (next === null) throw stalled(timing);
       if (next.done) {
         done = true;
         return;
       }
-      total += next.value.byteLength;
-      if (total > limits.max) throw new BodyTooLarge();
       yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
   } finally {
@@ -99,7 +164,7 @@ async function readWithin(
  * bodies are staged on disk instead (stageBody).
  */
 export async function readBody(
-  request: Request,
+  request: BodySource,
   max: number,
   idleMs = DEFAULT_BODY_IDLE_MS,
 ): Promise<{ content: Buffer; sha256: string }> {
@@ -131,14 +196,27 @@ export async function stageChunks(
   const handle = await open(file, 'wx', 0o600);
   const hash = createHash('sha256');
   let size = 0;
+  // Socket-sized chunks are gathered into larger writes: one call per WRITE_BYTES instead of one per chunk.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (pendingBytes === 0) return;
+    const buffers = pending;
+    pending = [];
+    pendingBytes = 0;
+    await handle.writev(buffers);
+  };
   try {
     try {
       for await (const chunk of chunks) {
         size += chunk.length;
         if (size > max) throw new BodyTooLarge();
         hash.update(chunk);
-        await handle.write(chunk);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= WRITE_BYTES) await flush();
       }
+      await flush();
     } finally {
       await handle.close();
     }
@@ -150,8 +228,8 @@ export async function stageChunks(
 }
 
 /** A request's body staged on disk (see bodyChunks for the limits). */
-export function stageBody(request: Request, dir: string, limits: BodyLimits): Promise<StagedContent> {
-  return stageChunks(bodyChunks(request, limits), dir, limits.max);
+export function stageBody(source: BodySource, dir: string, limits: BodyLimits): Promise<StagedContent> {
+  return stageChunks(bodyChunks(source, limits), dir, limits.max);
 }
 
 /** Removes a staged body the storage did not take (it may have renamed it away already). */

@@ -41,9 +41,9 @@ function requireSaveOrigin(c: Context): void {
 }
 
 /** The new HTML streamed to disk as sync's PUT bodies are: bounded, hashed on the way, dropped when it stalls. */
-async function stageSaveBody(storage: SyncStorage, request: Request): Promise<StagedContent> {
+async function stageSaveBody(storage: SyncStorage, c: SaveContext): Promise<StagedContent> {
   try {
-    return await stageBody(request, stagingDirOf(storage), { max: MAX_FILE_BYTES, idleMs: DEFAULT_BODY_IDLE_MS });
+    return await stageBody(c, stagingDirOf(storage), { max: MAX_FILE_BYTES, idleMs: DEFAULT_BODY_IDLE_MS });
   } catch (error) {
     if (error instanceof BodyTooLarge)
       throw new PlatformError('too_large', `The body is over ${MAX_FILE_BYTES} bytes.`);
@@ -63,7 +63,7 @@ async function save(options: PlatformOptions, c: SaveContext): Promise<Response>
   const { account } = session;
   const current = await options.storage.readFile(account.id, { kind: 'site', key: name });
   if (!current || current.entry.deleted) throw new PlatformError('not_found', `You have no site named "${name}".`);
-  const body = await stageSaveBody(options.storage, c.req.raw);
+  const body = await stageSaveBody(options.storage, c);
   let result: WriteFileResult;
   try {
     result = await options.storage.writeFile({

@@ -59,7 +59,7 @@ async function readBatch(ctx: EndpointContext, c: C, contentType: string, staged
   // Any refusal here may leave part of the body unread.
   closeAfter(c);
   const refuse = (message: string): Refusal => ({ ok: false, response: fail(c, 'bad_request', message) });
-  const body = Readable.from(bodyChunks(c.req.raw, { max: MAX_BODY_BYTES, idleMs: ctx.bodyIdleMs }));
+  const body = Readable.from(bodyChunks(c, { max: MAX_BODY_BYTES, idleMs: ctx.bodyIdleMs }));
   const limits = { fieldBytes: MAX_MANIFEST_BYTES, fileBytes: MAX_FILE_BYTES + 1, parts: MAX_BATCH_ITEMS + 1 };
   let items: unknown[] | null = null;
   let total = 0;

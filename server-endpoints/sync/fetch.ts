@@ -34,7 +34,7 @@ interface Found {
 export async function postFetch(ctx: EndpointContext, c: C): Promise<Response> {
   let items: unknown[];
   try {
-    const { content } = await readBody(c.req.raw, MAX_REQUEST_BYTES, ctx.bodyIdleMs);
+    const { content } = await readBody(c, MAX_REQUEST_BYTES, ctx.bodyIdleMs);
     items = readItemList(JSON.parse(content.toString('utf8')), 'fetch request');
   } catch (error) {
     if (error instanceof BodyTooLarge)

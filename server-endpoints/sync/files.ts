@@ -75,7 +75,7 @@ async function readIncomingFile(ctx: EndpointContext, c: C): Promise<{ ok: true;
   if (!fields.ok) return refuse(fields.message);
   let content: StagedContent;
   try {
-    content = await stageBody(c.req.raw, stagingDirOf(ctx.storage), { max: MAX_FILE_BYTES, idleMs: ctx.bodyIdleMs });
+    content = await stageBody(c, stagingDirOf(ctx.storage), { max: MAX_FILE_BYTES, idleMs: ctx.bodyIdleMs });
   } catch (error) {
     if (error instanceof BodyStalled || error instanceof BodyTooLarge) closeAfter(c);
     if (error instanceof BodyStalled) return refuse(`The body was dropped: ${error.message}. Send it again.`);
