@@ -2,7 +2,7 @@
 // small JSON and form bodies, and file bodies streamed to disk (staged) within a size bound and a body deadline.
 
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,23 +177,42 @@ export async function readBody(
   return { content: Buffer.concat(chunks), sha256: hash.digest('hex') };
 }
 
-/** Where a storage's request bodies are staged: its own staging folder, else one in the OS temp folder. */
-export function stagingDirOf(storage: SyncStorage): string {
-  return storage.stagingDir ?? join(tmpdir(), 'hyperclay-sync-bodies');
+/** Where request bodies are staged, and whether each is fsynced there (a storage that renames it in needs that). */
+export interface Staging {
+  dir: string;
+  durable: boolean;
+}
+
+/** A storage's staging: its own folder (its files renamed into its store: fsynced), else one in the OS temp folder. */
+export function stagingOf(storage: SyncStorage): Staging {
+  return storage.stagingDir === undefined
+    ? { dir: join(tmpdir(), 'hyperclay-sync-bodies'), durable: false }
+    : { dir: storage.stagingDir, durable: true };
+}
+
+/** A new file for a staged body; its folder is made only when missing (not once per request). */
+async function newStagedFile(dir: string): Promise<{ file: string; handle: FileHandle }> {
+  const file = join(dir, `body-${randomUUID()}`);
+  try {
+    return { file, handle: await open(file, 'wx', 0o600) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return { file, handle: await open(file, 'wx', 0o600) };
+  }
 }
 
 /**
- * Writes `chunks` into a new file in `dir`, hashing and counting them; at most `max` bytes (BodyTooLarge past it).
- * The file is removed when anything fails; on success the caller owns it (discardStaged once the storage is done).
+ * Writes `chunks` into a new file of `staging`, hashing and counting them; at most `max` bytes (BodyTooLarge past
+ * it). The file is removed when anything fails; on success the caller owns it (discardStaged once the storage is
+ * done with it).
  */
 export async function stageChunks(
   chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
-  dir: string,
+  staging: Staging,
   max: number,
 ): Promise<StagedContent> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `body-${randomUUID()}`);
-  const handle = await open(file, 'wx', 0o600);
+  const { file, handle } = await newStagedFile(staging.dir);
   const hash = createHash('sha256');
   let size = 0;
   // Socket-sized chunks are gathered into larger writes: one call per WRITE_BYTES instead of one per chunk.
@@ -217,10 +236,11 @@ export async function stageChunks(
         if (pendingBytes >= WRITE_BYTES) await flush();
       }
       await flush();
+      if (staging.durable) await handle.sync();
     } finally {
       await handle.close();
     }
-    return { file, size, sha256: hash.digest('hex') };
+    return { file, size, sha256: hash.digest('hex'), synced: staging.durable };
   } catch (error) {
     await rm(file, { force: true });
     throw error;
@@ -228,8 +248,8 @@ export async function stageChunks(
 }
 
 /** A request's body staged on disk (see bodyChunks for the limits). */
-export function stageBody(source: BodySource, dir: string, limits: BodyLimits): Promise<StagedContent> {
-  return stageChunks(bodyChunks(source, limits), dir, limits.max);
+export function stageBody(source: BodySource, staging: Staging, limits: BodyLimits): Promise<StagedContent> {
+  return stageChunks(bodyChunks(source, limits), staging, limits.max);
 }
 
 /** Removes a staged body the storage did not take (it may have renamed it away already). */

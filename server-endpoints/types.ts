@@ -43,6 +43,8 @@ export interface StagedContent {
   file: string;
   size: number;
   sha256: string;
+  /** Already fsynced (staged in the storage's own `stagingDir`, to be renamed in as it is). */
+  synced?: boolean;
 }
 
 /** A write's bytes: in memory (small content made by the platform itself, tests) or staged on disk. */
@@ -129,7 +131,7 @@ export interface SyncStorage {
   subscribe?(accountId: string, listener: () => void): () => void;
   /**
    * Optional: a folder on the same disk as the storage's content, where request bodies are best staged (storing
-   * them is then a rename). Without it they are staged in the OS temp folder.
+   * them is then a rename); bodies staged there are fsynced first. Without it they go to the OS temp folder.
    */
   readonly stagingDir?: string;
   close(): Promise<void>;

@@ -3,7 +3,7 @@
 import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import { checkSiteName, type ErrorCode, MAX_FILE_BYTES } from '../../protocol/index.js';
-import { BodyStalled, BodyTooLarge, DEFAULT_BODY_IDLE_MS, discardStaged, stageBody, stagingDirOf } from '../http.js';
+import { BodyStalled, BodyTooLarge, DEFAULT_BODY_IDLE_MS, discardStaged, stageBody, stagingOf } from '../http.js';
 import type { StagedContent, SyncStorage, WriteFileResult } from '../types.js';
 import { requireSameOrigin, signedIn } from './guards.js';
 import type { PlatformOptions } from './platform.js';
@@ -43,7 +43,7 @@ function requireSaveOrigin(c: Context): void {
 /** The new HTML streamed to disk as sync's PUT bodies are: bounded, hashed on the way, dropped when it stalls. */
 async function stageSaveBody(storage: SyncStorage, c: SaveContext): Promise<StagedContent> {
   try {
-    return await stageBody(c, stagingDirOf(storage), { max: MAX_FILE_BYTES, idleMs: DEFAULT_BODY_IDLE_MS });
+    return await stageBody(c, stagingOf(storage), { max: MAX_FILE_BYTES, idleMs: DEFAULT_BODY_IDLE_MS });
   } catch (error) {
     if (error instanceof BodyTooLarge)
       throw new PlatformError('too_large', `The body is over ${MAX_FILE_BYTES} bytes.`);

@@ -4,9 +4,20 @@
 import { randomUUID } from 'node:crypto';
 import { constants, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import type { WriteContent } from '../types.js';
+import { basename, dirname, join } from 'node:path';
+import type { StagedContent, WriteContent } from '../types.js';
 import { StorageError } from './common.js';
+
+/** Renames into a blob folder, making the folder only when it is missing (not once per write). */
+async function renameInto(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dirname(to), { recursive: true, mode: 0o700 });
+    await rename(from, to);
+  }
+}
 
 /** fsync of a file or a folder (a folder: so the names in it survive a crash). */
 async function syncPath(path: string): Promise<void> {
@@ -43,12 +54,10 @@ export class BlobFiles {
   async store(sha256: string, content: WriteContent): Promise<void> {
     const target = this.path(sha256);
     if (existsSync(target)) return;
-    const folder = join(this.blobDir, sha256.slice(0, 2));
-    await mkdir(folder, { recursive: true, mode: 0o700 });
     if (Buffer.isBuffer(content)) await this.writeInto(target, content);
-    else await this.adopt(target, content.file);
+    else await this.adopt(target, content);
     // The rename itself must survive a crash too.
-    await syncPath(folder);
+    await syncPath(dirname(target));
   }
 
   /** Where request bodies are staged: beside the blobs, so storing one is a rename. */
@@ -75,21 +84,21 @@ export class BlobFiles {
         }
       } else await copyFile(content, temp, constants.COPYFILE_EXCL);
       await syncPath(temp);
-      await rename(temp, target);
+      await renameInto(temp, target);
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
     }
   }
 
-  /** A staged file renamed into place once synced; copied when it lives on another disk. */
-  private async adopt(target: string, staged: string): Promise<void> {
-    await syncPath(staged);
+  /** A staged file renamed into place once synced (its stager may have done that); copied from another disk. */
+  private async adopt(target: string, staged: StagedContent): Promise<void> {
+    if (!staged.synced) await syncPath(staged.file);
     try {
-      await rename(staged, target);
+      await renameInto(staged.file, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-      await this.writeInto(target, staged);
+      await this.writeInto(target, staged.file);
     }
   }
 

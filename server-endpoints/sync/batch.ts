@@ -22,7 +22,7 @@ import {
   discardStaged,
   fail,
   stageChunks,
-  stagingDirOf,
+  stagingOf,
 } from '../http.js';
 import type { Account, FileKey, FileKind, StagedContent, WriteFileRequest } from '../types.js';
 import { type Answer, checkWriteFields, errorAnswer, failureAnswer, SHA_MISMATCH, writeAnswer } from './answers.js';
@@ -76,7 +76,7 @@ async function readBatch(ctx: EndpointContext, c: C, contentType: string, staged
       }
       if (staged.length >= items.length)
         return refuse(`The batch has more content parts than its ${items.length} items.`);
-      const content = await stageChunks(part.stream, stagingDirOf(ctx.storage), MAX_BATCH_BYTES - total);
+      const content = await stageChunks(part.stream, stagingOf(ctx.storage), MAX_BATCH_BYTES - total);
       staged.push(content);
       total += content.size;
     }

@@ -3,7 +3,7 @@
 import type { Context } from 'hono';
 import { type Entry, encodePath, HEADER, MAX_FILE_BYTES } from '../../protocol/index.js';
 import type { EndpointContext, SyncEnv } from '../context.js';
-import { BodyStalled, BodyTooLarge, closeAfter, discardStaged, fail, stageBody, stagingDirOf } from '../http.js';
+import { BodyStalled, BodyTooLarge, closeAfter, discardStaged, fail, stageBody, stagingOf } from '../http.js';
 import type { FileKind, StagedContent } from '../types.js';
 import { checkWriteFields, SHA_MISMATCH, writeAnswer } from './answers.js';
 import { type Located, locateFolder, locateSite, type Refusal } from './locate.js';
@@ -75,7 +75,7 @@ async function readIncomingFile(ctx: EndpointContext, c: C): Promise<{ ok: true;
   if (!fields.ok) return refuse(fields.message);
   let content: StagedContent;
   try {
-    content = await stageBody(c, stagingDirOf(ctx.storage), { max: MAX_FILE_BYTES, idleMs: ctx.bodyIdleMs });
+    content = await stageBody(c, stagingOf(ctx.storage), { max: MAX_FILE_BYTES, idleMs: ctx.bodyIdleMs });
   } catch (error) {
     if (error instanceof BodyStalled || error instanceof BodyTooLarge) closeAfter(c);
     if (error instanceof BodyStalled) return refuse(`The body was dropped: ${error.message}. Send it again.`);

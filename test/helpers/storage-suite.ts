@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { discardStaged, stageChunks, stagingDirOf } from '../../server-endpoints/http.js';
+import { discardStaged, stageChunks, stagingOf } from '../../server-endpoints/http.js';
 import type { Account, AuthStore, FileKind, SyncStorage, WriteFileRequest } from '../../server-endpoints/types.js';
 import { describeThroughHttp } from './storage-suite-http.js';
 
@@ -152,12 +152,12 @@ function describeWrites(name: string, fresh: Fresh): void {
     it('takes content staged in a file (a request body) and keeps it after the stager removes its file', async () => {
       const s = (await fresh()).storage;
       const bytes = Buffer.alloc(300_000, 9);
-      const staged = await stageChunks([bytes], stagingDirOf(s), bytes.length);
+      const staged = await stageChunks([bytes], stagingOf(s), bytes.length);
       const created = await s.writeFile({ ...write('upload', 'staged.bin', ''), content: staged, sha256: sha(bytes) });
       expect(created).toMatchObject({ outcome: 'created', entry: { size: bytes.length, sha256: sha(bytes) } });
       await discardStaged(staged);
       expect((await s.readFile('acct-a', { kind: 'upload', key: 'staged.bin' }))?.content.equals(bytes)).toBe(true);
-      const lying = await stageChunks([Buffer.from('real')], stagingDirOf(s), 100);
+      const lying = await stageChunks([Buffer.from('real')], stagingOf(s), 100);
       const refused = s.writeFile({ ...write('upload', 'lie.bin', ''), content: lying, sha256: sha('claimed') });
       await expect(refused).rejects.toMatchObject({ code: 'bad_write' });
       await discardStaged(lying);

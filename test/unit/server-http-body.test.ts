@@ -29,9 +29,9 @@ function requestOf(chunks: Buffer[], options: { stall?: boolean; length?: number
 describe('request bodies from a web Request', () => {
   it('are staged on disk whole, with their size and sha256', async () => {
     const parts = [Buffer.alloc(300_000, 1), Buffer.alloc(5, 2)];
-    const staged = await stageBody(requestOf(parts), dir, { max: 1_000_000, idleMs: 1000 });
+    const staged = await stageBody(requestOf(parts), { dir, durable: true }, { max: 1_000_000, idleMs: 1000 });
     const whole = Buffer.concat(parts);
-    expect(staged).toMatchObject({ size: whole.length, sha256: sha256Hex(whole) });
+    expect(staged).toMatchObject({ size: whole.length, sha256: sha256Hex(whole), synced: true });
     expect((await readFile(staged.file)).equals(whole)).toBe(true);
     await discardStaged(staged);
     expect(await readdir(dir)).toEqual([]);
@@ -39,10 +39,10 @@ describe('request bodies from a web Request', () => {
 
   it('past the limit, declared or sent, are refused without a file left behind', async () => {
     const limits = { max: 10, idleMs: 1000 };
-    await expect(stageBody(requestOf([Buffer.alloc(5)], { length: 11 }), dir, limits)).rejects.toBeInstanceOf(
+    await expect(stageBody(requestOf([Buffer.alloc(5)], { length: 11 }), { dir, durable: false }, limits)).rejects.toBeInstanceOf(
       BodyTooLarge,
     );
-    await expect(stageBody(requestOf([Buffer.alloc(6), Buffer.alloc(6)]), dir, limits)).rejects.toBeInstanceOf(
+    await expect(stageBody(requestOf([Buffer.alloc(6), Buffer.alloc(6)]), { dir, durable: false }, limits)).rejects.toBeInstanceOf(
       BodyTooLarge,
     );
     expect(await readdir(dir)).toEqual([]);
@@ -50,7 +50,7 @@ describe('request bodies from a web Request', () => {
 
   it('that stop arriving after their first bytes are dropped after the idle time, without a file left behind', async () => {
     const started = Date.now();
-    const stalling = stageBody(requestOf([Buffer.alloc(100)], { stall: true }), dir, { max: 1000, idleMs: 200 });
+    const stalling = stageBody(requestOf([Buffer.alloc(100)], { stall: true }), { dir, durable: false }, { max: 1000, idleMs: 200 });
     await expect(stalling).rejects.toBeInstanceOf(BodyStalled);
     await expect(stalling).rejects.toThrow(/stopped arriving/);
     expect(Date.now() - started).toBeLessThan(5000);
