@@ -37,6 +37,8 @@ export async function postFetch(ctx: EndpointContext, c: C): Promise<Response> {
     const { content } = await readBody(c, MAX_REQUEST_BYTES, ctx.bodyIdleMs);
     items = readItemList(JSON.parse(content.toString('utf8')), 'fetch request');
   } catch (error) {
+    // Reading stopped before the body's end: the connection is not kept for another request.
+    if (error instanceof BodyTooLarge || error instanceof BodyStalled) closeAfter(c);
     if (error instanceof BodyTooLarge)
       return fail(c, 'bad_request', `A fetch request is at most ${MAX_REQUEST_BYTES} bytes.`);
     if (error instanceof BodyStalled) return fail(c, 'bad_request', `The request was dropped: ${error.message}.`);

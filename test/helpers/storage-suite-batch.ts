@@ -16,7 +16,7 @@ type NewAccount = (
 ) => Promise<{ id: string; api: SyncApi; token: string }>;
 
 export function describeBatches(name: string, platform: () => PlatformUnderTest, newAccount: NewAccount): void {
-  describeBatchOutcomes(name, platform, newAccount);
+  describeBatchOutcomes(name, newAccount);
   describeFetch(name, platform, newAccount);
   describeStalls(name, platform, newAccount);
   describeGroupCommit(name, platform, newAccount);
@@ -29,7 +29,7 @@ function asResult(response: ApiResponse): { status: number; entry?: unknown; err
     : { status: response.status, error: response.json.error };
 }
 
-function describeBatchOutcomes(name: string, platform: () => PlatformUnderTest, newAccount: NewAccount): void {
+function describeBatchOutcomes(name: string, newAccount: NewAccount): void {
   describe(`${name}: POST /sync/batch`, () => {
     it('answers every item exactly as its single PUT, in order; a later item sees an earlier one', async () => {
       const { api } = await newAccount('batch@example.com', { maxSites: 3, maxStorageBytes: 100 });
@@ -297,15 +297,15 @@ function describeGroupCommit(name: string, platform: () => PlatformUnderTest, ne
           }));
           const answer = await postBatch(api, items);
           expect(answer.results.map((r) => r.status)).toEqual(items.map(() => 201));
-          answer.results.forEach((r, i) =>
+          answer.results.forEach((r, i) => {
             acks.push({
               kind: 'upload',
               key: items[i]!.path!,
               version: 1,
               sha256: sha256Hex(items[i]!.content),
               seq: r.entry!.seq,
-            }),
-          );
+            });
+          });
         }
       };
       await Promise.all([...[0, 1, 2, 3, 4, 5].map(single), ...[0, 1].map(batches)]);
