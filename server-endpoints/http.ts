@@ -2,7 +2,7 @@
 // small JSON and form bodies, and file bodies streamed to disk (staged) within a size bound and a body deadline.
 
 import { createHash, randomUUID } from 'node:crypto';
-import { type FileHandle, mkdir, open, rm, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, rm, unlink } from 'node:fs/promises';
 import { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,24 +181,39 @@ export async function readBody(
 export interface Staging {
   dir: string;
   durable: boolean;
+  /** A folder in a shared place (the OS temp folder): used only while it is this user's alone. */
+  shared?: boolean;
 }
 
 /** A storage's staging: its own folder (its files renamed into its store: fsynced), else one in the OS temp folder. */
 export function stagingOf(storage: SyncStorage): Staging {
-  return storage.stagingDir === undefined
-    ? { dir: join(tmpdir(), 'hyperclay-sync-bodies'), durable: false }
-    : { dir: storage.stagingDir, durable: true };
+  if (storage.stagingDir !== undefined) return { dir: storage.stagingDir, durable: true };
+  const owner = process.getuid?.() ?? 'user';
+  return { dir: join(tmpdir(), `hyperclay-sync-bodies-${owner}`), durable: false, shared: true };
 }
 
-/** A new file for a staged body; its folder is made only when missing (not once per request). */
-async function newStagedFile(dir: string): Promise<{ file: string; handle: FileHandle }> {
-  const file = join(dir, `body-${randomUUID()}`);
+/**
+ * A new file for a staged body; its folder is made only when missing (not once per request). In a shared place the
+ * folder must be this user's alone: whoever else could write there could swap a body after it was hashed.
+ */
+async function newStagedFile(staging: Staging): Promise<{ file: string; handle: FileHandle }> {
+  const file = join(staging.dir, `body-${randomUUID()}`);
   try {
+    if (staging.shared) await checkPrivate(staging.dir);
     return { file, handle: await open(file, 'wx', 0o600) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await mkdir(staging.dir, { recursive: true, mode: 0o700 });
+    if (staging.shared) await checkPrivate(staging.dir);
     return { file, handle: await open(file, 'wx', 0o600) };
+  }
+}
+
+async function checkPrivate(dir: string): Promise<void> {
+  const info = await lstat(dir);
+  const mine = process.getuid === undefined || info.uid === process.getuid();
+  if (!info.isDirectory() || !mine || (info.mode & 0o077) !== 0) {
+    throw new Error(`${dir} is not a folder of this user's alone; request bodies are not staged there`);
   }
 }
 
@@ -212,7 +227,7 @@ export async function stageChunks(
   staging: Staging,
   max: number,
 ): Promise<StagedContent> {
-  const { file, handle } = await newStagedFile(staging.dir);
+  const { file, handle } = await newStagedFile(staging);
   const hash = createHash('sha256');
   let size = 0;
   // Socket-sized chunks are gathered into larger writes: one call per WRITE_BYTES instead of one per chunk.
