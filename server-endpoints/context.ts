@@ -1,5 +1,6 @@
 // What every endpoint handler is given: the stores, the platform's login, the token secret, the clock.
 
+import { DEFAULT_BODY_IDLE_MS } from './http.js';
 import type { Account, AuthStore, IdentityProvider, SyncStorage } from './types.js';
 
 export interface SyncEndpointsOptions {
@@ -16,6 +17,8 @@ export interface SyncEndpointsOptions {
   now?: () => number;
   /** One line per event (no secrets); default: nothing. */
   log?: (line: string) => void;
+  /** A request body that sends nothing for this long is dropped (400 bad_request); default 30 s. */
+  bodyIdleMs?: number;
 }
 
 /** The options with every default filled in: what each handler reads. */
@@ -40,5 +43,6 @@ export function endpointContext(options: SyncEndpointsOptions): EndpointContext 
     minClientVersion: options.minClientVersion ?? '0.0.0',
     now: options.now ?? Date.now,
     log: options.log ?? (() => {}),
+    bodyIdleMs: options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS,
   };
 }

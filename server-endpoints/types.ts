@@ -34,11 +34,28 @@ export interface FileKey {
   key: string;
 }
 
+/**
+ * Content staged in a file on disk, hashed as it was written (http.ts `stageBody`): how request bodies reach a
+ * storage without being held in memory. The storage may move the file away (a rename into its own store); whoever
+ * staged it removes it afterwards if it is still there.
+ */
+export interface StagedContent {
+  file: string;
+  size: number;
+  sha256: string;
+  /** Already fsynced (staged in the storage's own `stagingDir`, to be renamed in as it is). */
+  synced?: boolean;
+}
+
+/** A write's bytes: in memory (small content made by the platform itself, tests) or staged on disk. */
+export type WriteContent = Buffer | StagedContent;
+
 export interface WriteFileRequest extends FileKey {
   accountId: string;
   /** Where the file lives on the platform if this write creates it (a site: `<folder>/<name>.html`). */
   path: string;
-  content: Buffer;
+  content: WriteContent;
+  /** The sha256 the writer announced; a write whose content hashes otherwise is refused (`bad_write`). */
   sha256: string;
   /** The version this content was edited from; 0 for a new file; null for the platform's own saves (always win). */
   baseVersion: number | null;
@@ -57,6 +74,9 @@ export type WriteFileResult =
   | { outcome: 'site_limit_reached' }
   | { outcome: 'storage_limit_reached' };
 
+/** One write of a group: its result, or the failure that was its own (the others went on). */
+export type WriteOutcome = { ok: true; result: WriteFileResult } | { ok: false; error: Error };
+
 export interface StoredFile {
   entry: Entry;
   content: Buffer;
@@ -72,9 +92,20 @@ export interface ListingPage {
 
 /** Content, entries and the change feed of every account. Every method is scoped to one account. */
 export interface SyncStorage {
-  /** Atomic: the write decision (unchanged / saved / conflict / limits) and the backup happen in one step. */
+  /**
+   * Atomic: the write decision (unchanged / saved / conflict / limits) and the backup happen in one step. Writes
+   * arriving together share one transaction and one durable flush (group commit); none is answered before it.
+   */
   writeFile(request: WriteFileRequest): Promise<WriteFileResult>;
+  /**
+   * Many writes as one group, decided in order exactly as if written one after another (two writes of one entry
+   * included) and committed in one transaction with one durable flush, answered only after it. Each write's
+   * failure (a backup that cannot be kept, a bad request) is its own: the others are still committed.
+   */
+  writeFiles(requests: WriteFileRequest[]): Promise<WriteOutcome[]>;
   readFile(accountId: string, file: FileKey): Promise<StoredFile | null>;
+  /** The live entries of these files, in order (null: no such live file); no content is read. */
+  fileEntries(accountId: string, files: FileKey[]): Promise<Array<Entry | null>>;
   /** Creates the folder and its parents. */
   createFolder(
     accountId: string,
@@ -98,6 +129,11 @@ export interface SyncStorage {
    * unsubscribe function. Without it, a long-poll checks the feed every second.
    */
   subscribe?(accountId: string, listener: () => void): () => void;
+  /**
+   * Optional: a folder on the same disk as the storage's content, where request bodies are best staged (storing
+   * them is then a rename); bodies staged there are fsynced first. Without it they go to the OS temp folder.
+   */
+  readonly stagingDir?: string;
   close(): Promise<void>;
 }
 

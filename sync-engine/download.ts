@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { Request as GotRequest, PlainResponse } from 'got';
 import { checkPath, checkSitePath, decodePath, HEADER, isIsoUtc, isSha256 } from '../protocol/index.js';
 import { BadResponseError, TransferIntegrityError } from './errors.js';
@@ -79,12 +80,7 @@ function fileHeaders(kind: FileKind, key: string, response: PlainResponse): File
  */
 function announcedSize(request: DownloadRequest, headers: FileHeaders, response: PlainResponse): number | null {
   const { expect, what } = request;
-  if (expect?.sha256 !== undefined && expect.sha256 !== headers.sha256) {
-    throw new TransferIntegrityError('changed', `${what} is no longer the version that was planned`);
-  }
-  if (expect?.version !== undefined && expect.version !== headers.version) {
-    throw new TransferIntegrityError('changed', `${what} is now version ${headers.version}, not ${expect.version}`);
-  }
+  checkPlanned(expect, headers, what);
   const lengthHeader = header(response.headers, 'content-length');
   const announced = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
   if (announced !== null && expect?.size !== undefined && announced !== expect.size) {
@@ -93,7 +89,49 @@ function announcedSize(request: DownloadRequest, headers: FileHeaders, response:
   return expect?.size ?? announced;
 }
 
-/** Streams the body into the file, hashing it; at most `limit` bytes, exactly `limit` when `exact`. */
+/** Throws `changed` when the platform now holds another version than the one planned. */
+export function checkPlanned(
+  expect: DownloadExpectation | undefined,
+  announced: { sha256: string; version: number },
+  what: string,
+): void {
+  if (expect?.sha256 !== undefined && expect.sha256 !== announced.sha256) {
+    throw new TransferIntegrityError('changed', `${what} is no longer the version that was planned`);
+  }
+  if (expect?.version !== undefined && expect.version !== announced.version) {
+    throw new TransferIntegrityError('changed', `${what} is now version ${announced.version}, not ${expect.version}`);
+  }
+}
+
+/**
+ * Streams a body into an open file, hashing it; at most `limit` bytes, exactly `limit` when `exact`. A body longer
+ * than `limit` is destroyed (it cannot be trusted to end).
+ */
+export async function writeInto(
+  stream: Readable,
+  handle: FileHandle,
+  limit: number,
+  exact: boolean,
+  what: string,
+): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      stream.destroy();
+      throw new TransferIntegrityError('too_long', `${what} sent more than the ${limit} bytes announced`);
+    }
+    hash.update(chunk);
+    await handle.write(chunk);
+  }
+  if (exact && size !== limit) {
+    throw new TransferIntegrityError('size', `${what} arrived with ${size} bytes instead of ${limit}`);
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+/** Streams the body into the file (writeInto), then fsyncs and closes it. */
 async function writeBody(
   stream: GotRequest,
   destinationPath: string,
@@ -102,28 +140,15 @@ async function writeBody(
   what: string,
   onOpened: () => void,
 ): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
   let handle: FileHandle | null = await open(destinationPath, 'w');
   onOpened();
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) {
-        stream.destroy();
-        throw new TransferIntegrityError('too_long', `${what} sent more than the ${limit} bytes announced`);
-      }
-      hash.update(chunk);
-      await handle.write(chunk);
-    }
-    if (exact && size !== limit) {
-      throw new TransferIntegrityError('size', `${what} arrived with ${size} bytes instead of ${limit}`);
-    }
+    const written = await writeInto(stream, handle, limit, exact, what);
     await handle.sync();
     const closing = handle;
     handle = null;
     await closing.close();
-    return { size, sha256: hash.digest('hex') };
+    return written;
   } finally {
     await handle?.close().catch(() => {});
   }

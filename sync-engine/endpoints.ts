@@ -3,17 +3,12 @@
 
 import {
   checkPath,
-  checkSiteName,
   type Entry,
   encodePath,
-  HEADER,
-  isIsoUtc,
-  isSha256,
   MAX_PAGE_LIMIT,
   MAX_WAIT_SECONDS,
   type MeResponse,
   ProtocolViolation,
-  parseEntry,
   parseMeResponse,
   parseRefreshResponse,
   parseSessionResponse,
@@ -26,8 +21,17 @@ import {
   type VersionInfo,
 } from '../protocol/index.js';
 import { checkOrigin, type SavedToken, TokenKeeper } from './auth.js';
+import { type BatchOutcome, type BatchPutItem, type FetchFileItem, fetchFiles, putBatch } from './batch.js';
 import { type DownloadExpectation, downloadFile, type FileHeaders, type FileKind } from './download.js';
 import { BadResponseError, EngineError } from './errors.js';
+import {
+  fileRoute,
+  type PutFileInput,
+  type PutFileResult,
+  parseSavedEntry,
+  putFileHeaders,
+  savedResult,
+} from './file-route.js';
 import { Transport, type TransportOptions } from './transport.js';
 
 export interface ApiClientOptions extends Omit<TransportOptions, 'origin'> {
@@ -41,22 +45,8 @@ export interface ApiClientOptions extends Omit<TransportOptions, 'origin'> {
   maxUnannouncedDownloadBytes?: number;
 }
 
-export interface PutFileInput {
-  content: Buffer;
-  /** Hex sha256 of `content`. */
-  sha256: string;
-  /** The version this content was edited from; 0 for a new file. */
-  baseVersion: number;
-  /** The local mtime converted to server time (`toServerTime`), ISO 8601 UTC with ms. */
-  modifiedAtIso: string;
-  /** For a new site: where it lives locally (its folder is used on the platform). */
-  localPath?: string;
-}
-
-export interface PutFileResult {
-  status: 'saved' | 'created' | 'unchanged';
-  entry: Entry;
-}
+export type { BatchOutcome, BatchPutItem, FetchFileItem } from './batch.js';
+export type { PutFileInput, PutFileResult } from './file-route.js';
 
 export interface ChangesRequest {
   session: string;
@@ -81,6 +71,18 @@ export interface ApiClient {
   /** Streams a file into `destinationPath` (created or truncated), verifies it, fsyncs it; removes it on failure. */
   download(kind: FileKind, key: string, destinationPath: string, expect?: DownloadExpectation): Promise<FileHeaders>;
   putFile(kind: FileKind, key: string, input: PutFileInput): Promise<PutFileResult>;
+  /**
+   * POST /sync/batch (small files, PROTOCOL.md "Batches"): each item's outcome is what its putFile would have
+   * returned or thrown; all saved items were committed together. A failure of the whole request (offline, a
+   * deadline, a 5xx after the retries) is thrown: retry its items.
+   */
+  putBatch(items: BatchPutItem[]): Promise<BatchOutcome<PutFileResult>[]>;
+  /**
+   * POST /sync/fetch into `destinations` (one per item): each file checked (size, sha256, the planned version) and
+   * fsynced as download() does, or removed with its item's error. A failure of the whole answer is thrown (every
+   * file it wrote removed): retry its items.
+   */
+  fetchFiles(items: FetchFileItem[], destinations: string[]): Promise<BatchOutcome<FileHeaders>[]>;
   putFolder(path: string): Promise<{ status: 'created' | 'exists'; entry: Entry }>;
   versions(name: string): Promise<VersionInfo[]>;
   /** POST /sync/token/refresh now; persists the new token through onToken. */
@@ -96,27 +98,6 @@ export interface ApiClient {
   scoped(): ApiClient;
   /** Aborts every request in flight (they reject with code `client_closed`) and closes the keep-alive connections. */
   close(): void;
-}
-
-/** The URL path of a file and its key as the platform spells it (an upload's path in NFC). */
-function fileRoute(kind: FileKind, key: string): { url: string; key: string } {
-  if (kind === 'site') {
-    const name = checkSiteName(key);
-    if (!name.ok) throw new EngineError('invalid_name', `"${key}" is not a site name: ${name.message}.`);
-    return { url: `/sync/sites/${encodeURIComponent(name.value)}`, key: name.value };
-  }
-  const path = checkPath(key, 'file');
-  if (!path.ok) throw new EngineError('invalid_path', `"${key}" cannot be synced: ${path.message}.`);
-  return { url: `/sync/uploads/${encodePath(path.value)}`, key: path.value };
-}
-
-/** An entry answered by PUT: PROTOCOL.md gives the entry as the body; `{entry}` is accepted as well. */
-function parseSavedEntry(value: unknown): Entry {
-  const entry =
-    typeof value === 'object' && value !== null && 'entry' in value && !('kind' in value)
-      ? (value as { entry: unknown }).entry
-      : value;
-  return parseEntry(entry);
 }
 
 function parseHealth(value: unknown): void {
@@ -142,25 +123,6 @@ function changesQuery(request: ChangesRequest): { query: Record<string, string>;
     waitMs = wait * 1000;
   }
   return { query, waitMs };
-}
-
-/** The headers of a PUT of a file, from a checked input. */
-function putFileHeaders(kind: FileKind, input: PutFileInput): Record<string, string> {
-  if (!isSha256(input.sha256)) throw new RangeError('sha256 must be 64 lowercase hex digits');
-  if (!Number.isSafeInteger(input.baseVersion) || input.baseVersion < 0) throw new RangeError('bad baseVersion');
-  if (!isIsoUtc(input.modifiedAtIso)) throw new RangeError('modifiedAtIso must be ISO 8601 UTC with ms');
-  const headers: Record<string, string> = {
-    'content-type': kind === 'site' ? 'text/html; charset=utf-8' : 'application/octet-stream',
-    [HEADER.baseVersion]: String(input.baseVersion),
-    [HEADER.modifiedAt]: input.modifiedAtIso,
-    [HEADER.contentSha256]: input.sha256,
-  };
-  if (input.localPath !== undefined) {
-    const local = checkPath(input.localPath, 'file');
-    if (!local.ok) throw new EngineError('invalid_path', `"${input.localPath}" cannot be synced: ${local.message}.`);
-    headers[HEADER.path] = encodePath(local.value);
-  }
-  return headers;
 }
 
 /** What every client of one origin shares: the transport (connections, clock offset) and the token keeper. */
@@ -305,14 +267,15 @@ class PlatformClient implements ApiClient {
       },
       parseSavedEntry,
     );
-    if (entry.kind !== kind || entry.sha256 !== input.sha256 || entry.deleted) {
-      throw new BadResponseError(status, `a saved entry that is not the ${kind} that was sent`);
-    }
-    if (kind === 'site' ? entry.name !== canonical : entry.path !== canonical) {
-      throw new BadResponseError(status, `a saved entry for another ${kind}`);
-    }
-    const outcome = status === 201 ? 'created' : entry.version === input.baseVersion ? 'unchanged' : 'saved';
-    return { status: outcome, entry };
+    return savedResult(kind, canonical, input, status, entry);
+  }
+
+  putBatch(items: BatchPutItem[]): Promise<BatchOutcome<PutFileResult>[]> {
+    return putBatch({ transport: this.#transport, bearer: this.#bearer, ...this.#call }, items);
+  }
+
+  fetchFiles(items: FetchFileItem[], destinations: string[]): Promise<BatchOutcome<FileHeaders>[]> {
+    return fetchFiles({ transport: this.#transport, bearer: this.#bearer, ...this.#call }, items, destinations);
   }
 
   async putFolder(path: string): Promise<{ status: 'created' | 'exists'; entry: Entry }> {

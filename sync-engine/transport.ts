@@ -4,6 +4,7 @@
 
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import got, { type Request as GotRequest, type PlainResponse, RequestError } from 'got';
 import { HEADER, isIsoUtc, isTransientStatus, ProtocolViolation } from '../protocol/index.js';
 import {
@@ -46,7 +47,8 @@ export interface Call {
   /** The bearer token, asked for once before the first attempt; absent for an unauthenticated request. */
   bearer?: () => string | Promise<string>;
   json?: unknown;
-  body?: Buffer;
+  /** The body: bytes, or a stream made anew for each attempt (a batch's parts, read as they are sent). */
+  body?: Buffer | (() => Readable);
   headers?: Record<string, string>;
   /** Transient failures retried (default true). */
   retry?: boolean;
@@ -351,7 +353,10 @@ export class Transport {
     const timeoutMs = this.#timeoutMs;
     const waitMs = call.extraWaitMs ?? 0;
     // got's stream mode leaves a POST or PUT without a body open: an empty body ends it.
-    const body = call.body ?? (call.json === undefined && call.method !== 'GET' ? Buffer.alloc(0) : undefined);
+    const body =
+      typeof call.body === 'function'
+        ? call.body()
+        : (call.body ?? (call.json === undefined && call.method !== 'GET' ? Buffer.alloc(0) : undefined));
     return got.stream(url, {
       method: call.method,
       headers,

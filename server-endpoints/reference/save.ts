@@ -3,8 +3,9 @@
 import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import { checkSiteName, type ErrorCode, MAX_FILE_BYTES } from '../../protocol/index.js';
-import type { WriteFileResult } from '../types.js';
-import { readLimitedBody, requireSameOrigin, signedIn } from './guards.js';
+import { BodyStalled, BodyTooLarge, DEFAULT_BODY_IDLE_MS, discardStaged, stageBody, stagingOf } from '../http.js';
+import type { StagedContent, SyncStorage, WriteFileResult } from '../types.js';
+import { requireSameOrigin, signedIn } from './guards.js';
 import type { PlatformOptions } from './platform.js';
 import { jsonError, PlatformError } from './respond.js';
 
@@ -39,6 +40,18 @@ function requireSaveOrigin(c: Context): void {
   }
 }
 
+/** The new HTML streamed to disk as sync's PUT bodies are: bounded, hashed on the way, dropped when it stalls. */
+async function stageSaveBody(storage: SyncStorage, c: SaveContext): Promise<StagedContent> {
+  try {
+    return await stageBody(c, stagingOf(storage), { max: MAX_FILE_BYTES, idleMs: DEFAULT_BODY_IDLE_MS });
+  } catch (error) {
+    if (error instanceof BodyTooLarge)
+      throw new PlatformError('too_large', `The body is over ${MAX_FILE_BYTES} bytes.`);
+    if (error instanceof BodyStalled) throw new PlatformError('bad_request', `The save was dropped: ${error.message}.`);
+    throw error;
+  }
+}
+
 /** Saves through the same storage call as sync, with no base version and the server's clock: the platform wins. */
 async function save(options: PlatformOptions, c: SaveContext): Promise<Response> {
   requireSaveOrigin(c);
@@ -50,18 +63,23 @@ async function save(options: PlatformOptions, c: SaveContext): Promise<Response>
   const { account } = session;
   const current = await options.storage.readFile(account.id, { kind: 'site', key: name });
   if (!current || current.entry.deleted) throw new PlatformError('not_found', `You have no site named "${name}".`);
-  const body = await readLimitedBody(c.req.raw, MAX_FILE_BYTES);
-  const result = await options.storage.writeFile({
-    accountId: account.id,
-    kind: 'site',
-    key: name,
-    path: current.entry.path,
-    content: body.content,
-    sha256: body.sha256,
-    baseVersion: null,
-    modifiedAtMs: null,
-    limits: { maxSites: account.maxSites, maxStorageBytes: account.maxStorageBytes },
-  });
+  const body = await stageSaveBody(options.storage, c);
+  let result: WriteFileResult;
+  try {
+    result = await options.storage.writeFile({
+      accountId: account.id,
+      kind: 'site',
+      key: name,
+      path: current.entry.path,
+      content: body,
+      sha256: body.sha256,
+      baseVersion: null,
+      modifiedAtMs: null,
+      limits: { maxSites: account.maxSites, maxStorageBytes: account.maxStorageBytes },
+    });
+  } finally {
+    await discardStaged(body);
+  }
   if (result.outcome === 'saved' || result.outcome === 'created' || result.outcome === 'unchanged') {
     options.log(`site saved account=${account.id} site=${name} v${result.entry.version ?? 0} ${result.outcome}`);
     return c.json({ ok: true, outcome: result.outcome, entry: result.entry }, 200);

@@ -133,7 +133,9 @@ export function checkRequest(request: WriteFileRequest): void {
   if (!key.ok || !path.ok || (request.kind === 'upload' && request.key !== request.path)) {
     throw new StorageError('bad_write', `refused a write with a bad name or path (${request.kind} ${request.key})`);
   }
-  if (!isSha256(request.sha256) || sha256Hex(request.content) !== request.sha256) {
+  // Staged content was hashed as it was written (http.ts stageBody); content in memory is hashed here.
+  const actual = Buffer.isBuffer(request.content) ? sha256Hex(request.content) : request.content.sha256;
+  if (!isSha256(request.sha256) || actual !== request.sha256) {
     throw new StorageError('bad_write', 'refused a write whose content does not match its sha256');
   }
 }

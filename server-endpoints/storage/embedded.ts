@@ -13,7 +13,7 @@ import {
   type Usage,
   type WriteSnapshot,
 } from '../sync/decide.js';
-import type { ListingPage, SyncStorage, WriteFileRequest, WriteFileResult } from '../types.js';
+import type { ListingPage, SyncStorage, WriteFileRequest, WriteFileResult, WriteOutcome } from '../types.js';
 import {
   ChangeListeners,
   DAY_MS,
@@ -27,15 +27,18 @@ import {
 } from './common.js';
 import { BlobFiles } from './embedded-blobs.js';
 import { type AccountRow, type EntryRow, openDatabase, prepareStatements, type Statements } from './embedded-schema.js';
+import { GroupCommit } from './group-commit.js';
 import {
   backupContentMissing,
   type Commit,
   fileState,
+  type GroupPhases,
   isSave,
   type SavePlan,
   unsavedAnswer,
   versionToKeep,
-  writeInTwoPhases,
+  writeGroup,
+  writeOne,
 } from './writes.js';
 
 export { StorageError } from './common.js';
@@ -65,11 +68,13 @@ type FolderResult = Awaited<ReturnType<SyncStorage['createFolder']>>;
 
 /**
  * The SyncStorage methods are own properties (arrow functions), so a caller can copy or wrap the storage as a
- * plain object (`{ ...storage }`). Every write runs in one IMMEDIATE transaction: a deferred one upgraded under
- * another process's write would fail, not wait.
+ * plain object (`{ ...storage }`). Every write runs in an IMMEDIATE transaction: a deferred one upgraded under
+ * another process's write would fail, not wait. File writes that arrive together share one (group commit): each in
+ * its own savepoint, one fsync of the WAL for all of them (synchronous = FULL).
  */
 class EmbeddedSyncStorage implements EmbeddedStorage {
   readonly dir: string;
+  readonly stagingDir: string;
   private readonly now: () => number;
   private readonly horizonMs: number;
   private readonly blobs: BlobFiles;
@@ -79,7 +84,11 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
   /** Whether this instance's write of a session's last-seen time is due. */
   private readonly touchDue = sessionTouchThrottle();
   private readonly timer: NodeJS.Timeout | null;
-  private readonly commitTx: Database.Transaction<(request: WriteFileRequest) => Commit>;
+  /** One write inside a group's transaction: a savepoint, so its failure undoes only itself. */
+  private readonly itemTx: Database.Transaction<(request: WriteFileRequest) => Commit>;
+  private readonly groupTx: Database.Transaction<(requests: WriteFileRequest[]) => WriteOutcome[]>;
+  private readonly group: GroupCommit<WriteFileRequest, WriteOutcome>;
+  private readonly phases: GroupPhases;
   private readonly createFolderTx: Database.Transaction<(accountId: string, path: string) => FolderResult>;
   private readonly deleteTx: Database.Transaction<(accountId: string, kind: EntryKind, key: string) => Entry | null>;
   private readonly purgeTx: Database.Transaction<(before: number) => number>;
@@ -93,9 +102,17 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
     this.now = options.now ?? Date.now;
     this.horizonMs = options.tombstoneHorizonMs ?? 30 * DAY_MS;
     this.blobs = new BlobFiles(this.dir, this.now());
+    this.stagingDir = this.blobs.stagingDir;
     this.db = openDatabase(this.dir);
     this.q = prepareStatements(this.db);
-    this.commitTx = this.db.transaction((request: WriteFileRequest) => this.commitWrite(request, true));
+    this.itemTx = this.db.transaction((request: WriteFileRequest) => this.commitWrite(request, true));
+    this.groupTx = this.db.transaction((requests: WriteFileRequest[]) => requests.map((r) => this.commitItem(r)));
+    this.group = new GroupCommit((requests) => this.flushGroup(requests));
+    this.phases = {
+      decide: (request) => this.commitWrite(request, false),
+      storeContent: (request) => this.blobs.store(request.sha256, request.content),
+      commit: (requests) => this.group.submit(requests),
+    };
     this.createFolderTx = this.db.transaction((accountId: string, path: string) => this.createFolders(accountId, path));
     this.deleteTx = this.db.transaction((accountId: string, kind: EntryKind, key: string) =>
       this.deleteNow(accountId, kind, key),
@@ -112,15 +129,14 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
 
   readonly purgeTombstones = (): number => this.purgeTx.immediate(this.now() - this.horizonMs);
 
-  readonly writeFile: SyncStorage['writeFile'] = (request) =>
-    writeInTwoPhases(request, {
-      decide: () => this.commitWrite(request, false),
-      storeContent: () => this.blobs.store(request.sha256, request.content),
-      commit: () => {
-        const result = this.commitTx.immediate(request);
-        if (result.outcome === 'created' || result.outcome === 'saved') this.listeners.notify(request.accountId);
-        return result;
-      },
+  readonly writeFile: SyncStorage['writeFile'] = (request) => writeOne(request, this.phases);
+
+  readonly writeFiles: SyncStorage['writeFiles'] = (requests) => writeGroup(requests, this.phases);
+
+  readonly fileEntries: SyncStorage['fileEntries'] = async (accountId, files) =>
+    files.map((file) => {
+      const row = this.q.entry.get(accountId, file.kind, file.key);
+      return row && !row.deleted && row.sha256 !== null ? toEntry(row) : null;
     });
 
   readonly readFile: SyncStorage['readFile'] = async (accountId, file) => {
@@ -200,6 +216,29 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
     this.listeners.clear();
     if (this.db.open) this.db.close();
   };
+
+  /** One group: every write in one transaction (one fsync at its commit); the long-polls are woken after it. */
+  private flushGroup(requests: WriteFileRequest[]): WriteOutcome[] {
+    const outcomes = this.groupTx.immediate(requests);
+    const changed = new Set<string>();
+    outcomes.forEach((outcome, index) => {
+      if (outcome.ok && (outcome.result.outcome === 'created' || outcome.result.outcome === 'saved')) {
+        changed.add(requests[index]!.accountId);
+      }
+    });
+    for (const accountId of changed) this.listeners.notify(accountId);
+    return outcomes;
+  }
+
+  private commitItem(request: WriteFileRequest): WriteOutcome {
+    try {
+      const result = this.itemTx(request);
+      if (result.outcome === 'needs_content') throw new Error('unreachable: content was stored');
+      return { ok: true, result };
+    } catch (error) {
+      return { ok: false, error: error as Error };
+    }
+  }
 
   /** The write decision on what is committed; with the content stored (in the write's transaction) its outcome. */
   private commitWrite(request: WriteFileRequest, contentStored: boolean): Commit {

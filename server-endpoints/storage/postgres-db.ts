@@ -79,6 +79,8 @@ const SQL = {
   // A file at `path` is blocked by anything live at it, a file above it, or anything below it.
   pathBlocked: `SELECT 1 FROM sync_entries WHERE account_id = $1 AND NOT deleted AND (
       path = $2 OR (path = ANY($3::text[]) AND kind <> 'folder') OR (path > $4 AND path < $5)) LIMIT 1`,
+  liveFiles: `SELECT * FROM sync_entries WHERE account_id = $1 AND NOT deleted
+    AND (kind, key) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
   liveAtPaths: 'SELECT * FROM sync_entries WHERE account_id = $1 AND NOT deleted AND path = ANY($2::text[])',
   upsert: `INSERT INTO sync_entries (account_id, kind, key, path, size, sha256, version, updated_at_ms, deleted, seq)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9)

@@ -15,7 +15,7 @@ import {
   type WritePlan,
   type WriteSnapshot,
 } from '../sync/decide.js';
-import type { SyncStorage, WriteFileRequest, WriteFileResult } from '../types.js';
+import type { SyncStorage, WriteContent, WriteFileRequest, WriteFileResult, WriteOutcome } from '../types.js';
 import {
   DAY_MS,
   listingPage,
@@ -26,6 +26,7 @@ import {
   toEntry,
   toVersionInfo,
 } from './common.js';
+import { GroupCommit } from './group-commit.js';
 import {
   type AccountRow,
   type EntryRow,
@@ -43,11 +44,13 @@ import {
   backupContentMissing,
   type Commit,
   fileState,
+  type GroupPhases,
   isSave,
   type SavePlan,
   unsavedAnswer,
   versionToKeep,
-  writeInTwoPhases,
+  writeGroup,
+  writeOne,
 } from './writes.js';
 
 export { openPostgresAuthStore, type PostgresAuthStoreOptions } from './postgres-auth.js';
@@ -56,8 +59,11 @@ export { migratePostgres } from './postgres-schema.js';
 
 /** Immutable content addressed by its sha256 (the S3 implementation is in s3.ts). */
 export interface BlobStore {
-  /** Stores `content` under its sha256; resolves once it is durable. Storing an existing blob again is harmless. */
-  put(sha256: string, content: Buffer): Promise<void>;
+  /**
+   * Stores `content` (in memory, or staged in a file: streamed from it) under its sha256; resolves once it is
+   * durable. Storing an existing blob again is harmless.
+   */
+  put(sha256: string, content: WriteContent): Promise<void>;
   /** null when there is no such blob. */
   get(sha256: string): Promise<Buffer | null>;
   head(sha256: string): Promise<{ size: number } | null>;
@@ -95,9 +101,13 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
 
 type FolderResult = Awaited<ReturnType<SyncStorage['createFolder']>>;
 
+/** Group flushes under way at once: each is one transaction on its own pooled connection. */
+const FLUSH_CONCURRENCY = 4;
+
 /**
  * The SyncStorage methods are own properties (arrow functions), so a caller can copy or wrap the storage as a
- * plain object (`{ ...storage }`). Every write transaction first takes the account's row lock (lockAccount).
+ * plain object (`{ ...storage }`). Every write transaction first takes the account's row lock (lockAccount). File
+ * writes that arrive together share one transaction and one COMMIT (group commit), each in its own savepoint.
  */
 class PostgresSyncStorage implements PostgresStorage {
   readonly subscribe: SyncStorage['subscribe'];
@@ -108,6 +118,15 @@ class PostgresSyncStorage implements PostgresStorage {
   /** Whether this process's write of a session's last-seen time is due (a throttle, not shared state). */
   private readonly touchDue = sessionTouchThrottle();
   private timer: NodeJS.Timeout | null = null;
+  private readonly group = new GroupCommit<WriteFileRequest, WriteOutcome>((requests) => this.flushGroup(requests), {
+    concurrency: FLUSH_CONCURRENCY,
+  });
+  private readonly phases: GroupPhases = {
+    decide: (request) => this.decide(request),
+    // Content first: metadata committed below never points at content the object store does not have.
+    storeContent: (request) => this.blobs.put(request.sha256, request.content),
+    commit: (requests) => this.group.submit(requests),
+  };
 
   constructor(
     readonly pool: pg.Pool,
@@ -141,21 +160,21 @@ class PostgresSyncStorage implements PostgresStorage {
     return purged;
   };
 
-  readonly writeFile: SyncStorage['writeFile'] = (request) =>
-    writeInTwoPhases(request, {
-      decide: () => this.decide(request),
-      // Content first: metadata committed below never points at content the object store does not have.
-      storeContent: () => this.blobs.put(request.sha256, request.content),
-      commit: async () => {
-        try {
-          return await transaction(this.pool, (client) => this.commit(client, request));
-        } catch (error) {
-          // Another account took the name between the decision and the commit.
-          if (isUniqueViolation(error, 'sync_entries_live_site')) return { outcome: 'name_taken' };
-          throw error;
-        }
-      },
+  readonly writeFile: SyncStorage['writeFile'] = (request) => writeOne(request, this.phases);
+
+  readonly writeFiles: SyncStorage['writeFiles'] = (requests) => writeGroup(requests, this.phases);
+
+  readonly fileEntries: SyncStorage['fileEntries'] = async (accountId, files) => {
+    if (files.length === 0) return [];
+    const kinds = files.map((file) => file.kind);
+    const keys = files.map((file) => file.key);
+    const { rows } = await this.pool.query<EntryRow>(named('liveFiles', [accountId, kinds, keys]));
+    const live = new Map(rows.map((row) => [`${row.kind}\n${row.key}`, row]));
+    return files.map((file) => {
+      const row = live.get(`${file.kind}\n${file.key}`);
+      return row && row.sha256 !== null ? toEntry(row) : null;
     });
+  };
 
   readonly readFile: SyncStorage['readFile'] = async (accountId, file) => {
     const row = await this.entryRow(this.pool, accountId, file.kind, file.key);
@@ -235,6 +254,49 @@ class PostgresSyncStorage implements PostgresStorage {
     await this.blobs.close?.();
     if (this.ownsPool) await this.pool.end();
   };
+
+  /**
+   * One group in one transaction. With several accounts in it, their row locks are taken first in one order, so
+   * two groups never wait on each other crosswise.
+   */
+  private async flushGroup(requests: WriteFileRequest[]): Promise<WriteOutcome[]> {
+    const guarded = requests.length > 1;
+    try {
+      return await transaction(this.pool, async (client) => {
+        const accounts = [...new Set(requests.map((request) => request.accountId))].sort();
+        if (accounts.length > 1) for (const id of accounts) await client.query(named('lockAccount', [id]));
+        const outcomes: WriteOutcome[] = [];
+        for (const request of requests) {
+          outcomes.push(guarded ? await this.commitGuarded(client, request) : await this.commitOk(client, request));
+        }
+        return outcomes;
+      });
+    } catch (error) {
+      // A write alone: another account took the name between the decision and the commit.
+      if (!guarded && isUniqueViolation(error, 'sync_entries_live_site')) {
+        return [{ ok: true, result: { outcome: 'name_taken' } }];
+      }
+      throw error;
+    }
+  }
+
+  private async commitOk(client: pg.PoolClient, request: WriteFileRequest): Promise<WriteOutcome> {
+    return { ok: true, result: await this.commit(client, request) };
+  }
+
+  /** One write of a group in a savepoint: its failure (a name taken meanwhile, a backup) undoes only itself. */
+  private async commitGuarded(client: pg.PoolClient, request: WriteFileRequest): Promise<WriteOutcome> {
+    await client.query('SAVEPOINT sync_write');
+    try {
+      const outcome = await this.commitOk(client, request);
+      await client.query('RELEASE SAVEPOINT sync_write');
+      return outcome;
+    } catch (error) {
+      await client.query('ROLLBACK TO SAVEPOINT sync_write');
+      if (isUniqueViolation(error, 'sync_entries_live_site')) return { ok: true, result: { outcome: 'name_taken' } };
+      return { ok: false, error: error as Error };
+    }
+  }
 
   /** The write decision without a lock: whether the write will be saved, so its content must be stored first. */
   private async decide(request: WriteFileRequest): Promise<Commit> {

@@ -1,6 +1,7 @@
 // The content of the PostgreSQL storage in an S3-compatible object store: immutable objects named by sha256.
 
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -104,16 +105,19 @@ export function openS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
     keyOf,
 
     async put(sha256, content) {
-      if (createHash('sha256').update(content).digest('hex') !== sha256) {
+      // Staged content was hashed as it was written; content in memory is hashed here.
+      const actual = Buffer.isBuffer(content) ? createHash('sha256').update(content).digest('hex') : content.sha256;
+      if (actual !== sha256) {
         throw new BlobStoreError('bad_blob', 'refused to store content under a sha256 that is not its own');
       }
-      // A PUT of an existing key rewrites identical bytes: content-addressed objects never change.
+      // A PUT of an existing key rewrites identical bytes: content-addressed objects never change. Staged content
+      // is streamed from its file, so an upload never sits in memory whole.
       await client.send(
         new PutObjectCommand({
           Bucket: options.bucket,
           Key: keyOf(sha256),
-          Body: content,
-          ContentLength: content.length,
+          Body: Buffer.isBuffer(content) ? content : createReadStream(content.file),
+          ContentLength: Buffer.isBuffer(content) ? content.length : content.size,
           ContentType: 'application/octet-stream',
         }),
       );

@@ -1,8 +1,8 @@
-// How every storage carries out the write decision of ../sync/decide.ts: the two phases of a write, the answer
-// to a write that is not saved, and the backup of a replaced version.
+// How every storage carries out the write decision of ../sync/decide.ts: the two phases of a group of writes, the
+// answer to a write that is not saved, and the backup of a replaced version.
 
 import type { StoredFileState, WritePlan } from '../sync/decide.js';
-import type { WriteFileRequest, WriteFileResult } from '../types.js';
+import type { WriteFileRequest, WriteFileResult, WriteOutcome } from '../types.js';
 import { checkRequest, StorageError, type StoredEntryRow, toEntry } from './common.js';
 
 /** A phase's answer: a final result, or "this write will be saved: store its content, then commit". */
@@ -10,26 +10,79 @@ export type Commit = WriteFileResult | { outcome: 'needs_content' };
 
 export type SavePlan = Extract<WritePlan, { outcome: 'created' | 'saved' }>;
 
+/** How one storage carries out the phases of a group of writes. */
+export interface GroupPhases {
+  /** The write decision without a lock: whether the write will be saved (so its content must be stored first). */
+  decide(request: WriteFileRequest): Commit | Promise<Commit>;
+  storeContent(request: WriteFileRequest): Promise<void>;
+  /**
+   * Decides each write again, in order, inside one transaction on what is committed (earlier writes of the group
+   * included), applies the outcomes and flushes once: the storage's GroupCommit.
+   */
+  commit(requests: WriteFileRequest[]): Promise<WriteOutcome[]>;
+}
+
+/** Content stored at once for a group: enough to keep the disk or the object store busy, not a flood. */
+const STORE_CONCURRENCY = 8;
+
 /**
- * A write in two phases. The first decides without a lock, so content is stored only for a write that will
- * be saved; the second decides again in the write's transaction, on what the previous writer committed, and
- * applies the outcome. Content is stored in between, so committed metadata never points at missing content.
+ * A group of writes in two phases. The first decides each without a lock, so content is stored only for writes that
+ * will be saved; the second decides again in one transaction, in order, on what is committed (a write after
+ * another of the group sees it) and applies the outcomes. Content is stored in between, so committed metadata never
+ * points at missing content. A first answer is final only when nothing earlier in the group can change it: not for
+ * a key written earlier in the group, and not for the storage limit (an earlier write may have shrunk a file).
  */
-export async function writeInTwoPhases(
-  request: WriteFileRequest,
-  phases: {
-    decide(): Commit | Promise<Commit>;
-    storeContent(): Promise<void>;
-    commit(): Commit | Promise<Commit>;
-  },
-): Promise<WriteFileResult> {
-  checkRequest(request);
-  const first = await phases.decide();
-  if (first.outcome !== 'needs_content') return first;
-  await phases.storeContent();
-  const result = await phases.commit();
-  if (result.outcome === 'needs_content') throw new Error('unreachable: content was stored');
-  return result;
+export async function writeGroup(requests: WriteFileRequest[], phases: GroupPhases): Promise<WriteOutcome[]> {
+  const outcomes: Array<WriteOutcome | null> = requests.map(() => null);
+  const seen = new Set<string>();
+  const repeated = requests.map((request) => {
+    const key = `${request.accountId}\n${request.kind}\n${request.key}`;
+    const again = seen.has(key);
+    seen.add(key);
+    return again;
+  });
+  const toCommit: number[] = [];
+  await eachLimited(requests.keys(), STORE_CONCURRENCY, async (index) => {
+    const request = requests[index]!;
+    try {
+      checkRequest(request);
+      const first = await phases.decide(request);
+      const final = first.outcome !== 'needs_content' && first.outcome !== 'storage_limit_reached';
+      if (final && !repeated[index]) outcomes[index] = { ok: true, result: first };
+      else {
+        await phases.storeContent(request);
+        toCommit.push(index);
+      }
+    } catch (error) {
+      outcomes[index] = { ok: false, error: error as Error };
+    }
+  });
+  toCommit.sort((a, b) => a - b);
+  const committed = await phases.commit(toCommit.map((index) => requests[index]!));
+  toCommit.forEach((index, n) => {
+    outcomes[index] = committed[n]!;
+  });
+  return outcomes as WriteOutcome[];
+}
+
+/** One write as a group of one: its result, or its failure thrown. */
+export async function writeOne(request: WriteFileRequest, phases: GroupPhases): Promise<WriteFileResult> {
+  const [outcome] = await writeGroup([request], phases);
+  if (!outcome!.ok) throw outcome!.error;
+  return outcome!.result;
+}
+
+/** Runs `work` over `indexes` with at most `limit` at once. */
+async function eachLimited(
+  indexes: Iterable<number>,
+  limit: number,
+  work: (index: number) => Promise<void>,
+): Promise<void> {
+  const iterator = indexes[Symbol.iterator]();
+  const worker = async (): Promise<void> => {
+    for (let next = iterator.next(); !next.done; next = iterator.next()) await work(next.value);
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
 }
 
 /** A stored entry row as the write decision reads it. */

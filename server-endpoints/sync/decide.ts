@@ -2,7 +2,7 @@
 // Every storage reads the snapshot inside its own transaction and applies the outcome; none decides by itself.
 
 import type { EntryKind } from '../../protocol/index.js';
-import type { WriteFileRequest } from '../types.js';
+import type { WriteContent, WriteFileRequest } from '../types.js';
 
 /** The current state of a file entry, as the decision needs it; null when there is none (or a tombstone). */
 export interface CurrentFile {
@@ -105,7 +105,7 @@ export function planWrite(snapshot: WriteSnapshot, request: WriteFileRequest, no
   const newSite = !live && request.kind === 'site';
   const { maxSites, maxStorageBytes } = request.limits;
   if (newSite && maxSites !== null && snapshot.usage.sites + 1 > maxSites) return { outcome: 'site_limit_reached' };
-  const size = request.content.length;
+  const size = contentSize(request.content);
   const bytesBefore = snapshot.usage.storageBytes;
   const bytesAfter = bytesBefore - (live?.size ?? 0) + size;
   // A save that does not grow the account is allowed even over its limit (a plan may shrink below what is stored).
@@ -125,6 +125,11 @@ export function planWrite(snapshot: WriteSnapshot, request: WriteFileRequest, no
     keepBackup: live !== null,
     usageChange: { sites: newSite ? 1 : 0, storageBytes: bytesAfter - bytesBefore },
   };
+}
+
+/** How many bytes a write's content holds, in memory or staged on disk. */
+export function contentSize(content: WriteContent): number {
+  return Buffer.isBuffer(content) ? content.length : content.size;
 }
 
 /** Versions are never reused, not even after a delete: the next is above the entry's and every kept one. */

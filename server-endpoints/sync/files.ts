@@ -1,18 +1,18 @@
 // The file endpoints of PROTOCOL.md "Files": GET/PUT of sites and uploads, a site's versions, and folders.
 
 import type { Context } from 'hono';
-import { type Entry, encodePath, HEADER, isIsoUtc, isSha256, MAX_FILE_BYTES } from '../../protocol/index.js';
+import { type Entry, encodePath, HEADER, MAX_FILE_BYTES } from '../../protocol/index.js';
 import type { EndpointContext, SyncEnv } from '../context.js';
-import { BodyTooLarge, fail, readBody } from '../http.js';
-import type { FileKey, FileKind, WriteFileResult } from '../types.js';
+import { BodyStalled, BodyTooLarge, closeAfter, discardStaged, fail, stageBody, stagingOf } from '../http.js';
+import type { FileKind, StagedContent } from '../types.js';
+import { checkWriteFields, SHA_MISMATCH, writeAnswer } from './answers.js';
 import { type Located, locateFolder, locateSite, type Refusal } from './locate.js';
 
 type C = Context<SyncEnv>;
 
-/** What a PUT's headers and body say, once each is checked. */
+/** What a PUT's headers and body say, once each is checked: the body staged on disk. */
 interface IncomingFile {
-  content: Buffer;
-  sha256: string;
+  content: StagedContent;
   baseVersion: number;
   modifiedAtMs: number;
 }
@@ -37,77 +37,57 @@ export async function getFile(ctx: EndpointContext, c: C, located: Located): Pro
 
 export async function putFile(ctx: EndpointContext, c: C, located: Located): Promise<Response> {
   if (!located.ok) return located.response;
-  const incoming = await readIncomingFile(c);
+  const incoming = await readIncomingFile(ctx, c);
   if (!incoming.ok) return incoming.response;
   const account = c.get('account');
-  const result = await ctx.storage.writeFile({
-    accountId: account.id,
-    kind: located.file.kind as FileKind,
-    key: located.file.key,
-    path: located.path,
-    content: incoming.file.content,
-    sha256: incoming.file.sha256,
-    baseVersion: incoming.file.baseVersion,
-    modifiedAtMs: incoming.file.modifiedAtMs,
-    limits: { maxSites: account.maxSites, maxStorageBytes: account.maxStorageBytes },
-  });
-  return writeResponse(ctx, c, located.file, result);
+  const { content, baseVersion, modifiedAtMs } = incoming.file;
+  try {
+    const result = await ctx.storage.writeFile({
+      accountId: account.id,
+      kind: located.file.kind as FileKind,
+      key: located.file.key,
+      path: located.path,
+      content,
+      sha256: content.sha256,
+      baseVersion,
+      modifiedAtMs,
+      limits: { maxSites: account.maxSites, maxStorageBytes: account.maxStorageBytes },
+    });
+    const answer = writeAnswer(located.file, result, account);
+    if (answer.event) ctx.log(`sync ${answer.event} account=${account.id}`);
+    return c.json(answer.body, answer.status as 200);
+  } finally {
+    await discardStaged(content);
+  }
 }
 
-/** The write headers are checked before the body is read; the body must then match its Content-SHA256. */
-async function readIncomingFile(c: C): Promise<{ ok: true; file: IncomingFile } | Refusal> {
+/**
+ * The write headers are checked before the body is read; the body is then staged on disk (never held in memory)
+ * and must match its Content-SHA256.
+ */
+async function readIncomingFile(ctx: EndpointContext, c: C): Promise<{ ok: true; file: IncomingFile } | Refusal> {
   const refuse = (message: string): Refusal => ({ ok: false, response: fail(c, 'bad_request', message) });
-  const baseHeader = c.req.header(HEADER.baseVersion);
-  const modifiedHeader = c.req.header(HEADER.modifiedAt);
-  const shaHeader = c.req.header(HEADER.contentSha256)?.toLowerCase();
-  if (baseHeader === undefined || !/^\d{1,15}$/.test(baseHeader)) {
-    return refuse('X-Base-Version must be the version the content was edited from (0 for new).');
-  }
-  if (!isIsoUtc(modifiedHeader)) return refuse('X-Modified-At must be an ISO 8601 UTC time with milliseconds.');
-  if (!isSha256(shaHeader)) return refuse('Content-SHA256 must be the hex sha256 of the body.');
-  let body: { content: Buffer; sha256: string };
+  const fields = checkWriteFields({
+    baseVersion: c.req.header(HEADER.baseVersion),
+    modifiedAt: c.req.header(HEADER.modifiedAt),
+    sha256: c.req.header(HEADER.contentSha256),
+  });
+  if (!fields.ok) return refuse(fields.message);
+  let content: StagedContent;
   try {
-    body = await readBody(c.req.raw, MAX_FILE_BYTES);
+    content = await stageBody(c, stagingOf(ctx.storage), { max: MAX_FILE_BYTES, idleMs: ctx.bodyIdleMs });
   } catch (error) {
+    if (error instanceof BodyStalled || error instanceof BodyTooLarge) closeAfter(c);
+    if (error instanceof BodyStalled) return refuse(`The body was dropped: ${error.message}. Send it again.`);
     if (!(error instanceof BodyTooLarge)) throw error;
     const message = `The file is over the ${MAX_FILE_BYTES}-byte limit; it is not synced.`;
     return { ok: false, response: fail(c, 'too_large', message, { maxFileBytes: MAX_FILE_BYTES }) };
   }
-  if (body.sha256 !== shaHeader) {
-    return refuse('The body does not match its Content-SHA256; it was changed or cut in transit.');
+  if (content.sha256 !== fields.sha256) {
+    await discardStaged(content);
+    return refuse(SHA_MISMATCH);
   }
-  const file = { ...body, baseVersion: Number(baseHeader), modifiedAtMs: Date.parse(modifiedHeader) };
-  return { ok: true, file };
-}
-
-function writeResponse(ctx: EndpointContext, c: C, file: FileKey, result: WriteFileResult): Response {
-  const account = c.get('account');
-  const what = `${file.kind} ${file.key}`;
-  switch (result.outcome) {
-    case 'unchanged':
-      return c.json(result.entry, 200);
-    case 'created':
-    case 'saved':
-      ctx.log(`sync ${result.outcome} ${what} v${result.entry.version} ${result.entry.size} B account=${account.id}`);
-      return c.json(result.entry, result.outcome === 'created' ? 201 : 200);
-    case 'conflict':
-      ctx.log(`sync conflict ${what} current v${result.current.version} account=${account.id}`);
-      return fail(c, 'conflict', `A newer version of ${file.key} is on the platform; this one lost.`, {
-        current: result.current,
-      });
-    case 'path_conflict':
-      return fail(c, 'path_conflict', `${file.key} would sit where a folder is, or inside a file.`);
-    case 'name_taken':
-      return fail(c, 'name_taken', `The site name ${file.key} belongs to another account. Rename the file.`);
-    case 'site_limit_reached':
-      return fail(c, 'site_limit_reached', "You've run out of sites. We can't sync any more sites.");
-    case 'storage_limit_reached':
-      return fail(
-        c,
-        'storage_limit_reached',
-        `Saving ${file.key} would pass your storage quota of ${account.maxStorageBytes} bytes. Free some space or upgrade your plan.`,
-      );
-  }
+  return { ok: true, file: { content, baseVersion: fields.baseVersion, modifiedAtMs: fields.modifiedAtMs } };
 }
 
 export async function siteVersions(ctx: EndpointContext, c: C): Promise<Response> {

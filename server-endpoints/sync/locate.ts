@@ -1,5 +1,5 @@
-// Where a /sync request's entry lives: the site name, upload path or folder path in its URL (and X-Path),
-// checked against the path rules of PROTOCOL.md before any storage call.
+// Where a /sync request's entry lives: the site name, upload path or folder path in its URL (and X-Path), or in a
+// batch item, checked against the path rules of PROTOCOL.md before any storage call.
 
 import type { Context } from 'hono';
 import {
@@ -40,38 +40,72 @@ function decodeSegments(encoded: string): string | null {
   return segments.join('/');
 }
 
-function refuse(c: C, code: 'invalid_name' | 'invalid_path' | 'bad_request', message: string, rule?: string): Refusal {
-  return { ok: false, response: fail(c, code, message, rule === undefined ? {} : { rule }) };
+/** A name or path refused: the protocol error, its sentence, and the rule it broke. */
+export interface TargetRefusal {
+  ok: false;
+  code: 'invalid_name' | 'invalid_path' | 'bad_request';
+  message: string;
+  rule?: string;
 }
 
-/** A site from its URL name; for a new site, its platform path from X-Path's folder. */
-export function locateSite(c: C): Located {
-  const name = checkSiteName(c.req.param('name'));
-  if (!name.ok) return refuse(c, 'invalid_name', `Site name refused: ${name.message}.`, name.rule);
+/** A checked file entry and its platform path, or why not: what a URL, or a batch item, names. */
+export type Target = { ok: true; file: FileKey; path: string } | TargetRefusal;
+
+function refused(code: TargetRefusal['code'], message: string, rule?: string): TargetRefusal {
+  return rule === undefined ? { ok: false, code, message } : { ok: false, code, message, rule };
+}
+
+/** The reply for a refused target. */
+export function refusalOf(c: C, target: TargetRefusal): Refusal {
+  return {
+    ok: false,
+    response: fail(c, target.code, target.message, target.rule === undefined ? {} : { rule: target.rule }),
+  };
+}
+
+function located(c: C, target: Target): Located {
+  return target.ok ? target : refusalOf(c, target);
+}
+
+/** A site by its name; for a new site, its platform path from the folder of `xPath` (X-Path, percent-encoded). */
+export function siteTarget(rawName: unknown, xPath: unknown): Target {
+  const name = checkSiteName(rawName);
+  if (!name.ok) return refused('invalid_name', `Site name refused: ${name.message}.`, name.rule);
   let folder = '';
-  const header = c.req.header(HEADER.path);
-  if (header !== undefined && c.req.method === 'PUT') {
-    const local = checkPath(decodeSegments(header), 'file');
-    if (!local.ok) return refuse(c, 'invalid_path', `X-Path refused: ${local.message}.`, local.rule);
+  if (xPath !== undefined) {
+    if (typeof xPath !== 'string') return refused('bad_request', 'X-Path must be text.');
+    const local = checkPath(decodeSegments(xPath), 'file');
+    if (!local.ok) return refused('invalid_path', `X-Path refused: ${local.message}.`, local.rule);
     if (!isSiteFile(local.value) || siteNameOf(local.value) !== name.value) {
-      return refuse(c, 'bad_request', `X-Path must be the local path of ${name.value}.html.`);
+      return refused('bad_request', `X-Path must be the local path of ${name.value}.html.`);
     }
     folder = folderOf(local.value);
   }
   return { ok: true, file: { kind: 'site', key: name.value }, path: platformSitePath(folder, name.value) };
 }
 
-export function locateUpload(c: C): Located {
-  const path = checkPath(decodeSegments(rawPathAfter(c, '/sync/uploads/')), 'file');
-  if (!path.ok) return refuse(c, 'invalid_path', `Upload path refused: ${path.message}.`, path.rule);
+/** An upload by its (decoded) path; a `.html` path is a site and is refused here. */
+export function uploadTarget(rawPath: unknown): Target {
+  const path = checkPath(rawPath, 'file');
+  if (!path.ok) return refused('invalid_path', `Upload path refused: ${path.message}.`, path.rule);
   if (isSiteFile(path.value)) {
-    return refuse(c, 'invalid_path', 'A .html file is a site: send it to /sync/sites/{name}.', 'site_file');
+    return refused('invalid_path', 'A .html file is a site: send it to /sync/sites/{name}.', 'site_file');
   }
   return { ok: true, file: { kind: 'upload', key: path.value }, path: path.value };
 }
 
+/** A site from its URL name; for a new site (a PUT), its platform path from X-Path's folder. */
+export function locateSite(c: C): Located {
+  const header = c.req.method === 'PUT' ? c.req.header(HEADER.path) : undefined;
+  return located(c, siteTarget(c.req.param('name'), header));
+}
+
+export function locateUpload(c: C): Located {
+  return located(c, uploadTarget(decodeSegments(rawPathAfter(c, '/sync/uploads/'))));
+}
+
 export function locateFolder(c: C): { ok: true; path: string } | Refusal {
   const path = checkPath(decodeSegments(rawPathAfter(c, '/sync/folders/')), 'folder');
-  if (!path.ok) return refuse(c, 'invalid_path', `Folder path refused: ${path.message}.`, path.rule);
+  if (!path.ok) return refusalOf(c, refused('invalid_path', `Folder path refused: ${path.message}.`, path.rule));
   return { ok: true, path: path.value };
 }

@@ -1,25 +1,24 @@
 // The authenticated /sync/* endpoints of PROTOCOL.md, mounted from their handler modules: sessions and me,
-// the change feed, files and folders. No module-level state: everything comes from the EndpointContext.
+// the change feed, files and folders, batches. No module-level state: everything comes from the EndpointContext.
 
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { EndpointContext, SyncEnv } from '../context.js';
 import { fail } from '../http.js';
+import { failureAnswer } from './answers.js';
+import { postBatch } from './batch.js';
 import { ChangeFeed } from './changes.js';
+import { postFetch } from './fetch.js';
 import { getFile, putFile, putFolder, siteVersions } from './files.js';
 import { locateSite, locateUpload } from './locate.js';
 import { me, startSession } from './sessions.js';
 
-/** A storage failure as a protocol error: the storage's own codes say which, anything else is `internal`. */
+/** A storage failure as a protocol error (answers.ts failureAnswer), with its log line. */
 function syncError(ctx: EndpointContext, error: Error, c: Context<SyncEnv>): Response {
-  const code = (error as { code?: unknown }).code;
   const account = c.get('account')?.id ?? '-';
   ctx.log(`sync error ${c.req.method} ${new URL(c.req.url).pathname} account=${account}: ${error.message}`);
-  if (code === 'backup_failed') {
-    return fail(c, 'internal', 'The previous version could not be kept as a backup, so nothing was saved. Try again.');
-  }
-  if (code === 'bad_write') return fail(c, 'bad_request', 'The platform refused this write as malformed.');
-  return fail(c, 'internal', 'The platform could not complete this request. Try again in a moment.');
+  const answer = failureAnswer(error);
+  return c.json(answer.body, answer.status as 500);
 }
 
 export function syncRoutes(ctx: EndpointContext): Hono<SyncEnv> {
@@ -34,6 +33,8 @@ export function syncRoutes(ctx: EndpointContext): Hono<SyncEnv> {
   app.get('/sync/uploads/*', (c) => getFile(ctx, c, locateUpload(c)));
   app.put('/sync/uploads/*', (c) => putFile(ctx, c, locateUpload(c)));
   app.put('/sync/folders/*', (c) => putFolder(ctx, c));
+  app.post('/sync/batch', (c) => postBatch(ctx, c));
+  app.post('/sync/fetch', (c) => postFetch(ctx, c));
   app.get('/sync/me', (c) => me(ctx, c));
   app.all('/sync/*', (c) => fail(c, 'not_found', 'There is no such sync endpoint.'));
   return app;

@@ -26,6 +26,8 @@ export interface TestPlatformOptions {
   log?: (line: string) => void;
   /** Default: a random 32-byte secret. */
   tokenSecret?: string;
+  /** A request body that sends nothing for this long is dropped; default the endpoints' 30 s. */
+  bodyIdleMs?: number;
   /** What the endpoints see of the storage (e.g. a wrapper that injects failures); default the storage itself. */
   wrapStorage?: (storage: EmbeddedStorage) => SyncStorage;
 }
@@ -98,6 +100,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     now,
     ...(options.minClientVersion === undefined ? {} : { minClientVersion: options.minClientVersion }),
     ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.bodyIdleMs === undefined ? {} : { bodyIdleMs: options.bodyIdleMs }),
   });
 
   const { server, url } = await serveOnLoopback(app.fetch);
@@ -164,6 +167,10 @@ export async function serveOnLoopback(fetch: (request: Request) => Response | Pr
   const server = await new Promise<Server>((resolve) => {
     const started = serve({ fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(started as Server));
   });
+  // The test's client (fetch) and this server share one process: a test that keeps the event loop busy for seconds
+  // (thousands of synchronous writes) would otherwise see the server close an idle keep-alive connection at the
+  // very moment the client reuses it (ECONNRESET). The client closes its idle connections itself (after 4 s).
+  server.keepAliveTimeout = 65_000;
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 

@@ -130,6 +130,8 @@ export interface PgPlatformOptions {
   minClientVersion?: string;
   /** Pool size of each node's storage; default 10. */
   maxConnections?: number;
+  /** A request body that sends nothing for this long is dropped; default the endpoints' 30 s. */
+  bodyIdleMs?: number;
 }
 
 export interface PgPlatform {
@@ -194,6 +196,7 @@ export async function startPgPlatform(options: PgPlatformOptions = {}): Promise<
       tokenSecret,
       now,
       ...(options.minClientVersion === undefined ? {} : { minClientVersion: options.minClientVersion }),
+      ...(options.bodyIdleMs === undefined ? {} : { bodyIdleMs: options.bodyIdleMs }),
     });
     const { server, url } = await serveOnLoopback(app.fetch);
     const node: PgPlatformNode & { accounts: Map<string, Account> } = {

@@ -1,10 +1,12 @@
-// The storage behaviour suite through the real HTTP endpoints: every PUT outcome, backups, the feed (pages,
-// coalescing, tombstones, 410), long-polls, account isolation, and the AuthStore beside the storage.
+// The storage behaviour suite through the real HTTP endpoints: every PUT outcome, backups, batches and fetches
+// (storage-suite-batch.ts), the feed (pages, coalescing, tombstones, 410), long-polls, account isolation, and the
+// AuthStore beside the storage.
 
 import { describe, expect, it } from 'vitest';
 import { changesPage, drainFeed, entryIdentity, errorCode } from './feed.js';
 import { type SyncApi, sha256Hex, syncApi } from './platform.js';
 import type { PlatformUnderTest } from './storage-suite.js';
+import { describeBatches } from './storage-suite-batch.js';
 
 type NewAccount = (
   email: string,
@@ -22,6 +24,11 @@ export function describeThroughHttp(name: string, platform: () => PlatformUnderT
   }
 
   describePutOutcomes(name, platform, world, newAccount);
+  describeBatches(name, platform, async (email, limits = {}) => {
+    const account = platform().addAccount({ email, ...limits });
+    const token = await platform().tokenFor(account);
+    return { id: account.id, api: syncApi(platform().url, token), token };
+  });
   describeFeedThroughHttp(name, platform, world, newAccount);
   describeIsolation(name, platform, newAccount);
   describeAuthStore(name, platform, world);

@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { discardStaged, stageChunks, stagingOf } from '../../server-endpoints/http.js';
 import type { Account, AuthStore, FileKind, SyncStorage, WriteFileRequest } from '../../server-endpoints/types.js';
 import { describeThroughHttp } from './storage-suite-http.js';
 
@@ -39,6 +40,8 @@ export interface PlatformOptions {
   now: () => number;
   tombstoneHorizonMs: number;
   minClientVersion: string;
+  /** A request body that sends nothing for this long is dropped. */
+  bodyIdleMs: number;
 }
 
 /** Registers the whole suite for one kind of storage; `start` runs once before it, its `close` once after. */
@@ -49,7 +52,12 @@ export function describeStorageBehaviour(
   const world = { clock: Date.now(), platform: undefined as PlatformUnderTest | undefined };
   const opened: OpenedStorage[] = [];
   beforeAll(async () => {
-    world.platform = await start({ now: () => world.clock, tombstoneHorizonMs: 60_000, minClientVersion: '1.0.0' });
+    world.platform = await start({
+      now: () => world.clock,
+      tombstoneHorizonMs: 60_000,
+      minClientVersion: '1.0.0',
+      bodyIdleMs: 500,
+    });
   });
   afterEach(async () => {
     for (const { storage } of opened.splice(0)) await storage.close();
@@ -73,7 +81,7 @@ export function describeStorageBehaviour(
   describeThroughHttp(name, platform, world);
 }
 
-const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
 const NO_LIMITS = { maxSites: null, maxStorageBytes: null };
 
 function write(kind: FileKind, key: string, text: string, more: Partial<WriteFileRequest> = {}): WriteFileRequest {
@@ -139,6 +147,59 @@ function describeWrites(name: string, fresh: Fresh): void {
       await expect(s.writeFile(write('site', 'x', 'body', { sha256: sha('other') }))).rejects.toMatchObject({
         code: 'bad_write',
       });
+    });
+
+    it('takes content staged in a file (a request body) and keeps it after the stager removes its file', async () => {
+      const s = (await fresh()).storage;
+      const bytes = Buffer.alloc(300_000, 9);
+      const staged = await stageChunks([bytes], stagingOf(s), bytes.length);
+      const created = await s.writeFile({ ...write('upload', 'staged.bin', ''), content: staged, sha256: sha(bytes) });
+      expect(created).toMatchObject({ outcome: 'created', entry: { size: bytes.length, sha256: sha(bytes) } });
+      await discardStaged(staged);
+      expect((await s.readFile('acct-a', { kind: 'upload', key: 'staged.bin' }))?.content.equals(bytes)).toBe(true);
+      const lying = await stageChunks([Buffer.from('real')], stagingOf(s), 100);
+      const refused = s.writeFile({ ...write('upload', 'lie.bin', ''), content: lying, sha256: sha('claimed') });
+      await expect(refused).rejects.toMatchObject({ code: 'bad_write' });
+      await discardStaged(lying);
+    });
+
+    it('a group of writes decides in order as if one after another; a write that fails fails alone', async () => {
+      const { storage: s, loseContent } = await fresh();
+      await s.writeFile(write('site', 'grp-lost', 'old content'));
+      await loseContent(sha('old content'));
+      const outcomes = await s.writeFiles([
+        write('site', 'grp-lost', 'new content', { baseVersion: 1 }),
+        write('site', 'grp-a', 'a'),
+        write('site', 'grp-a', 'a'),
+        write('upload', 'g/x.txt', 'one'),
+        write('upload', 'g/x.txt', 'two', { baseVersion: 1 }),
+        write('upload', 'g/x.txt', 'late', { baseVersion: 1, modifiedAtMs: 0 }),
+        write('upload', 'g/bad.txt', 'body', { sha256: sha('other') }),
+        write('upload', 'g', 'a file where a folder now is'),
+      ]);
+      const summary = outcomes.map((o) =>
+        o.ok
+          ? [o.result.outcome, 'entry' in o.result ? o.result.entry.version : null]
+          : ['error', (o.error as { code?: string }).code],
+      );
+      expect(summary).toEqual([
+        ['error', 'backup_failed'],
+        ['created', 1],
+        ['unchanged', 1],
+        ['created', 1],
+        ['saved', 2],
+        ['conflict', null],
+        ['error', 'bad_write'],
+        ['path_conflict', null],
+      ]);
+      const feed = (await s.changesSince('acct-a', 0, 100))!;
+      expect(feed.entries.map((e) => [e.name ?? e.path, e.version, e.seq])).toEqual([
+        ['grp-lost', 1, 1],
+        ['grp-a', 1, 2],
+        ['g/x.txt', 2, 4],
+      ]);
+      expect((await s.readFile('acct-a', { kind: 'upload', key: 'g/x.txt' }))?.content.toString()).toBe('two');
+      expect(await s.readVersion('acct-a', { kind: 'upload', key: 'g/x.txt' }, 1)).toEqual(Buffer.from('one'));
     });
   });
 }
