@@ -5,3 +5,4 @@ export * from './entries.js';
 export * from './errors.js';
 export * from './limits.js';
 export * from './paths.js';
+export * from './text.js';
