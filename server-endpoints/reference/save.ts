@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import { checkSiteName, type ErrorCode, MAX_FILE_BYTES } from '../../protocol/index.js';
 import type { WriteFileResult } from '../types.js';
-import { readLimitedBody, requireSameOrigin, signedIn } from './guards.js';
+import { readLimitedBody, requireSameOrigin, saverOf } from './guards.js';
 import type { PlatformOptions } from './platform.js';
 import { jsonError, PlatformError } from './respond.js';
 
@@ -42,12 +42,11 @@ function requireSaveOrigin(c: Context): void {
 /** Saves through the same storage call as sync, with no base version and the server's clock: the platform wins. */
 async function save(options: PlatformOptions, c: SaveContext): Promise<Response> {
   requireSaveOrigin(c);
-  const session = signedIn(options.accounts, c);
-  if (!session) throw new PlatformError('unauthorized', 'Sign in to the platform to save this site.');
   const name = c.req.param('name');
+  const account = saverOf(options, c, name);
+  if (!account) throw new PlatformError('unauthorized', 'Sign in to the platform to save this site.');
   const checked = checkSiteName(name);
   if (!checked.ok) throw new PlatformError('invalid_name', `"${name}" is not a site name: ${checked.message}.`);
-  const { account } = session;
   const current = await options.storage.readFile(account.id, { kind: 'site', key: name });
   if (!current || current.entry.deleted) throw new PlatformError('not_found', `You have no site named "${name}".`);
   const body = await readLimitedBody(c.req.raw, MAX_FILE_BYTES);
