@@ -3,6 +3,7 @@
 
 import { isIP } from 'node:net';
 import type { Context, MiddlewareHandler } from 'hono';
+import { MAX_FILE_BYTES } from '../../protocol/index.js';
 import type { SyncEnv } from '../context.js';
 import { fail } from '../http.js';
 
@@ -116,7 +117,37 @@ export function nodeClientAddress(c: Context): string | null {
   return env?.incoming?.socket?.remoteAddress ?? null;
 }
 
-function refuse(c: Context, waitMs: number, message: string): Response {
+/** How much of a refused request's body is read (and dropped) at most, and for how long. */
+const DISCARD_MAX_BYTES = MAX_FILE_BYTES + 1024 * 1024;
+const DISCARD_DEADLINE_MS = 30_000;
+
+/**
+ * Reads a refused request's body and drops it, chunk by chunk (memory stays flat). Answering before the body is
+ * read would have the host reset the connection while the client still sends (@hono/node-server gives an unread
+ * body 500 ms), and a reset can destroy the 429 before the client reads it: the client would see a network error
+ * instead of "wait N seconds". Past the bound or the deadline it stops and lets the host close the connection.
+ */
+async function discardBody(request: Request): Promise<void> {
+  if (!request.body || request.bodyUsed) return;
+  const reader = request.body.getReader();
+  const deadline = setTimeout(() => void reader.cancel().catch(() => {}), DISCARD_DEADLINE_MS);
+  let read = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+      if (read > DISCARD_MAX_BYTES) return void (await reader.cancel().catch(() => {}));
+    }
+  } catch {
+    // The client went away or the deadline cancelled the read: nothing left to answer properly anyway.
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+async function refuse(c: Context, waitMs: number, message: string): Promise<Response> {
+  await discardBody(c.req.raw);
   c.header('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
   return fail(c, 'rate_limited', message);
 }
