@@ -103,5 +103,6 @@ into it:</p>
 
 /** A refusal: says what went wrong and what to do; never redirects anywhere. */
 export function messagePage(title: string, sentences: string[]): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1>\n${sentences.map((s) => `<p>${escapeHtml(s)}</p>`).join('\n')}`);
+  // Sentences name things (devices, accounts): shown with their hiding or reordering characters escaped.
+  return page(title, `<h1>${escapeHtml(title)}</h1>\n${sentences.map((s) => `<p>${escapeName(s)}</p>`).join('\n')}`);
 }

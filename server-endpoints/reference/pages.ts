@@ -141,7 +141,7 @@ export function passwordPage(options: { csrf: string; error?: string }): string 
 
 /** A short page that says what happened, with the way back. */
 export function messagePage(title: string, sentences: string[]): string {
-  const body = sentences.map((sentence) => `<p id="message">${escapeHtml(sentence)}</p>`).join('');
+  const body = sentences.map((sentence) => `<p id="message">${escapeName(sentence)}</p>`).join('');
   return layout(title, `<h1>${escapeHtml(title)}</h1>${body}<p><a href="/">← Your sites</a></p>`);
 }
 
@@ -180,6 +180,6 @@ export function versionsPage(data: { name: string; current: Entry | null; versio
 export function errorPage(status: number, title: string, message: string): string {
   return layout(
     title,
-    `<h1>${escapeHtml(title)}</h1><p class="error" id="error">${escapeHtml(message)}</p><p class="muted">HTTP ${status} · <a href="/">Home</a></p>`,
+    `<h1>${escapeHtml(title)}</h1><p class="error" id="error">${escapeName(message)}</p><p class="muted">HTTP ${status} · <a href="/">Home</a></p>`,
   );
 }

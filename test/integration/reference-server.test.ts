@@ -330,6 +330,11 @@ describe('reference platform server', () => {
       }
       expect((await site('hello', '/nothing.png')).status).toBe(404);
       expect((await site('hello', '/..%2f..%2fetc/passwd')).status).toBe(404);
+      // A name with a bidi override is echoed escaped, never raw (it would show "photoexe.jpg").
+      const spoofed = await site('hello', '/photo%E2%80%AEgpj.exe');
+      expect(spoofed.status).toBe(404);
+      expect(spoofed.text).toContain('photo\\u202egpj.exe');
+      expect(spoofed.text).not.toContain('\u202e');
       const unknownHost = await call(base, { path: '/', host: `nosuchsite.localhost:${server.port}` });
       expect(unknownHost.status).toBe(404);
       expect(unknownHost.text).toContain('There is no site named');
