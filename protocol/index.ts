@@ -7,3 +7,4 @@ export * from './entries.js';
 export * from './errors.js';
 export * from './limits.js';
 export * from './paths.js';
+export * from './text.js';

@@ -145,6 +145,16 @@ export interface AuthCodeRecord {
   expiresAtMs: number;
 }
 
+/** A signed-in device as the account's owner sees it in the device list. */
+export interface DeviceConnection {
+  sid: string;
+  /** As the device named itself at sign-in (shown escaped: it may hold anything). */
+  deviceName: string;
+  signedInAtMs: number;
+  /** The last authenticated request, to the minute; null until the first one after sign-in. */
+  lastSeenAtMs: number | null;
+}
+
 /** Sign-in codes and device connections (a connection is a token's `sid`). */
 export interface AuthStore {
   saveCode(codeHash: string, record: AuthCodeRecord): Promise<void>;
@@ -152,7 +162,13 @@ export interface AuthStore {
   takeCode(codeHash: string): Promise<AuthCodeRecord | null>;
   createConnection(accountId: string, deviceName: string): Promise<string>;
   revokeConnection(sid: string): Promise<void>;
+  /** Revokes every connection of the account (a password change signs every device out); returns how many. */
+  revokeAccountConnections(accountId: string): Promise<number>;
   /** null when unknown; otherwise whether it is revoked. */
   connection(sid: string): Promise<{ accountId: string; revoked: boolean } | null>;
+  /** Notes a connection's last request (callers write it at most once a minute per connection). */
+  touchConnection(sid: string, atMs: number): Promise<void>;
+  /** The account's connections that are not revoked, most recently seen first. */
+  connections(accountId: string): Promise<DeviceConnection[]>;
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlink
 import { basename, dirname, extname, join } from 'node:path';
 import winston from 'winston';
 import type WinstonTransport from 'winston-transport';
+import { escapeInvisible } from '../protocol/index.js';
 import { errnoOf } from './fsutil.js';
 
 // winston exports its transport base class as `Transport` at run time, while its types call it `transport`;
@@ -79,17 +80,6 @@ export function redact(text: string): string {
   return out;
 }
 
-/** One line per event: control characters (newlines above all) become visible escapes. */
-export function escapeLine(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\\t';
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
-}
-
 function renderFields(fields: LogFields | undefined): string {
   if (!fields) return '';
   let out = '';
@@ -104,7 +94,9 @@ function renderFields(fields: LogFields | undefined): string {
 
 /** `2026-11-25T13:24:11.123Z INFO  push blog/hello.html v8 3.1 KB 14 ms` */
 export function formatLine(at: Date, level: LogLevel, message: string, fields?: LogFields): string {
-  const body = escapeLine(redact(`${message}${renderFields(fields)}`));
+  // Control characters (newlines above all), line separators and bidi controls become visible escapes: a file or
+  // device name can neither forge a second line nor reorder what the line shows.
+  const body = escapeInvisible(redact(`${message}${renderFields(fields)}`));
   return `${at.toISOString()} ${level.toUpperCase().padEnd(5)} ${body}`;
 }
 

@@ -14,7 +14,7 @@ import {
   newCode,
 } from './grant.js';
 import { codePage, consentPage } from './pages.js';
-import { badLinkPage, expiredFormPage, htmlPage, logEvent, unpaidPage } from './respond.js';
+import { badLinkPage, expiredFormPage, htmlPage, logEvent, notForScriptsPage, unpaidPage } from './respond.js';
 
 type C = Context<SyncEnv>;
 /** Every value a query or form gives for one name. */
@@ -51,8 +51,24 @@ async function authorizeRequest(ctx: EndpointContext, c: C, values: Values): Pro
   return { ok: true, redirectUri, params: check.params, account };
 }
 
+/**
+ * The consent page and its answer are for the person at the browser, never for a script: a browser's request
+ * made by a script (fetch or XHR: Sec-Fetch-Mode other than navigate) or for a frame (Sec-Fetch-Dest other than
+ * document) is refused, and Allow must follow a click (Sec-Fetch-User ?1). Browsers send these headers themselves
+ * (Sec-Fetch-Dest on every request) and no script can set them; a client that sends no Sec-Fetch-Dest is no
+ * browser (curl; Node's fetch sends only Sec-Fetch-Mode), and runs no one else's script. So even a script that a
+ * host serves on the platform's own origin by mistake cannot read the consent page or press Allow for the viewer.
+ */
+function personAtBrowser(c: C, allow: boolean): boolean {
+  const dest = c.req.header('Sec-Fetch-Dest');
+  if (dest === undefined) return true;
+  if (dest !== 'document' || c.req.header('Sec-Fetch-Mode') !== 'navigate') return false;
+  return !allow || c.req.header('Sec-Fetch-User') === '?1';
+}
+
 /** GET /sync/authorize: "Connect <device> to <email>?" with Allow and Cancel. */
 export async function showConsent(ctx: EndpointContext, c: C): Promise<Response> {
+  if (!personAtBrowser(c, false)) return notForScriptsPage(c);
   const request = await authorizeRequest(ctx, c, (name) => c.req.queries(name) ?? []);
   if (!request.ok) return request.response;
   const { account, params, redirectUri } = request;
@@ -70,7 +86,9 @@ export async function answerConsent(ctx: EndpointContext, c: C): Promise<Respons
   if (!request.ok) return request.response;
   const { account, params, redirectUri } = request;
   const csrf = form('csrf');
+  const allow = form('decision').includes('allow');
   if (
+    !personAtBrowser(c, allow) ||
     !sameOrigin(c) ||
     csrf.length !== 1 ||
     !csrfValid(ctx.tokenSecret, account.id, params, csrf[0] ?? '', ctx.now())

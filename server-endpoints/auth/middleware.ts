@@ -9,6 +9,8 @@ import { type TokenClaims, verifyToken } from './tokens.js';
 /** How long a connection's "not revoked, account exists" answer is reused by one instance. */
 export const AUTH_CACHE_TTL_MS = 5_000;
 const CACHE_MAX_ENTRIES = 10_000;
+/** A connection's "last seen" is written at most this often (PROTOCOL.md: at most once a minute). */
+export const LAST_SEEN_EVERY_MS = 60_000;
 
 export type AuthCheck =
   | { ok: true; account: Account; sid: string; claims: TokenClaims }
@@ -25,6 +27,8 @@ interface AuthCache {
   connections: Map<string, ConnectionCacheEntry>;
   /** Connections this instance revoked: refused at once, even if a check that raced the logout fills the cache. */
   revoked: Set<string>;
+  /** When this instance last wrote each connection's last-seen time. */
+  seen: Map<string, number>;
 }
 
 // Keyed by the endpoints instance, so the middleware and the logout route of one instance share a cache and two
@@ -34,7 +38,7 @@ const caches = new WeakMap<EndpointContext, AuthCache>();
 function cacheOf(ctx: EndpointContext): AuthCache {
   let cache = caches.get(ctx);
   if (!cache) {
-    cache = { claims: new Map(), connections: new Map(), revoked: new Set() };
+    cache = { claims: new Map(), connections: new Map(), revoked: new Set(), seen: new Map() };
     caches.set(ctx, cache);
   }
   return cache;
@@ -117,7 +121,16 @@ export async function authenticate(ctx: EndpointContext, authorization: string |
   // A token's sub must match the connection's account even when the answer comes from the cache.
   if (account.id !== claims.sub) return UNAUTHORIZED;
   if (!account.paid) return UNPAID;
+  await noteSeen(ctx, cache, claims.sid, nowMs);
   return { ok: true, account, sid: claims.sid, claims };
+}
+
+/** The device list's "last seen": written once a minute per connection, not at every request. */
+async function noteSeen(ctx: EndpointContext, cache: AuthCache, sid: string, nowMs: number): Promise<void> {
+  const last = cache.seen.get(sid);
+  if (last !== undefined && nowMs - last < LAST_SEEN_EVERY_MS && nowMs >= last) return;
+  remember(cache.seen, sid, nowMs);
+  await ctx.authStore.touchConnection(sid, nowMs);
 }
 
 /** 401 (with `WWW-Authenticate: Bearer`) or 402: the answer to a request whose token does not pass. */

@@ -1,5 +1,7 @@
 // The HTML of the sign-in pages (consent, code, refusals) and the headers that keep them unframeable and inert.
 
+import { escapeInvisible } from '../../protocol/index.js';
+
 export function escapeHtml(text: string): string {
   return text
     .replaceAll('&', '&amp;')
@@ -8,6 +10,23 @@ export function escapeHtml(text: string): string {
     .replaceAll('"', '&quot;')
     .replaceAll("'", '&#39;');
 }
+
+/** A name (device, site, file) as page text: escaped, and every hiding or reordering character shown as an escape. */
+export function escapeName(text: string): string {
+  return escapeHtml(escapeInvisible(text));
+}
+
+/**
+ * What keeps a platform page to its own origin: no other origin may frame it (frame-ancestors in the CSP, and
+ * X-Frame-Options for older browsers), embed it as a resource (CORP), or keep a handle on the window it opened
+ * (COOP: a page of another origin that opens it gets no reference to it), and no type sniffing.
+ */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
 
 /**
  * Headers for every sign-in page. No script runs on these pages; `formAction` lists where the consent form may
@@ -18,8 +37,7 @@ export function pageHeaders(formAction: string[] = []): Record<string, string> {
   return {
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action ${formSources}; frame-ancestors 'none'`,
-    'X-Frame-Options': 'DENY',
-    'X-Content-Type-Options': 'nosniff',
+    ...ISOLATION_HEADERS,
     // Nothing from these pages (the code page's links carry a sign-in code) goes to another origin as a referrer.
     // Not `no-referrer`: with it, browsers send `Origin: null` on the consent POST and the origin check fails.
     'Referrer-Policy': 'same-origin',
@@ -55,10 +73,10 @@ export function consentPage(options: { action: string; email: string; fields: Co
   const hidden = Object.entries(options.fields)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('\n');
-  const device = escapeHtml(options.fields.device_name);
-  const email = escapeHtml(options.email);
+  const device = escapeName(options.fields.device_name);
+  const email = escapeName(options.email);
   return page(
-    `Connect ${options.fields.device_name}`,
+    `Connect ${escapeInvisible(options.fields.device_name)}`,
     `<h1>Connect <strong id="device">${device}</strong> to <span id="email">${email}</span>?</h1>
 <p>Hyperclay Sync on this device will be able to read and change the sites and uploads of ${email}.</p>
 <form method="post" action="${escapeHtml(options.action)}">
@@ -74,7 +92,7 @@ export function codePage(options: { code: string; callbackUrl: string; device: s
   const url = escapeHtml(options.callbackUrl);
   return page(
     'Sign-in code',
-    `<h1>${escapeHtml(options.device)} is being connected</h1>
+    `<h1>${escapeName(options.device)} is being connected</h1>
 <p>Returning to the app… If nothing happens, <a id="callback" href="${url}">open the app</a>, or copy this code
 into it:</p>
 <code id="code">${escapeHtml(options.code)}</code>
@@ -85,5 +103,6 @@ into it:</p>
 
 /** A refusal: says what went wrong and what to do; never redirects anywhere. */
 export function messagePage(title: string, sentences: string[]): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1>\n${sentences.map((s) => `<p>${escapeHtml(s)}</p>`).join('\n')}`);
+  // Sentences name things (devices, accounts): shown with their hiding or reordering characters escaped.
+  return page(title, `<h1>${escapeHtml(title)}</h1>\n${sentences.map((s) => `<p>${escapeName(s)}</p>`).join('\n')}`);
 }

@@ -35,7 +35,17 @@ export function expiredFormPage(c: C): Response {
   ]);
 }
 
-/** One line per sign-in event; the device name is JSON-quoted so it cannot break the line. Never tokens or codes. */
+export function notForScriptsPage(c: C): Response {
+  return messageHtml(c, 403, 'Open this page in the browser', [
+    'The sign-in page opens only as a page of its own, not inside another page or from a script.',
+    'Start signing in again from the Hyperclay Sync app or the hyperclay-sync command.',
+  ]);
+}
+
+/**
+ * One line per sign-in event; the device name is JSON-quoted so it cannot break the line (ctx.log escapes bidi
+ * controls on every line). Never tokens or codes.
+ */
 export function logEvent(ctx: EndpointContext, event: string, accountId: string, device?: string): void {
   ctx.log(`auth ${event} account=${accountId}${device === undefined ? '' : ` device=${JSON.stringify(device)}`}`);
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { AuthCodeRecord, AuthStore } from '../types.js';
+import type { AuthCodeRecord, AuthStore, DeviceConnection } from '../types.js';
 
 export interface EmbeddedAuthStoreOptions {
   /** The folder that holds the store's own database file (`auth.sqlite`); created if missing. */
@@ -24,6 +24,13 @@ interface CodeRow {
 interface ConnectionRow {
   account_id: string;
   revoked_at_ms: number | null;
+}
+
+interface DeviceRow {
+  sid: string;
+  device_name: string;
+  created_at_ms: number;
+  last_seen_ms: number | null;
 }
 
 const SCHEMA = `
@@ -46,6 +53,23 @@ CREATE TABLE IF NOT EXISTS connections (
 CREATE INDEX IF NOT EXISTS connections_account ON connections (account_id);
 `;
 
+/** Data folders from before the device list have no last-seen column: it is added once. */
+function addLastSeen(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(connections)').all();
+  if (!columns.some((column) => column.name === 'last_seen_ms')) {
+    db.exec('ALTER TABLE connections ADD COLUMN last_seen_ms INTEGER');
+  }
+}
+
+export function toDevice(row: DeviceRow): DeviceConnection {
+  return {
+    sid: row.sid,
+    deviceName: row.device_name,
+    signedInAtMs: Number(row.created_at_ms),
+    lastSeenAtMs: row.last_seen_ms === null ? null : Number(row.last_seen_ms),
+  };
+}
+
 export function openEmbeddedAuthStore(options: EmbeddedAuthStoreOptions): AuthStore {
   const now = options.now ?? Date.now;
   mkdirSync(options.dir, { recursive: true });
@@ -55,6 +79,7 @@ export function openEmbeddedAuthStore(options: EmbeddedAuthStoreOptions): AuthSt
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  addLastSeen(db);
 
   const insertCode = db.prepare(
     `INSERT INTO auth_codes (code_hash, account_id, redirect_uri, code_challenge, device_name, expires_at_ms)
@@ -71,6 +96,15 @@ export function openEmbeddedAuthStore(options: EmbeddedAuthStoreOptions): AuthSt
   const revoke = db.prepare('UPDATE connections SET revoked_at_ms = ? WHERE sid = ? AND revoked_at_ms IS NULL');
   const selectConnection = db.prepare<[string], ConnectionRow>(
     'SELECT account_id, revoked_at_ms FROM connections WHERE sid = ?',
+  );
+  const revokeAll = db.prepare(
+    'UPDATE connections SET revoked_at_ms = ? WHERE account_id = ? AND revoked_at_ms IS NULL',
+  );
+  const touch = db.prepare('UPDATE connections SET last_seen_ms = ? WHERE sid = ?');
+  const selectDevices = db.prepare<[string], DeviceRow>(
+    `SELECT sid, device_name, created_at_ms, last_seen_ms FROM connections
+     WHERE account_id = ? AND revoked_at_ms IS NULL
+     ORDER BY COALESCE(last_seen_ms, created_at_ms) DESC, sid`,
   );
 
   const save = db.transaction((codeHash: string, record: AuthCodeRecord) => {
@@ -115,10 +149,19 @@ export function openEmbeddedAuthStore(options: EmbeddedAuthStoreOptions): AuthSt
     async revokeConnection(sid) {
       revoke.run(now(), sid);
     },
+    async revokeAccountConnections(accountId) {
+      return revokeAll.run(now(), accountId).changes;
+    },
     async connection(sid) {
       const row = selectConnection.get(sid);
       if (!row) return null;
       return { accountId: row.account_id, revoked: row.revoked_at_ms !== null };
+    },
+    async touchConnection(sid, atMs) {
+      touch.run(atMs, sid);
+    },
+    async connections(accountId) {
+      return selectDevices.all(accountId).map(toDevice);
     },
     async close() {
       if (closed) return;

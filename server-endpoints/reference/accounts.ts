@@ -5,6 +5,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { safeReturnPath } from '../auth/return-path.js';
 import type { Account, IdentityProvider } from '../types.js';
 import { hashPassword, passwordMatches } from './passwords.js';
 
@@ -60,12 +61,19 @@ export interface AccountStore {
   list(): Account[];
   byEmail(email: string): Account | null;
   byId(id: string): Account | null;
-  /** The account when the password is right; null otherwise (same cost whether or not the email exists). */
-  verifyPassword(email: string, password: string): Promise<Account | null>;
+  /**
+   * The account when the password is right; null otherwise (same cost whether or not the email exists). Throws
+   * PasswordWorkBusy when too many checks are waiting; `priority` as for WorkGate.run.
+   */
+  verifyPassword(email: string, password: string, priority?: boolean): Promise<Account | null>;
+  /** Sets a new password and ends every login session of the account (every browser signs in again). */
+  changePassword(accountId: string, password: string): Promise<void>;
   /** Starts a login; returns the cookie value (only its hash is stored). */
   startSession(accountId: string): string;
   /** The account behind a cookie value, or null when unknown or expired. */
   sessionAccount(cookieValue: string): Account | null;
+  /** The same, by the session's stored hash (sessionHash of the cookie value): what a site pass names. */
+  sessionAccountByHash(hash: string): Account | null;
   endSession(cookieValue: string): void;
   /** The IdentityProvider of the sync endpoints, backed by this store's cookie sessions. */
   identity: IdentityProvider;
@@ -118,6 +126,9 @@ function checkLimit(value: number | null, what: string): number | null {
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
+/** The hash a login session is stored under; the cookie value itself is never stored. */
+export const sessionHash = (cookieValue: string): string => sha256(cookieValue);
+
 function toAccount(row: AccountRow): Account {
   return {
     id: row.id,
@@ -129,22 +140,8 @@ function toAccount(row: AccountRow): Account {
   };
 }
 
-/** A same-origin path (with its query) or '/': never another origin, so `next` cannot redirect away. */
-export function safeReturnPath(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 4096) return '/';
-  // "//host" and "/\host" are protocol-relative in browsers; control characters can hide either.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (!value.startsWith('/') || value.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(value)) return '/';
-  try {
-    const resolved = new URL(value, 'http://reference.invalid');
-    if (resolved.origin !== 'http://reference.invalid') return '/';
-    return `${resolved.pathname}${resolved.search}`;
-  } catch {
-    return '/';
-  }
-}
-
-function cookieValue(request: Request, name: string): string | null {
+/** A cookie of the request by name, or null. */
+export function cookieValue(request: Request, name: string): string | null {
   const header = request.headers.get('cookie');
   if (!header) return null;
   for (const part of header.split(';')) {
@@ -200,6 +197,8 @@ function prepareStatements(db: Database.Database) {
      JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ? AND s.expires_at_ms > ?`,
     ),
     deleteSession: db.prepare('DELETE FROM login_sessions WHERE id_hash = ?'),
+    deleteAccountSessions: db.prepare('DELETE FROM login_sessions WHERE account_id = ?'),
+    setPassword: db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ?'),
     deleteExpired: db.prepare('DELETE FROM login_sessions WHERE expires_at_ms <= ?'),
   };
 }
@@ -309,30 +308,45 @@ class SqliteAccountStore implements AccountStore {
     return row ? toAccount(row) : null;
   }
 
-  async verifyPassword(email: string, password: string): Promise<Account | null> {
+  async verifyPassword(email: string, password: string, priority = false): Promise<Account | null> {
     if (typeof email !== 'string' || typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH) {
       return null;
     }
     const row = this.statements.hashByKey.get(emailKey(email));
-    const matches = await passwordMatches(password, row ? row.password_hash : await this.dummyHash);
+    const matches = await passwordMatches(password, row ? row.password_hash : await this.dummyHash, priority);
     if (!row || !matches) return null;
     return this.byId(row.id);
+  }
+
+  async changePassword(accountId: string, password: string): Promise<void> {
+    const hash = await hashPassword(checkPassword(password));
+    const change = this.db.transaction(() => {
+      if (this.statements.setPassword.run(hash, accountId).changes === 0) {
+        throw new AccountError('not_found', 'That account no longer exists.');
+      }
+      this.statements.deleteAccountSessions.run(accountId);
+    });
+    change();
   }
 
   startSession(accountId: string): string {
     const value = randomBytes(32).toString('base64url');
     this.statements.deleteExpired.run(this.now());
-    this.statements.insertSession.run(sha256(value), accountId, this.now() + SESSION_LIFETIME_MS);
+    this.statements.insertSession.run(sessionHash(value), accountId, this.now() + SESSION_LIFETIME_MS);
     return value;
   }
 
   sessionAccount(cookieValue: string): Account | null {
-    const row = this.statements.sessionRow.get(sha256(cookieValue), this.now());
+    return this.sessionAccountByHash(sessionHash(cookieValue));
+  }
+
+  sessionAccountByHash(hash: string): Account | null {
+    const row = this.statements.sessionRow.get(hash, this.now());
     return row ? toAccount(row) : null;
   }
 
   endSession(cookieValue: string): void {
-    this.statements.deleteSession.run(sha256(cookieValue));
+    this.statements.deleteSession.run(sessionHash(cookieValue));
   }
 
   close(): void {

@@ -8,6 +8,7 @@ import { csrfFor, csrfMatches, readForm, requireSameOrigin, type Session, signed
 import { dashboardPage, signedOutHome, versionsPage } from './pages.js';
 import type { PlatformOptions } from './platform.js';
 import { errorHtml, noSuchSite, notYourSite, pageResponse } from './respond.js';
+import { siteOrigin } from './site-origin.js';
 
 /** Bounded: a listing of more than this many pages is not a dashboard's job. */
 const MAX_LISTING_PAGES = 100;
@@ -43,25 +44,34 @@ function sessionOrLogin(options: PlatformOptions, c: Context): Session | Respons
   );
 }
 
+/** What the action that led back here did: a site deleted, a device revoked. */
+function notice(c: Context): { notice?: string } {
+  const deleted = c.req.query('deleted');
+  if (deleted && checkSiteName(deleted).ok) return { notice: `Deleted the site "${deleted}".` };
+  if (c.req.query('revoked') === '1') return { notice: 'The device is signed out. It must sign in again to sync.' };
+  return {};
+}
+
 /** GET /: the dashboard when signed in, else a link to sign in. */
 export async function home(options: PlatformOptions, c: Context): Promise<Response> {
   const session = signedIn(options.accounts, c);
   if (!session) return pageResponse(c, 200, signedOutHome());
   const { account, cookie } = session;
-  const [{ sites, uploads }, usage] = await Promise.all([
+  const [{ sites, uploads }, usage, devices] = await Promise.all([
     allSites(options.storage, account.id),
     options.storage.usage(account.id),
+    options.authStore.connections(account.id),
   ]);
   const port = options.port();
-  const deleted = c.req.query('deleted');
   const page = dashboardPage({
     account,
     sites,
+    devices,
     uploads,
     usage,
     csrf: csrfFor(options.csrfKey, cookie),
-    subdomainUrl: (name) => (port === null ? null : `http://${name}.localhost:${port}/`),
-    ...(deleted && checkSiteName(deleted).ok ? { notice: `Deleted the site "${deleted}".` } : {}),
+    subdomainUrl: (name) => (port === null ? null : `${siteOrigin(port, c, name)}/`),
+    ...notice(c),
   });
   return pageResponse(c, 200, page);
 }

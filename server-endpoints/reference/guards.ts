@@ -6,7 +6,10 @@ import type { Context } from 'hono';
 import { BodyTooLarge, readBody } from '../http.js';
 import type { Account } from '../types.js';
 import { type AccountStore, sessionCookie } from './accounts.js';
+import type { PlatformOptions } from './platform.js';
 import { PlatformError } from './respond.js';
+import { subdomainSite } from './site-origin.js';
+import { passAccount } from './site-pass.js';
 
 const MAX_FORM_BYTES = 64 * 1024;
 
@@ -20,6 +23,16 @@ export function signedIn(accounts: AccountStore, c: Context): Session | null {
   const cookie = sessionCookie(c.req.raw);
   const account = cookie ? accounts.sessionAccount(cookie) : null;
   return account && cookie ? { account, cookie } : null;
+}
+
+/**
+ * Who may save site `name` with this request: on the site's own host, the browser's pass for that site (the
+ * platform's login cookie never reaches a site's host); on the platform's origin, its login.
+ */
+export function saverOf(options: PlatformOptions, c: Context, name: string): Account | null {
+  const site = subdomainSite(c.req.header('host'));
+  if (site === null) return signedIn(options.accounts, c)?.account ?? null;
+  return site === name ? passAccount(options.sitePassKey, options.accounts, name, c.req.raw) : null;
 }
 
 /** Reads a body up to `max` bytes; more is `413 too_large` without buffering the rest. */

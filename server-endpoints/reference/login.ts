@@ -1,39 +1,19 @@
-// The reference platform's own login: the login page and form, the wrong-password throttle, and signing out.
+// The reference platform's own login: the login page and form (throttled by login-throttle.ts, password checks
+// bounded by passwords.ts), and signing out.
 
 import type { Context } from 'hono';
-import { emailKey, SESSION_COOKIE, SESSION_LIFETIME_MS, safeReturnPath } from './accounts.js';
+import { safeReturnPath } from '../auth/return-path.js';
+import type { Account } from '../types.js';
+import { cookieValue, emailKey, SESSION_COOKIE, SESSION_LIFETIME_MS } from './accounts.js';
 import { csrfMatches, readForm, requireSameOrigin, signedIn } from './guards.js';
+import { KNOWN_BROWSER_COOKIE, type LoginAttempt } from './login-throttle.js';
 import { loginPage } from './pages.js';
+import { PasswordWorkBusy } from './passwords.js';
 import type { PlatformOptions } from './platform.js';
 import { errorHtml, pageResponse } from './respond.js';
 
-const MAX_LOGIN_FAILURES = 10;
-const LOGIN_THROTTLE_MS = 60_000;
-/** How many emails the throttle remembers; past it, the oldest is forgotten so memory stays bounded. */
-const MAX_TRACKED_EMAILS = 10_000;
-
-/** Wrong passwords per email key: after MAX_LOGIN_FAILURES, that email waits LOGIN_THROTTLE_MS. Per instance. */
-export class LoginThrottle {
-  private readonly failures = new Map<string, { count: number; untilMs: number }>();
-
-  /** How long this email must still wait, or null when it may try. */
-  waitMs(key: string): number | null {
-    const failures = this.failures.get(key);
-    const now = Date.now();
-    return failures && failures.count >= MAX_LOGIN_FAILURES && now < failures.untilMs ? failures.untilMs - now : null;
-  }
-
-  failed(key: string): void {
-    const failures = this.failures.get(key);
-    const count = failures && Date.now() < failures.untilMs ? failures.count + 1 : 1;
-    this.failures.set(key, { count, untilMs: Date.now() + LOGIN_THROTTLE_MS });
-    if (this.failures.size > MAX_TRACKED_EMAILS) this.failures.delete(this.failures.keys().next().value ?? '');
-  }
-
-  succeeded(key: string): void {
-    this.failures.delete(key);
-  }
-}
+/** How long a browser is remembered as one that signed in to an account (its own throttle count, priority). */
+const KNOWN_BROWSER_MAX_AGE_S = 365 * 24 * 60 * 60;
 
 /** GET /login?next=PATH: the form, or straight on to `next` when already signed in. */
 export function showLogin(options: PlatformOptions, c: Context): Response {
@@ -42,8 +22,67 @@ export function showLogin(options: PlatformOptions, c: Context): Response {
   return pageResponse(c, 200, loginPage({ next }));
 }
 
+/** Who is trying to sign in to `email`, as the throttle counts it. */
+export function loginAttempt(options: PlatformOptions, c: Context, email: string): LoginAttempt {
+  return {
+    email: emailKey(email),
+    address: options.clientAddress(c),
+    knownBrowser: cookieValue(c.req.raw, KNOWN_BROWSER_COOKIE),
+  };
+}
+
+/**
+ * Checks a password under the throttle: the account when it is right, else the refusal to show (429 while this
+ * attempt must wait, 503 while the platform checks too many passwords, 401 for a wrong one).
+ */
+export async function checkPassword(
+  options: PlatformOptions,
+  c: Context,
+  attempt: LoginAttempt,
+  password: string,
+): Promise<{ ok: true; account: Account } | { ok: false; status: number; error: string }> {
+  const waitMs = options.throttle.waitMs(attempt);
+  if (waitMs > 0) {
+    const seconds = Math.ceil(waitMs / 1000);
+    options.log('login throttled');
+    c.header('Retry-After', String(seconds));
+    return { ok: false, status: 429, error: `Too many wrong passwords. Wait ${seconds} s, then try again.` };
+  }
+  let account: Account | null;
+  try {
+    account = await options.accounts.verifyPassword(attempt.email, password, options.throttle.isKnownBrowser(attempt));
+  } catch (error) {
+    if (!(error instanceof PasswordWorkBusy)) throw error;
+    options.log('login busy');
+    c.header('Retry-After', '2');
+    return { ok: false, status: 503, error: error.message };
+  }
+  if (!account) {
+    options.throttle.failed(attempt);
+    options.log('login refused');
+    return { ok: false, status: 401, error: 'That email and password do not match an account.' };
+  }
+  options.throttle.succeeded(attempt);
+  return { ok: true, account };
+}
+
+/** A new login session for this browser: its cookie, and the cookie that marks it as known to this account. */
+export function startLogin(options: PlatformOptions, c: Context, account: Account): void {
+  const cookie = options.accounts.startSession(account.id);
+  const maxAge = Math.floor(SESSION_LIFETIME_MS / 1000);
+  c.header('Set-Cookie', `${SESSION_COOKIE}=${cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}`, {
+    append: true,
+  });
+  const known = options.throttle.knownBrowserCookie(emailKey(account.email));
+  c.header(
+    'Set-Cookie',
+    `${KNOWN_BROWSER_COOKIE}=${known}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${KNOWN_BROWSER_MAX_AGE_S}`,
+    { append: true },
+  );
+}
+
 /** POST /login: email and password; a login cookie and a redirect to `next`, or the form again with why. */
-export async function submitLogin(options: PlatformOptions, throttle: LoginThrottle, c: Context): Promise<Response> {
+export async function submitLogin(options: PlatformOptions, c: Context): Promise<Response> {
   requireSameOrigin(c.req.raw);
   const form = await readForm(c.req.raw);
   const next = safeReturnPath(form.get('next'));
@@ -51,24 +90,10 @@ export async function submitLogin(options: PlatformOptions, throttle: LoginThrot
   const password = form.get('password') ?? '';
   const again = (status: number, error: string): Response => pageResponse(c, status, loginPage({ next, email, error }));
   if (email.trim() === '' || password === '') return again(400, 'Enter your email address and your password.');
-  const key = emailKey(email);
-  const waitMs = throttle.waitMs(key);
-  if (waitMs !== null) {
-    options.log('login throttled');
-    c.header('Retry-After', String(Math.ceil(waitMs / 1000)));
-    return again(429, 'Too many wrong passwords for this email. Wait a minute, then try again.');
-  }
-  const account = await options.accounts.verifyPassword(email, password);
-  if (!account) {
-    throttle.failed(key);
-    options.log('login refused');
-    return again(401, 'That email and password do not match an account.');
-  }
-  throttle.succeeded(key);
-  const cookie = options.accounts.startSession(account.id);
-  const maxAge = Math.floor(SESSION_LIFETIME_MS / 1000);
-  c.header('Set-Cookie', `${SESSION_COOKIE}=${cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}`);
-  options.log(`login account=${account.id}`);
+  const checked = await checkPassword(options, c, loginAttempt(options, c, email), password);
+  if (!checked.ok) return again(checked.status, checked.error);
+  startLogin(options, c, checked.account);
+  options.log(`login account=${checked.account.id}`);
   return c.redirect(next, 303);
 }
 

@@ -1,8 +1,8 @@
 // The reference platform's own HTML pages (login, dashboard, versions, errors): markup only, every echoed value escaped.
 
 import type { Entry, VersionInfo } from '../../protocol/index.js';
-import { escapeHtml } from '../auth/pages.js';
-import type { Account } from '../types.js';
+import { escapeHtml, escapeName } from '../auth/pages.js';
+import type { Account, DeviceConnection } from '../types.js';
 
 /** Pages of the platform itself: no scripts, no framing, forms post only to this origin. */
 export const PAGE_CSP =
@@ -14,6 +14,7 @@ const STYLE = `
   td, th { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #ddd; vertical-align: top; }
   .error { color: #b00020; } .muted { color: #666; } form.inline { display: inline; }
   label { display: block; margin: .5rem 0; } input[type=email], input[type=password] { width: 18rem; padding: .3rem; }
+  h2 { font-size: 1.1rem; margin-top: 2rem; }
   button { padding: .3rem .8rem; cursor: pointer; }
 `;
 
@@ -54,6 +55,8 @@ const limitText = (value: number | null, format: (n: number) => string = String)
 export interface DashboardData {
   account: Account;
   sites: Entry[];
+  /** The account's signed-in sync devices. */
+  devices: DeviceConnection[];
   uploads: number;
   usage: { sites: number; storageBytes: number };
   csrf: string;
@@ -70,7 +73,7 @@ export function dashboardPage(data: DashboardData): string {
       const sub = data.subdomainUrl(name);
       const subLink = sub ? ` · <a href="${escapeHtml(sub)}">${escapeHtml(new URL(sub).host)}</a>` : '';
       return `<tr data-site="${escapeHtml(name)}">
-  <td><a href="/${escapeHtml(name)}">${escapeHtml(name)}</a>${subLink}<br><span class="muted">${escapeHtml(site.path)}</span></td>
+  <td><a href="/${escapeHtml(name)}">${escapeHtml(name)}</a>${subLink}<br><span class="muted">${escapeName(site.path)}</span></td>
   <td>v${site.version ?? 0} · ${formatBytes(site.size ?? 0)}<br><span class="muted">${escapeHtml(site.updatedAt)}</span></td>
   <td><a href="/dashboard/sites/${escapeHtml(name)}">versions</a></td>
   <td><form class="inline" method="post" action="/dashboard/sites/${escapeHtml(name)}/delete">
@@ -90,8 +93,56 @@ export function dashboardPage(data: DashboardData): string {
 ${notice}
 <h1>Your sites</h1>
 <p class="muted">Sites: ${data.usage.sites} of ${limitText(account.maxSites)} · Storage: ${formatBytes(data.usage.storageBytes)} of ${limitText(account.maxStorageBytes, formatBytes)} · Uploads: ${data.uploads}</p>
-${table}`,
+${table}
+${devicesSection(data.devices, data.csrf)}
+<p><a href="/account/password" id="change-password">Change password</a></p>`,
   );
+}
+
+const when = (ms: number | null): string => (ms === null ? 'not yet' : new Date(ms).toISOString());
+
+/** The account's signed-in devices, each with a Revoke button (a lost laptop is signed out from here). */
+function devicesSection(devices: DeviceConnection[], csrf: string): string {
+  if (devices.length === 0) {
+    return '<h2>Devices</h2><p class="muted" id="no-devices">No device is signed in to Hyperclay Sync.</p>';
+  }
+  const rows = devices
+    .map(
+      (device) => `<tr data-device="${escapeHtml(device.sid)}">
+  <td class="device-name">${escapeName(device.deviceName)}</td>
+  <td>${escapeHtml(when(device.signedInAtMs))}</td><td class="last-seen">${escapeHtml(when(device.lastSeenAtMs))}</td>
+  <td><form class="inline" method="post" action="/dashboard/devices/revoke">
+    <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+    <input type="hidden" name="sid" value="${escapeHtml(device.sid)}">
+    <button type="submit">Revoke</button></form></td>
+</tr>`,
+    )
+    .join('\n');
+  return `<h2>Devices</h2>
+<table id="devices"><thead><tr><th>Device</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** The password change form: the current password, the new one twice. */
+export function passwordPage(options: { csrf: string; error?: string }): string {
+  const error = options.error ? `<p class="error" id="error" role="alert">${escapeHtml(options.error)}</p>` : '';
+  return layout(
+    'Change password',
+    `<p><a href="/">← Your sites</a></p><h1>Change password</h1>${error}
+<p class="muted">Every device signed in to Hyperclay Sync, and every other browser, is signed out.</p>
+<form method="post" action="/account/password">
+  <input type="hidden" name="csrf" value="${escapeHtml(options.csrf)}">
+  <label>Current password <input type="password" name="current" autocomplete="current-password" required></label>
+  <label>New password <input type="password" name="password" autocomplete="new-password" required minlength="8"></label>
+  <label>New password again <input type="password" name="confirm" autocomplete="new-password" required minlength="8"></label>
+  <button type="submit">Change password</button>
+</form>`,
+  );
+}
+
+/** A short page that says what happened, with the way back. */
+export function messagePage(title: string, sentences: string[]): string {
+  const body = sentences.map((sentence) => `<p id="message">${escapeName(sentence)}</p>`).join('');
+  return layout(title, `<h1>${escapeHtml(title)}</h1>${body}<p><a href="/">← Your sites</a></p>`);
 }
 
 export function signedOutHome(): string {
@@ -129,6 +180,6 @@ export function versionsPage(data: { name: string; current: Entry | null; versio
 export function errorPage(status: number, title: string, message: string): string {
   return layout(
     title,
-    `<h1>${escapeHtml(title)}</h1><p class="error" id="error">${escapeHtml(message)}</p><p class="muted">HTTP ${status} · <a href="/">Home</a></p>`,
+    `<h1>${escapeHtml(title)}</h1><p class="error" id="error">${escapeName(message)}</p><p class="muted">HTTP ${status} · <a href="/">Home</a></p>`,
   );
 }

@@ -3,6 +3,7 @@
 
 import type { Context } from 'hono';
 import { ERROR_STATUS, type ErrorCode, errorBody } from '../../protocol/index.js';
+import { ISOLATION_HEADERS } from '../auth/pages.js';
 import { errorPage, PAGE_CSP } from './pages.js';
 
 /** A refusal a platform route throws: a page for the browser routes, a JSON body for the save endpoint. */
@@ -20,7 +21,7 @@ export class PlatformError extends Error {
 
 export function pageResponse(c: Context, status: number, html: string): Response {
   c.header('Content-Security-Policy', PAGE_CSP);
-  c.header('X-Frame-Options', 'DENY');
+  for (const [name, value] of Object.entries(ISOLATION_HEADERS)) c.header(name, value);
   c.header('Cache-Control', 'no-store');
   c.header('Referrer-Policy', 'same-origin');
   return c.html(html, status as 200);

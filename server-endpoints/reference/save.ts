@@ -5,7 +5,7 @@ import type { BlankEnv } from 'hono/types';
 import { checkSiteName, type ErrorCode, MAX_FILE_BYTES } from '../../protocol/index.js';
 import { BodyStalled, BodyTooLarge, DEFAULT_BODY_IDLE_MS, discardStaged, stageBody, stagingOf } from '../http.js';
 import type { StagedContent, SyncStorage, WriteFileResult } from '../types.js';
-import { requireSameOrigin, signedIn } from './guards.js';
+import { requireSameOrigin, saverOf } from './guards.js';
 import type { PlatformOptions } from './platform.js';
 import { jsonError, PlatformError } from './respond.js';
 
@@ -55,12 +55,11 @@ async function stageSaveBody(storage: SyncStorage, c: SaveContext): Promise<Stag
 /** Saves through the same storage call as sync, with no base version and the server's clock: the platform wins. */
 async function save(options: PlatformOptions, c: SaveContext): Promise<Response> {
   requireSaveOrigin(c);
-  const session = signedIn(options.accounts, c);
-  if (!session) throw new PlatformError('unauthorized', 'Sign in to the platform to save this site.');
   const name = c.req.param('name');
+  const account = saverOf(options, c, name);
+  if (!account) throw new PlatformError('unauthorized', 'Sign in to the platform to save this site.');
   const checked = checkSiteName(name);
   if (!checked.ok) throw new PlatformError('invalid_name', `"${name}" is not a site name: ${checked.message}.`);
-  const { account } = session;
   const current = await options.storage.readFile(account.id, { kind: 'site', key: name });
   if (!current || current.entry.deleted) throw new PlatformError('not_found', `You have no site named "${name}".`);
   const body = await stageSaveBody(options.storage, c);

@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { escapeInvisible } from '../../protocol/index.js';
+import { nodeClientAddress, type RateLimits } from '../auth/rate-limit.js';
 import { openEmbeddedAuthStore } from '../auth/store.js';
 import { fail } from '../http.js';
 import { createSyncEndpoints } from '../index.js';
@@ -16,10 +18,11 @@ import { openPostgresAuthStore, openPostgresStorage } from '../storage/postgres.
 import { openS3BlobStore, s3OptionsFromUrl } from '../storage/s3.js';
 import type { AuthStore, SyncStorage } from '../types.js';
 import { type AccountStore, openAccountStore } from './accounts.js';
+import type { LoginThrottleSettings } from './login-throttle.js';
 import { errorPage } from './pages.js';
 import { createPlatform } from './platform.js';
 import { notFoundPage } from './respond.js';
-import { subdomainSite } from './sites.js';
+import { subdomainSite } from './site-origin.js';
 
 export const DEFAULT_PORT = 4321;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -36,6 +39,11 @@ export interface ReferenceServerOptions {
   minClientVersion?: string;
   /** Sync storage and sign-in records on PostgreSQL + S3 instead of the data folder (accounts stay there). */
   external?: ExternalStores | null;
+  /** The clock of the login throttle (tests move it); default Date.now. */
+  throttleClock?: () => number;
+  /** The API limits of the sync endpoints (DEFAULT_RATE_LIMITS when absent); `false`: none. */
+  rateLimits?: Partial<RateLimits> | false;
+  loginThrottle?: LoginThrottleSettings;
 }
 
 /** Where the sync storage lives when it is not embedded: a PostgreSQL URL and an S3 URL (`http://host/bucket`). */
@@ -123,6 +131,8 @@ export async function openReferenceStores(
 ): Promise<ReferenceStores> {
   const paths = dataPaths(dataDir);
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+  // mkdir's mode applies only to a folder it creates: an existing data folder made 0755 by hand is closed too.
+  chmodSync(paths.root, 0o700);
   const tokenSecret = loadTokenSecret(paths.secret);
   const accounts = openAccountStore({ dir: paths.accounts });
   let storage: SyncStorage;
@@ -223,9 +233,13 @@ function referenceApp(
   const platform = createPlatform({
     accounts: stores.accounts,
     storage: stores.storage,
+    authStore: stores.authStore,
     csrfKey: `${stores.tokenSecret}:platform-csrf`,
     port,
     log,
+    clientAddress: nodeClientAddress,
+    ...(options.throttleClock ? { now: options.throttleClock } : {}),
+    ...(options.loginThrottle ? { loginThrottle: options.loginThrottle } : {}),
   });
   const app = new Hono();
   app.use('*', accessLog(log, inFlight));
@@ -238,6 +252,7 @@ function referenceApp(
       identity: stores.accounts.identity,
       tokenSecret: stores.tokenSecret,
       ...(options.minClientVersion ? { minClientVersion: options.minClientVersion } : {}),
+      ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
       log,
     }),
   );
@@ -262,7 +277,9 @@ async function listen(app: Hono, host: string, port: number, stores: ReferenceSt
 
 export async function startReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
   const host = options.host ?? DEFAULT_HOST;
-  const log = options.log ?? defaultLog;
+  const sink = options.log ?? defaultLog;
+  // Names reach log lines (sites, devices, paths): no line may carry a raw control or bidi character.
+  const log = (line: string): void => sink(escapeInvisible(line));
   const stores = await openReferenceStores(options.dataDir ?? DEFAULT_DATA_DIR, options.external ?? null, log);
   const inFlight = new InFlight();
   let boundPort: number | null = null;

@@ -1,19 +1,15 @@
-// Serving sites and their uploads to browsers: by path (`/<name>/...`) and on their own host (`<name>.localhost`).
+// Serving sites and their uploads to browsers, only on each site's own host (`<name>.localhost`): user content never
+// shares an origin with the platform's pages. `/<name>/...` on the platform's origin only redirects there.
 
 import type { Context, MiddlewareHandler } from 'hono';
-import type { BlankEnv } from 'hono/types';
-import { checkPath, checkSiteName, type Entry, folderOf, joinPath } from '../../protocol/index.js';
-import type { SyncStorage } from '../types.js';
+import { checkPath, checkSiteName, type Entry, encodePath, folderOf, joinPath } from '../../protocol/index.js';
+import { safeReturnPath } from '../auth/return-path.js';
+import type { StoredFile, SyncStorage } from '../types.js';
+import { signedIn } from './guards.js';
+import type { PlatformOptions } from './platform.js';
 import { errorHtml, noSuchSite } from './respond.js';
-
-const SUBDOMAIN_HOST = /^([a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?)\.localhost(?::\d{1,5})?$/;
-
-/** The site a `<name>.localhost[:port]` Host header names, or null for the platform's own host. */
-export function subdomainSite(host: string | undefined): string | null {
-  const match = host ? SUBDOMAIN_HOST.exec(host.toLowerCase()) : null;
-  if (!match?.[1]) return null;
-  return checkSiteName(match[1]).ok ? match[1] : null;
-}
+import { isSiteSpace, siteOrigin, subdomainSite } from './site-origin.js';
+import { ENTER_PATH, enterSite, siteTicket } from './site-pass.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
@@ -26,6 +22,8 @@ const CONTENT_TYPES: Record<string, string> = {
   md: 'text/markdown; charset=utf-8',
   csv: 'text/csv; charset=utf-8',
   xml: 'application/xml',
+  xhtml: 'application/xhtml+xml',
+  xsl: 'application/xslt+xml',
   svg: 'image/svg+xml',
   png: 'image/png',
   jpg: 'image/jpeg',
@@ -48,6 +46,17 @@ const CONTENT_TYPES: Record<string, string> = {
   zip: 'application/zip',
 };
 
+/**
+ * Types a browser runs as a document with scripts (HTML, SVG, XML and its kin), and unknown bytes: an upload of
+ * one of these is served sandboxed, so even on its site's origin it runs no script and has an opaque origin.
+ */
+const ACTIVE_TYPE =
+  /^(?:text\/html|image\/svg\+xml|application\/(?:xml|xhtml\+xml|xslt\+xml|octet-stream)|text\/xml)\b/;
+
+export function isActiveType(contentType: string): boolean {
+  return ACTIVE_TYPE.test(contentType);
+}
+
 export function contentTypeOf(path: string): string {
   const dot = path.lastIndexOf('.');
   const ext = dot === -1 ? '' : path.slice(dot + 1).toLowerCase();
@@ -69,71 +78,94 @@ function uploadPathOf(encoded: string): string | null {
   return checked.ok ? checked.value : null;
 }
 
-function siteResponse(c: Context, content: Buffer, entry: Entry, contentType: string): Response {
+function contentResponse(c: Context, content: Buffer, entry: Entry, contentType: string, sandbox: boolean): Response {
   c.header('Content-Type', contentType);
   c.header('X-Content-Type-Options', 'nosniff');
   c.header('Cache-Control', 'no-cache');
   c.header('ETag', `"${entry.sha256 ?? ''}"`);
+  if (sandbox) c.header('Content-Security-Policy', 'sandbox');
   return c.body(new Uint8Array(content), 200);
 }
 
-/** The account that holds a site name; null for a name that breaks the rules or that nobody holds. */
-async function ownerOf(storage: SyncStorage, name: string): Promise<string | null> {
-  return checkSiteName(name).ok ? await storage.siteOwner(name) : null;
+/** A live site of this name and its owner; null for a name that breaks the rules, nobody holds, or deleted. */
+async function liveSite(storage: SyncStorage, name: string): Promise<(StoredFile & { owner: string }) | null> {
+  const owner = checkSiteName(name).ok ? await storage.siteOwner(name) : null;
+  const file = owner ? await storage.readFile(owner, { kind: 'site', key: name }) : null;
+  return owner && file && !file.entry.deleted ? { ...file, owner } : null;
 }
 
-export async function serveSite(storage: SyncStorage, c: Context, name: string): Promise<Response> {
-  const owner = await ownerOf(storage, name);
-  const file = owner ? await storage.readFile(owner, { kind: 'site', key: name }) : null;
-  if (!file || file.entry.deleted) return noSuchSite(c, name);
-  return siteResponse(c, file.content, file.entry, 'text/html; charset=utf-8');
+async function serveSite(storage: SyncStorage, c: Context, name: string): Promise<Response> {
+  const site = await liveSite(storage, name);
+  if (!site) return noSuchSite(c, name);
+  // A site is the owner's app and runs on its own origin: not sandboxed.
+  return contentResponse(c, site.content, site.entry, 'text/html; charset=utf-8', false);
 }
 
 /** An upload of the site's owner: next to the site (its folder) first, then from the account root. */
-export async function serveUpload(
-  storage: SyncStorage,
-  c: Context,
-  name: string,
-  encodedPath: string,
-): Promise<Response> {
+async function serveUpload(storage: SyncStorage, c: Context, name: string, encodedPath: string): Promise<Response> {
   const path = uploadPathOf(encodedPath);
-  const owner = await ownerOf(storage, name);
-  if (!owner) return noSuchSite(c, name);
+  const site = await liveSite(storage, name);
+  if (!site) return noSuchSite(c, name);
   if (!path) return errorHtml(c, 404, 'Not found', 'That upload path breaks the platform path rules.');
-  const site = await storage.readFile(owner, { kind: 'site', key: name });
-  const folder = site && !site.entry.deleted ? folderOf(site.entry.path) : '';
+  const folder = folderOf(site.entry.path);
   const candidates = folder === '' ? [path] : [joinPath(folder, path), path];
   for (const candidate of candidates) {
     const checked = checkPath(candidate, 'file');
     if (!checked.ok) continue;
-    const file = await storage.readFile(owner, { kind: 'upload', key: checked.value });
-    if (file && !file.entry.deleted) return siteResponse(c, file.content, file.entry, contentTypeOf(checked.value));
+    const file = await storage.readFile(site.owner, { kind: 'upload', key: checked.value });
+    if (!file || file.entry.deleted) continue;
+    const type = contentTypeOf(checked.value);
+    return contentResponse(c, file.content, file.entry, type, isActiveType(type));
   }
   return errorHtml(c, 404, 'Not found', `The site "${name}" has no upload at "${path}".`);
 }
 
-/** `/<name>/<rest>`: the site itself when `rest` is empty, else one of its uploads. */
-export function serveByPath(storage: SyncStorage, c: Context<BlankEnv, '/:name/*'>): Promise<Response> {
-  const name = c.req.param('name');
+/**
+ * `/<name>` and `/<name>/<upload path>` on the platform's origin: a redirect to the same path on the site's own
+ * host, never the content. The owner, signed in here, goes through the site's pass exchange so the site can save
+ * itself from there. The query is dropped: a sign-in redirect to a loopback `/callback` on this server's own port
+ * must never hand its code to a site named "callback".
+ */
+export async function redirectToSiteHost(options: PlatformOptions, c: Context, name: string): Promise<Response> {
   const pathname = new URL(c.req.url).pathname;
-  const rest = pathname.slice(pathname.indexOf('/', 1) + 1);
-  return rest === '' ? serveSite(storage, c, name) : serveUpload(storage, c, name, rest);
+  const slash = pathname.indexOf('/', 1);
+  const rest = slash === -1 ? '' : pathname.slice(slash + 1);
+  const site = await liveSite(options.storage, name);
+  if (!site) return noSuchSite(c, name);
+  const upload = rest === '' ? '' : uploadPathOf(rest);
+  if (upload === null) return errorHtml(c, 404, 'Not found', 'That upload path breaks the platform path rules.');
+  const target = `/${upload === '' ? '' : encodePath(upload)}`;
+  const origin = siteOrigin(options.port(), c, name);
+  const session = signedIn(options.accounts, c);
+  c.header('Cache-Control', 'no-store');
+  if (session?.account.id !== site.owner) return c.redirect(`${origin}${target}`, 302);
+  const ticket = siteTicket(options.sitePassKey, name, session.cookie, Date.now());
+  const query = new URLSearchParams({ ticket, to: target });
+  // The ticket lives a minute and is worth one site's pass only: still, no referrer carries it anywhere.
+  c.header('Referrer-Policy', 'no-referrer');
+  return c.redirect(`${origin}${ENTER_PATH}?${query}`, 302);
 }
 
 /**
  * Sites on their own host: `http://<name>.localhost:<port>/` and its uploads. Mounted before every other route so
- * no platform route shadows a site; only the site's own save goes on to the routes.
+ * no platform route shadows a site, and no platform page is ever served on a site's host: only the site's own
+ * save goes on to the routes.
  */
-export function siteHost(storage: SyncStorage): MiddlewareHandler {
+export function siteHost(options: PlatformOptions): MiddlewareHandler {
   return async (c, next) => {
-    const name = subdomainSite(c.req.header('host'));
-    if (name === null) return next();
-    if (c.req.method === 'POST' && new URL(c.req.url).pathname === `/save/${name}`) return next();
+    const host = c.req.header('host');
+    const name = subdomainSite(host);
+    if (name === null) {
+      // A `*.localhost` host that names no valid site (`www.localhost`, `a--b.localhost`) is still not the platform.
+      return isSiteSpace(host) ? errorHtml(c, 404, 'Not found', 'There is no site at this address.') : next();
+    }
+    const pathname = new URL(c.req.url).pathname;
+    if (c.req.method === 'POST' && pathname === `/save/${name}`) return next();
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
       return errorHtml(c, 405, 'Not allowed', 'Sites are read with GET; saves go to POST /save/<name>.');
     }
-    const pathname = new URL(c.req.url).pathname;
-    if (pathname === '/' || pathname === '') return serveSite(storage, c, name);
-    return serveUpload(storage, c, name, pathname.slice(1));
+    if (pathname === ENTER_PATH) return enterSite(options.sitePassKey, name, c, safeReturnPath(c.req.query('to')));
+    if (pathname === '/' || pathname === '') return serveSite(options.storage, c, name);
+    return serveUpload(options.storage, c, name, pathname.slice(1));
   };
 }

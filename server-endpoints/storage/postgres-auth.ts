@@ -1,8 +1,9 @@
 // The PostgreSQL AuthStore: sign-in codes (by hash, single use) and device connections, shared by every process.
 
 import { randomBytes } from 'node:crypto';
-import type { AuthCodeRecord, AuthStore } from '../types.js';
-import type { Num, PostgresConnection } from './postgres-db.js';
+import type pg from 'pg';
+import type { AuthCodeRecord, AuthStore, DeviceConnection } from '../types.js';
+import { type Num, type PostgresConnection, transaction } from './postgres-db.js';
 import { openMigratedPool } from './postgres-schema.js';
 
 export type PostgresAuthStoreOptions = PostgresConnection & {
@@ -20,9 +21,45 @@ interface CodeRow {
   expires_at_ms: Num;
 }
 
+interface DeviceRow {
+  sid: string;
+  device_name: string;
+  created_at_ms: Num;
+  last_seen_ms: Num | null;
+}
+
+function toDevice(row: DeviceRow): DeviceConnection {
+  return {
+    sid: row.sid,
+    deviceName: row.device_name,
+    signedInAtMs: Number(row.created_at_ms),
+    lastSeenAtMs: row.last_seen_ms === null ? null : Number(row.last_seen_ms),
+  };
+}
+
+/** Arbitrary, fixed: serialises the one column this store adds, when several processes start together. */
+const LAST_SEEN_LOCK = 0x6863_6c73;
+
+/**
+ * The device list's last-seen column, added to databases made before it (the schema of postgres-schema.ts is the
+ * storage's; this store owns only this column). Under an advisory lock, so concurrent starts do not race the DDL.
+ */
+async function addLastSeen(pool: pg.Pool): Promise<void> {
+  await transaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [LAST_SEEN_LOCK]);
+    await client.query('ALTER TABLE sync_connections ADD COLUMN IF NOT EXISTS last_seen_ms BIGINT');
+  });
+}
+
 /** Sign-in codes (by hash, single use) and device connections in PostgreSQL, shared by every process. */
 export async function openPostgresAuthStore(options: PostgresAuthStoreOptions): Promise<AuthStore> {
   const { pool, owned } = await openMigratedPool(options, options.log ?? (() => {}));
+  try {
+    await addLastSeen(pool);
+  } catch (error) {
+    if (owned) await pool.end().catch(() => {});
+    throw error;
+  }
   const now = options.now ?? Date.now;
   let closed = false;
   return {
@@ -63,6 +100,25 @@ export async function openPostgresAuthStore(options: PostgresAuthStoreOptions): 
         now(),
         sid,
       ]);
+    },
+    async revokeAccountConnections(accountId) {
+      const { rowCount } = await pool.query(
+        'UPDATE sync_connections SET revoked_at_ms = $1 WHERE account_id = $2 AND revoked_at_ms IS NULL',
+        [now(), accountId],
+      );
+      return rowCount ?? 0;
+    },
+    async touchConnection(sid, atMs) {
+      await pool.query('UPDATE sync_connections SET last_seen_ms = $1 WHERE sid = $2', [atMs, sid]);
+    },
+    async connections(accountId) {
+      const { rows } = await pool.query<DeviceRow>(
+        `SELECT sid, device_name, created_at_ms, last_seen_ms FROM sync_connections
+         WHERE account_id = $1 AND revoked_at_ms IS NULL
+         ORDER BY COALESCE(last_seen_ms, created_at_ms) DESC, sid`,
+        [accountId],
+      );
+      return rows.map(toDevice);
     },
     async connection(sid) {
       const { rows } = await pool.query<{ account_id: string; revoked_at_ms: Num | null }>(

@@ -169,7 +169,7 @@ describe('browser sign-in (real Chromium)', () => {
     await context.close();
   });
 
-  it('a site saves itself from the browser with the login cookie; a page on another origin cannot save it', async () => {
+  it('a site saves itself from its own origin after its owner opens it; a page on another origin cannot save it', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${platform.url}/login`);
@@ -178,8 +178,16 @@ describe('browser sign-in (real Chromium)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#account-email').waitFor();
 
+    // The dashboard's link goes through the platform, which sends the owner on to the site's own origin.
     await page.goto(`${platform.url}/carolsite`);
+    const siteOrigin = `http://carolsite.localhost:${platform.port}`;
+    expect(new URL(page.url()).origin).toBe(siteOrigin);
+    expect(new URL(page.url()).pathname).toBe('/');
     await expect(page.locator('#text').textContent()).resolves.toBe('first');
+    // The site's host holds its own pass, never the platform's login cookie.
+    const cookies = (await context.cookies(siteOrigin)).map((cookie) => cookie.name);
+    expect(cookies).toContain('hc_site');
+    expect(cookies).not.toContain('hc_session');
     const saved = await page.evaluate(async () => {
       document.querySelector('#text')!.textContent = 'second';
       const response = await fetch('/save/carolsite', {
@@ -193,21 +201,37 @@ describe('browser sign-in (real Chromium)', () => {
     await page.reload();
     await expect(page.locator('#text').textContent()).resolves.toBe('second');
 
-    // Another origin on the same host is the same site for SameSite=Lax, so the cookie travels: Origin must stop it.
+    // Another origin cannot save it, neither on the site's host nor on the platform's.
     await page.goto(`http://127.0.0.1:${callback.port}/elsewhere`);
-    const attack = await page.evaluate(async (target) => {
-      try {
-        await fetch(target, { method: 'POST', body: '<p>defaced</p>', mode: 'no-cors', credentials: 'include' });
-        return 'sent';
-      } catch (error) {
-        return String(error);
-      }
-    }, `${platform.url}/save/carolsite`);
-    expect(attack).toBe('sent');
-    // It reached the server (so the refusal below is the server's, not the browser's).
-    expect(logLines.filter((line) => /^POST \/save\/carolsite 403 /.test(line))).toHaveLength(1);
-    const served = await fetch(`${platform.url}/carolsite`);
-    const html = await served.text();
+    const attack = await page.evaluate(
+      async (targets) => {
+        const sent: string[] = [];
+        for (const target of targets) {
+          try {
+            await fetch(target, { method: 'POST', body: '<p>defaced</p>', mode: 'no-cors', credentials: 'include' });
+            sent.push('sent');
+          } catch (error) {
+            sent.push(String(error));
+          }
+        }
+        return sent;
+      },
+      [`${siteOrigin}/save/carolsite`, `${platform.url}/save/carolsite`],
+    );
+    expect(attack).toEqual(['sent', 'sent']);
+    // Both reached the server (so the refusals are the server's, not the browser's).
+    await waitForFound(
+      () => logLines.find((line) => /^POST carolsite\.localhost\/save\/carolsite 403 /.test(line)),
+      'the refused save on the site host',
+    );
+    await waitForFound(
+      () => logLines.find((line) => /^POST \/save\/carolsite 403 /.test(line)),
+      'the refused save on the platform origin',
+    );
+    const served = await fetch(`${platform.url}/sync/health`);
+    expect(served.status).toBe(200);
+    await page.goto(`${siteOrigin}/`);
+    const html = await page.content();
     expect(html).toContain('second');
     expect(html).not.toContain('defaced');
     await context.close();

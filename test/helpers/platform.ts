@@ -11,7 +11,7 @@ import { serve } from '@hono/node-server';
 import { encodePath } from '../../protocol/index.js';
 import { openEmbeddedAuthStore } from '../../server-endpoints/auth/store.js';
 import { signToken } from '../../server-endpoints/auth/tokens.js';
-import { createSyncEndpoints } from '../../server-endpoints/index.js';
+import { createSyncEndpoints, type SyncEndpointsOptions } from '../../server-endpoints/index.js';
 import { type EmbeddedStorage, openEmbeddedStorage } from '../../server-endpoints/storage/embedded.js';
 import type { Account, AuthStore, IdentityProvider, SyncStorage } from '../../server-endpoints/types.js';
 
@@ -30,6 +30,8 @@ export interface TestPlatformOptions {
   bodyIdleMs?: number;
   /** What the endpoints see of the storage (e.g. a wrapper that injects failures); default the storage itself. */
   wrapStorage?: (storage: EmbeddedStorage) => SyncStorage;
+  /** The endpoints' API limits (their defaults when absent); `false`: none. */
+  rateLimits?: SyncEndpointsOptions['rateLimits'];
 }
 
 export interface NewAccount {
@@ -43,9 +45,20 @@ export interface NewAccount {
   maxStorageBytes?: number | null;
 }
 
+/** One request the platform got: when it arrived (ms), what it was, and the answer's status (0 while running). */
+export interface AnsweredRequest {
+  atMs: number;
+  method: string;
+  path: string;
+  status: number;
+  retryAfter: string | null;
+}
+
 export interface TestPlatform {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   url: string;
+  /** Every request so far, in order of arrival. */
+  requests: AnsweredRequest[];
   dir: string;
   tokenSecret: string;
   storage: EmbeddedStorage;
@@ -101,12 +114,29 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     ...(options.minClientVersion === undefined ? {} : { minClientVersion: options.minClientVersion }),
     ...(options.log === undefined ? {} : { log: options.log }),
     ...(options.bodyIdleMs === undefined ? {} : { bodyIdleMs: options.bodyIdleMs }),
+    ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
   });
 
-  const { server, url } = await serveOnLoopback(app.fetch);
+  const requests: AnsweredRequest[] = [];
+  const { server, url } = await serveOnLoopback(async (request, env) => {
+    // Recorded on arrival (status 0 until answered), so a test can wait for a request that is still running.
+    const seen: AnsweredRequest = {
+      atMs: Date.now(),
+      method: request.method,
+      path: new URL(request.url).pathname,
+      status: 0,
+      retryAfter: null,
+    };
+    requests.push(seen);
+    const response = await app.fetch(request, env);
+    seen.status = response.status;
+    seen.retryAfter = response.headers.get('retry-after');
+    return response;
+  });
 
   return {
     url,
+    requests,
     dir,
     tokenSecret,
     storage,
@@ -162,8 +192,8 @@ export function sha256Hex(content: string | Uint8Array): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
-/** Serves `fetch` on 127.0.0.1 at a free port. */
-export async function serveOnLoopback(fetch: (request: Request) => Response | Promise<Response>) {
+/** Serves `fetch` on 127.0.0.1 at a free port; `env` is @hono/node-server's (the socket, for client addresses). */
+export async function serveOnLoopback(fetch: (request: Request, env?: unknown) => Response | Promise<Response>) {
   const server = await new Promise<Server>((resolve) => {
     const started = serve({ fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(started as Server));
   });

@@ -317,6 +317,46 @@ function describeAuthStore(name: string, platform: () => PlatformUnderTest, worl
       expect(await auth.takeCode('hash-two')).toEqual(record);
     });
 
+    it('keeps each device its name and last seen; revoking one or all of an account leaves others alone', async () => {
+      const auth = platform().authStore;
+      const account = `acct-devices-${world.clock}`;
+      const laptop = await auth.createConnection(account, 'Laptop \u202egpj.exe');
+      const phone = await auth.createConnection(account, 'Phone');
+      const elsewhere = await auth.createConnection(`${account}-other`, 'Not mine');
+      expect(await auth.connections(account)).toEqual(
+        [
+          { sid: laptop, deviceName: 'Laptop \u202egpj.exe', signedInAtMs: world.clock, lastSeenAtMs: null },
+          { sid: phone, deviceName: 'Phone', signedInAtMs: world.clock, lastSeenAtMs: null },
+        ].sort((a, b) => (a.sid < b.sid ? -1 : 1)),
+      );
+      await auth.touchConnection(phone, world.clock + 60_000);
+      expect((await auth.connections(account)).map((d) => [d.sid, d.lastSeenAtMs])).toEqual([
+        [phone, world.clock + 60_000],
+        [laptop, null],
+      ]);
+      await auth.revokeConnection(laptop);
+      expect((await auth.connections(account)).map((d) => d.sid)).toEqual([phone]);
+      expect(await auth.revokeAccountConnections(account)).toBe(1);
+      expect(await auth.connections(account)).toEqual([]);
+      expect(await auth.connection(phone)).toEqual({ accountId: account, revoked: true });
+      expect(await auth.connection(elsewhere)).toEqual({ accountId: `${account}-other`, revoked: false });
+    });
+
+    it('writes a device last seen at its first request, then at most once a minute', async () => {
+      const account = platform().addAccount({ email: 'seen@example.com' });
+      const api = syncApi(platform().url, await platform().tokenFor(account));
+      expect((await platform().authStore.connections(account.id))[0]?.lastSeenAtMs).toBeNull();
+      expect((await api.get('/sync/me')).status).toBe(200);
+      const first = (await platform().authStore.connections(account.id))[0]?.lastSeenAtMs;
+      expect(first).toBe(world.clock);
+      world.clock += 30_000;
+      await api.get('/sync/me');
+      expect((await platform().authStore.connections(account.id))[0]?.lastSeenAtMs).toBe(first);
+      world.clock += 31_000;
+      await api.get('/sync/me');
+      expect((await platform().authStore.connections(account.id))[0]?.lastSeenAtMs).toBe(world.clock);
+    });
+
     it('logout revokes the connection: its token is refused with 401', async () => {
       const account = platform().addAccount({ email: 'logout@example.com' });
       const api = syncApi(platform().url, await platform().tokenFor(account));

@@ -5,12 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type AccountStore,
-  openAccountStore,
-  SESSION_LIFETIME_MS,
-  safeReturnPath,
-} from '../../server-endpoints/reference/accounts.js';
+import { safeReturnPath } from '../../server-endpoints/auth/return-path.js';
+import { type AccountStore, openAccountStore, SESSION_LIFETIME_MS } from '../../server-endpoints/reference/accounts.js';
 
 describe('reference accounts store', () => {
   let dir: string;

@@ -1,7 +1,7 @@
 // The reference platform server over real HTTP on 127.0.0.1: login, dashboard and delete, site and upload
 // serving by path and by `<name>.localhost`, the platform save endpoint, and the access log.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,65 +15,8 @@ import {
   type ReferenceServer,
   startReferenceServer,
 } from '../../server-endpoints/reference/server.js';
+import { call, cookieOf, form, postLogin, type Reply, sha256, signInDevice } from '../helpers/reference.js';
 import { unescapeHtml } from './server-auth-helpers.js';
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  text: string;
-}
-
-interface Call {
-  method?: string;
-  path: string;
-  host?: string;
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-}
-
-/** node:http rather than fetch: the Host header must be set freely and redirects must not be followed. */
-function call(base: string, options: Call): Promise<Reply> {
-  const url = new URL(options.path, base);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      {
-        method: options.method ?? 'GET',
-        headers: { ...(options.host ? { host: options.host } : {}), ...options.headers },
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
-const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
-const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-
-function hiddenInputs(html: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields[unescapeHtml(match[1] ?? '')] = unescapeHtml(match[2] ?? '');
-  }
-  return fields;
-}
-
-function cookieOf(reply: Reply): string {
-  const header = reply.headers['set-cookie'];
-  const first = (Array.isArray(header) ? header[0] : header) ?? '';
-  return first.split(';')[0] ?? '';
-}
 
 const PASSWORD = 'correct horse battery';
 
@@ -130,14 +73,13 @@ describe('reference platform server', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function login(email: string, password = PASSWORD, next = '/'): Promise<Reply> {
-    return call(base, {
-      method: 'POST',
-      path: '/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
-      body: form({ email, password, next }),
-    });
+  /** A GET on a site's own host, as a browser at http://<name>.localhost:<port> sends it. */
+  function site(name: string, path: string): Promise<Reply> {
+    return call(base, { path, host: `${name}.localhost:${server.port}` });
   }
+
+  const login = (email: string, password = PASSWORD, next = '/'): Promise<Reply> =>
+    postLogin(base, { email, password, next });
 
   async function cookieFor(email: string): Promise<string> {
     const reply = await login(email);
@@ -145,38 +87,7 @@ describe('reference platform server', () => {
     return cookieOf(reply);
   }
 
-  /** The whole browser sign-in over HTTP: authorize, consent (Allow), code, token. */
-  async function tokenFor(email: string): Promise<string> {
-    const cookie = await cookieFor(email);
-    const verifier = randomBytes(32).toString('base64url');
-    const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const redirectUri = 'http://127.0.0.1:9/callback';
-    const query = new URLSearchParams({
-      redirect_uri: redirectUri,
-      state: 'state-1',
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-      device_name: 'reference test',
-    });
-    const consent = await call(base, { path: `/sync/authorize?${query}`, headers: { cookie } });
-    expect(consent.status).toBe(200);
-    const allowed = await call(base, {
-      method: 'POST',
-      path: '/sync/authorize',
-      headers: { cookie, origin: base, 'content-type': 'application/x-www-form-urlencoded' },
-      body: form({ ...hiddenInputs(consent.text), decision: 'allow' }),
-    });
-    const code = /<code id="code">([^<]+)<\/code>/.exec(allowed.text)?.[1];
-    expect(code).toBeTruthy();
-    const token = await call(base, {
-      method: 'POST',
-      path: '/sync/token',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ code: unescapeHtml(code ?? ''), code_verifier: verifier, redirect_uri: redirectUri }),
-    });
-    expect(token.status).toBe(200);
-    return (JSON.parse(token.text) as { token: string }).token;
-  }
+  const tokenFor = async (email: string): Promise<string> => signInDevice(base, await cookieFor(email));
 
   async function allChanges(token: string, cursor = '0'): Promise<{ entries: Entry[]; cursor: string }> {
     const entries: Entry[] = [];
@@ -256,16 +167,6 @@ describe('reference platform server', () => {
       expect(page.text).toContain('name="next" value="/"');
     });
 
-    it('throttles an email after 10 wrong passwords, even with the right one, and only that email', async () => {
-      for (let i = 0; i < 10; i++) expect((await login('dave@example.com', `guess ${i} wrong`)).status).toBe(401);
-      const throttled = await login('dave@example.com', PASSWORD);
-      expect(throttled.status).toBe(429);
-      expect(throttled.headers['set-cookie']).toBeUndefined();
-      expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
-      expect(throttled.text).toContain('Too many wrong passwords');
-      expect((await login('alice@example.com', PASSWORD)).status).toBe(303);
-    });
-
     it('refuses a login form posted from another origin', async () => {
       const reply = await call(base, {
         method: 'POST',
@@ -342,7 +243,7 @@ describe('reference platform server', () => {
         body: form({ csrf: csrfOf(home.text) }),
       });
       expect(crossSite.status).toBe(403);
-      expect((await call(base, { path: '/doomed' })).status).toBe(200);
+      expect((await site('doomed', '/')).status).toBe(200);
     });
 
     it('deletes a site: it stops being served and a tombstone reaches clients through the change feed', async () => {
@@ -364,6 +265,7 @@ describe('reference platform server', () => {
       const after = await allChanges(token, before.cursor);
       const tombstone = after.entries.find((e) => e.kind === 'site' && e.name === 'doomed');
       expect(tombstone?.deleted).toBe(true);
+      expect((await site('doomed', '/')).status).toBe(404);
       expect((await call(base, { path: '/doomed' })).status).toBe(404);
       const listing = await call(base, { path: '/', headers: { cookie } });
       expect(listing.text).not.toContain('href="/doomed"');
@@ -371,13 +273,16 @@ describe('reference platform server', () => {
   });
 
   describe('site serving', () => {
-    it('serves a site at /<name> and /<name>/ as text/html', async () => {
+    it('serves a site only on its own host; /<name> and /<name>/ on the platform origin redirect there', async () => {
       for (const path of ['/hello', '/hello/']) {
         const reply = await call(base, { path });
-        expect(reply.status).toBe(200);
-        expect(reply.headers['content-type']).toMatch(/^text\/html/);
-        expect(reply.text).toBe('<h1>Hello from Alice</h1>');
+        expect(reply.status).toBe(302);
+        expect(reply.headers.location).toBe(`http://hello.localhost:${server.port}/`);
+        expect(reply.text).not.toContain('Hello from Alice');
       }
+      // The query never travels: a code sent to a loopback /callback on this port must not reach a site "callback".
+      const withQuery = await call(base, { path: '/hello?code=K&state=S' });
+      expect(withQuery.headers.location).toBe(`http://hello.localhost:${server.port}/`);
     });
 
     it('serves a site at http://<name>.localhost:<port>/ by its Host header', async () => {
@@ -391,36 +296,58 @@ describe('reference platform server', () => {
 
     it("serves the owner's uploads next to the site first, then from the account root", async () => {
       // journal lives in blog/: its relative "pic.png" is blog/pic.png, as when the file is opened from disk.
-      const sub = await call(base, { path: '/pic.png', host: `journal.localhost:${server.port}` });
+      const sub = await site('journal', '/pic.png');
       expect(sub.status).toBe(200);
       expect(sub.headers['content-type']).toBe('image/png');
       expect(sub.text).toBe('PNG-IN-BLOG');
+      expect(sub.headers['content-security-policy']).toBeUndefined();
       const byPath = await call(base, { path: '/journal/pic.png' });
-      expect(byPath.text).toBe('PNG-IN-BLOG');
-      const rooted = await call(base, { path: '/hello/blog/pic.png' });
+      expect(byPath.status).toBe(302);
+      expect(byPath.headers.location).toBe(`http://journal.localhost:${server.port}/pic.png`);
+      const rooted = await site('hello', '/blog/pic.png');
       expect(rooted.text).toBe('PNG-IN-BLOG');
-      const svg = await call(base, { path: '/logo.svg', host: `hello.localhost:${server.port}` });
+      const svg = await site('hello', '/logo.svg');
       expect(svg.headers['content-type']).toBe('image/svg+xml');
       expect(svg.headers['x-content-type-options']).toBe('nosniff');
-      const encoded = await call(base, { path: '/hello/docs/read%20me.txt' });
+      // An SVG is a document with scripts when opened: it runs none, on an opaque origin.
+      expect(svg.headers['content-security-policy']).toBe('sandbox');
+      const encoded = await site('hello', '/docs/read%20me.txt');
       expect(encoded.status).toBe(200);
       expect(encoded.text).toBe('spaces in a path');
+      const redirected = await call(base, { path: '/hello/docs/read%20me.txt' });
+      expect(redirected.headers.location).toBe(`http://hello.localhost:${server.port}/docs/read%20me.txt`);
     });
 
     it("never serves another account's upload through a site", async () => {
-      const reply = await call(base, { path: '/bobsite/logo.svg' });
-      expect(reply.status).toBe(404);
+      expect((await site('bobsite', '/logo.svg')).status).toBe(404);
     });
 
     it('answers 404 pages for unknown sites, uploads and hostile paths', async () => {
-      for (const path of ['/nosuchsite', '/hello/nothing.png', '/hello/..%2f..%2fetc/passwd', '/UPPER', '/a--b']) {
+      for (const path of ['/nosuchsite', '/hello/..%2f..%2fetc/passwd', '/UPPER', '/a--b', '/nosuchsite/x.png']) {
         const reply = await call(base, { path });
         expect(reply.status).toBe(404);
         expect(reply.headers['content-type']).toMatch(/^text\/html/);
       }
+      expect((await site('hello', '/nothing.png')).status).toBe(404);
+      expect((await site('hello', '/..%2f..%2fetc/passwd')).status).toBe(404);
+      // A name with a bidi override is echoed escaped, never raw (it would show "photoexe.jpg").
+      const spoofed = await site('hello', '/photo%E2%80%AEgpj.exe');
+      expect(spoofed.status).toBe(404);
+      expect(spoofed.text).toContain('photo\\u202egpj.exe');
+      expect(spoofed.text).not.toContain('\u202e');
       const unknownHost = await call(base, { path: '/', host: `nosuchsite.localhost:${server.port}` });
       expect(unknownHost.status).toBe(404);
       expect(unknownHost.text).toContain('There is no site named');
+    });
+
+    it('serves no platform page and no sync endpoint on a site host', async () => {
+      for (const host of [`hello.localhost:${server.port}`, `www.localhost:${server.port}`]) {
+        for (const path of ['/login', '/sync/authorize?x=1', '/sync/health', '/dashboard/sites/hello']) {
+          const reply = await call(base, { path, host });
+          expect(reply.status).toBe(404);
+          expect(reply.text).not.toContain('name="password"');
+        }
+      }
     });
 
     it('keeps the sync endpoints reachable next to the site routes', async () => {
@@ -444,7 +371,7 @@ describe('reference platform server', () => {
       expect(saved.entry.version).toBe(2);
       expect(saved.entry.sha256).toBe(sha256('<h1>Hello, saved from the browser</h1>'));
 
-      expect((await call(base, { path: '/hello' })).text).toBe('<h1>Hello, saved from the browser</h1>');
+      expect((await site('hello', '/')).text).toBe('<h1>Hello, saved from the browser</h1>');
       const versions = await call(base, {
         path: '/sync/sites/hello/versions',
         headers: { authorization: `Bearer ${token}` },
@@ -471,7 +398,7 @@ describe('reference platform server', () => {
       const cookie = await cookieFor('alice@example.com');
       const reply = await save('hello', '<h1>via header</h1>', { cookie, 'x-hyperclay-save': '1' });
       expect(reply.status).toBe(200);
-      expect((await call(base, { path: '/hello' })).text).toBe('<h1>via header</h1>');
+      expect((await site('hello', '/')).text).toBe('<h1>via header</h1>');
     });
 
     it('refuses a save with no cookie, from another account, from another origin, or with neither Origin nor header', async () => {
@@ -489,7 +416,7 @@ describe('reference platform server', () => {
       const bare = await save('hello', 'x', { cookie: alice });
       expect(bare.status).toBe(403);
       expect(JSON.parse(bare.text).error.message).toContain('X-Hyperclay-Save');
-      expect((await call(base, { path: '/hello' })).text).not.toBe('x');
+      expect((await site('hello', '/')).text).not.toBe('x');
     });
 
     it('answers bad names and unknown sites with JSON errors', async () => {
@@ -527,7 +454,7 @@ describe('reference platform server', () => {
         });
         expect(reply.status).toBe(403);
         expect(JSON.parse(reply.text).error.code).toBe('storage_limit_reached');
-        expect((await call(base, { path: '/bobsite' })).text).toBe('<p>Bob</p>');
+        expect((await site('bobsite', '/')).text).toBe('<p>Bob</p>');
       } finally {
         admin.update('bob@example.com', { maxStorageBytes: null });
         admin.close();

@@ -10,6 +10,7 @@ import { dataPaths, loadTokenSecret } from '../../server-endpoints/reference/ser
 import { openPostgresAuthStore } from '../../server-endpoints/storage/postgres.js';
 import { sha256Hex, syncApi } from '../helpers/platform.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { call } from '../helpers/reference.js';
 import { type S3Double, startS3Double } from '../helpers/s3-double.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -119,8 +120,10 @@ describe('the reference server on PostgreSQL + S3', () => {
       expect(s3.keys()).toContain(
         `blobs/${sha256Hex('<h1>from PG</h1>').slice(0, 2)}/${sha256Hex('<h1>from PG</h1>')}`,
       );
-      const page = await fetch(`${url}/pg-reference`);
-      expect([page.status, await page.text()]).toEqual([200, '<h1>from PG</h1>']);
+      // The site on its own host (`pg-reference.localhost`, which Node's resolver does not know: the Host header says it).
+      const siteHost = { path: '/', host: `pg-reference.localhost:${new URL(url).port}` };
+      const page = await call(url, siteHost);
+      expect([page.status, page.text]).toEqual([200, '<h1>from PG</h1>']);
       const head = (await api.changes('0')).json.cursor as string;
 
       // The admin command finds the same storage through the environment.
@@ -134,7 +137,8 @@ describe('the reference server on PostgreSQL + S3', () => {
       expect([deleted.code, deleted.stdout]).toEqual([0, expect.stringContaining('Deleted site "pg-reference"')]);
       const feed = await api.changes(head);
       expect(feed.json.entries).toMatchObject([{ name: 'pg-reference', deleted: true }]);
-      expect((await fetch(`${url}/pg-reference`)).status).toBe(404);
+      expect((await call(url, siteHost)).status).toBe(404);
+      expect((await fetch(`${url}/pg-reference`, { redirect: 'manual' })).status).toBe(404);
       // The sync data never touched the data folder: no embedded storage or auth database was made there.
       expect([existsSync(dataPaths(dir).storage), existsSync(dataPaths(dir).auth)]).toEqual([false, false]);
     },

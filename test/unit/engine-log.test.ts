@@ -45,6 +45,15 @@ describe('log lines', () => {
     expect(line).toContain('bad\\nname\\r\\twith\\u0000control\\u2028chars');
   });
 
+  it('show bidi controls in file names as escapes, so a name cannot reorder the line', () => {
+    // "invoice\u202Egpj.exe" shows as "invoiceexe.jpg" when the override reaches a terminal or an editor raw.
+    const line = formatLine(new Date(0), 'info', 'push invoice\u202egpj.exe', { device: 'lap\u2066top\u200f' });
+    for (const c of ['\u202e', '\u2066', '\u200f']) expect(line).not.toContain(c);
+    expect(line).toContain('push invoice\\u202egpj.exe device=lap\\u2066top\\u200f');
+    // Letters of right-to-left scripts are names, not controls: they stay as they are.
+    expect(formatLine(new Date(0), 'info', 'push שלום.html')).toContain('push שלום.html');
+  });
+
   it('formats sizes', () => {
     expect(formatBytes(0)).toBe('0 B');
     expect(formatBytes(1023)).toBe('1023 B');
