@@ -6,7 +6,7 @@ import { HEADER } from '../protocol/index.js';
 import { requireAuth } from './auth/middleware.js';
 import { authRoutes } from './auth/routes.js';
 import { type EndpointContext, endpointContext, type SyncEndpointsOptions, type SyncEnv } from './context.js';
-import { syncRoutes } from './sync/routes.js';
+import { syncError, syncRoutes } from './sync/routes.js';
 
 export type { EndpointContext, SyncEndpointsOptions, SyncEnv } from './context.js';
 export type * from './types.js';
@@ -14,6 +14,8 @@ export type * from './types.js';
 export function createSyncEndpoints(options: SyncEndpointsOptions): Hono<SyncEnv> {
   const ctx: EndpointContext = endpointContext(options);
   const app = new Hono<SyncEnv>();
+  // The auth check's store failing (PostgreSQL down) is answered like the routes' own failures.
+  app.onError((error, c) => syncError(ctx, error, c));
   app.use('/sync/*', async (c, next) => {
     await next();
     c.header(HEADER.serverTime, new Date(ctx.now()).toISOString());

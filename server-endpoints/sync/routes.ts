@@ -5,16 +5,24 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { EndpointContext, SyncEnv } from '../context.js';
 import { fail } from '../http.js';
+import { isStorageUnavailable } from '../storage/unavailable.js';
 import { ChangeFeed } from './changes.js';
 import { getFile, putFile, putFolder, siteVersions } from './files.js';
 import { locateSite, locateUpload } from './locate.js';
 import { me, startSession } from './sessions.js';
 
-/** A storage failure as a protocol error: the storage's own codes say which, anything else is `internal`. */
-function syncError(ctx: EndpointContext, error: Error, c: Context<SyncEnv>): Response {
+/**
+ * A storage failure as a protocol error: PostgreSQL or the object store unreachable is `unavailable` (503, the
+ * client retries), the storage's own codes say which, anything else is `internal`.
+ */
+export function syncError(ctx: EndpointContext, error: Error, c: Context<SyncEnv>): Response {
   const code = (error as { code?: unknown }).code;
   const account = c.get('account')?.id ?? '-';
   ctx.log(`sync error ${c.req.method} ${new URL(c.req.url).pathname} account=${account}: ${error.message}`);
+  if (isStorageUnavailable(error)) {
+    c.header('Retry-After', '1');
+    return fail(c, 'unavailable', 'The platform cannot reach its storage right now. Try again in a moment.');
+  }
   if (code === 'backup_failed') {
     return fail(c, 'internal', 'The previous version could not be kept as a backup, so nothing was saved. Try again.');
   }
