@@ -10,18 +10,19 @@ import { dataPaths, loadTokenSecret } from '../../server-endpoints/reference/ser
 import { openPostgresAuthStore } from '../../server-endpoints/storage/postgres.js';
 import { sha256Hex, syncApi } from '../helpers/platform.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { type S3Double, startS3Double } from '../helpers/s3-double.js';
+import { startTestS3, type TestS3 } from '../helpers/s3-server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const CLI = join(ROOT, 'server-endpoints/reference/cli.ts');
 
 let postgres: TestPostgres;
-let s3: S3Double;
+let s3: TestS3;
 let databaseUrl: string;
 let s3Url: string;
 let dir: string;
 const servers: ChildProcess[] = [];
+// Each test starts server processes and runs the admin command (a tsx process each): room for a busy machine.
 
 function platform(
   args: string[],
@@ -62,10 +63,9 @@ function serve(args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  [postgres, s3] = await Promise.all([startTestPostgres(), startS3Double()]);
+  [postgres, s3] = await Promise.all([startTestPostgres(), startTestS3()]);
   databaseUrl = await postgres.createDatabase('reference');
-  const { accessKeyId, secretAccessKey } = s3.credentials;
-  s3Url = `${s3.endpoint.replace('http://', `http://${accessKeyId}:${secretAccessKey}@`)}/${s3.bucket}`;
+  s3Url = s3.url;
   dir = mkdtempSync(join(tmpdir(), 'hc-pg-reference-'));
 });
 
@@ -113,7 +113,9 @@ describe('the reference server on PostgreSQL + S3', () => {
     const api = syncApi(url, token);
 
     expect((await api.putSite('pg-reference', '<h1>from PG</h1>')).status).toBe(201);
-    expect(s3.keys()).toContain(`blobs/${sha256Hex('<h1>from PG</h1>').slice(0, 2)}/${sha256Hex('<h1>from PG</h1>')}`);
+    expect(await s3.keys()).toContain(
+      `blobs/${sha256Hex('<h1>from PG</h1>').slice(0, 2)}/${sha256Hex('<h1>from PG</h1>')}`,
+    );
     const page = await fetch(`${url}/pg-reference`);
     expect([page.status, await page.text()]).toEqual([200, '<h1>from PG</h1>']);
     const head = (await api.changes('0')).json.cursor as string;
@@ -132,7 +134,7 @@ describe('the reference server on PostgreSQL + S3', () => {
     expect((await fetch(`${url}/pg-reference`)).status).toBe(404);
     // The sync data never touched the data folder: no embedded storage or auth database was made there.
     expect([existsSync(dataPaths(dir).storage), existsSync(dataPaths(dir).auth)]).toEqual([false, false]);
-  });
+  }, 120_000);
 });
 
 describe('two reference server processes over one PostgreSQL + S3', () => {
@@ -191,5 +193,5 @@ describe('two reference server processes over one PostgreSQL + S3', () => {
     const seqs = changes.map((e) => e.seq);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
     expect(seqs.length).toBeGreaterThanOrEqual(acknowledged.length + 1);
-  });
+  }, 120_000);
 });
