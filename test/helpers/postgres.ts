@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL cluster for tests (initdb + pg_ctl in a temp folder on a free 127.0.0.1 port, removed
 // after), and the sync endpoints running on it with a real S3-compatible server (s3-server.ts).
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,15 +22,17 @@ export interface TestPostgres {
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */
   url: string;
   port: number;
+  /** The cluster's data folder (its `postmaster.pid` names the server process). */
+  dataDir: string;
   /** A new empty database in this cluster; returns its connection string. */
   createDatabase(name: string): Promise<string>;
   /**
    * Shuts the server down, its data kept: `fast` ends open connections and checkpoints; `immediate` is a crash
    * (recovery from the WAL on the next start).
    */
-  halt(mode?: 'fast' | 'immediate'): void;
+  halt(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Starts it again on the same port with the same data. */
-  resume(): void;
+  resume(): Promise<void>;
   /** Stops the server and removes the cluster. */
   stop(): Promise<void>;
 }
@@ -70,6 +72,17 @@ export interface TestPostgresOptions {
   maxConnections?: number;
 }
 
+/** runAs without blocking the event loop (a benchmark's clients keep running while the server restarts). */
+function runAsAsync(isRoot: boolean, command: string, args: string[]): Promise<void> {
+  const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  return new Promise((resolve, reject) => {
+    execFile(file, argv, { encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} failed: ${(stderr || stdout || error.message).trim()}`));
+      else resolve();
+    });
+  });
+}
+
 export async function startTestPostgres(settings: TestPostgresOptions = {}): Promise<TestPostgres> {
   const bin = postgresBin();
   const isRoot = process.getuid?.() === 0;
@@ -84,8 +97,8 @@ export async function startTestPostgres(settings: TestPostgresOptions = {}): Pro
   const port = await freePort();
   const speed = settings.durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
   const options = `-c listen_addresses=127.0.0.1 -c port=${port}${speed} -c unix_socket_directories=${dir} -c max_connections=${settings.maxConnections ?? 200}`;
-  const start = () =>
-    runAs(isRoot, join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
+  const startArgs = ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', '-t', '30', 'start'];
+  const start = () => runAs(isRoot, join(bin, 'pg_ctl'), startArgs);
   try {
     runAs(isRoot, join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
     start();
@@ -99,6 +112,7 @@ export async function startTestPostgres(settings: TestPostgresOptions = {}): Pro
   return {
     url,
     port,
+    dataDir: data,
     async createDatabase(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
       const { default: pg } = await import('pg');
@@ -111,12 +125,12 @@ export async function startTestPostgres(settings: TestPostgresOptions = {}): Pro
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
-    halt(mode = 'fast') {
-      runAs(isRoot, join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']);
+    async halt(mode = 'fast') {
+      await runAsAsync(isRoot, join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']);
       running = false;
     },
-    resume() {
-      start();
+    async resume() {
+      await runAsAsync(isRoot, join(bin, 'pg_ctl'), startArgs);
       running = true;
     },
     async stop() {

@@ -2,12 +2,13 @@
 // what only this storage has: the object store failing under a write, and the S3 BlobStore itself.
 
 import { describe, expect, it } from 'vitest';
-import { openPostgresStorage } from '../../server-endpoints/storage/postgres.js';
+import { type BlobStore, openPostgresStorage } from '../../server-endpoints/storage/postgres.js';
 import { openS3BlobStore, s3OptionsFromUrl } from '../../server-endpoints/storage/s3.js';
+import { isStorageUnavailable } from '../../server-endpoints/storage/unavailable.js';
 import { changesPage, drainFeed } from '../helpers/feed.js';
 import { type SyncApi, sha256Hex, syncApi } from '../helpers/platform.js';
 import { type PgPlatform, startPgPlatform } from '../helpers/postgres.js';
-import { describeStorageBehaviour, type PlatformUnderTest } from '../helpers/storage-suite.js';
+import { describeStorageBehaviour, type PlatformUnderTest, write } from '../helpers/storage-suite.js';
 
 /** Where the S3 BlobStore with `prefix` keeps the content of `sha256`. */
 const blobKey = (prefix: string, sha256: string): string => `${prefix}blobs/${sha256.slice(0, 2)}/${sha256}`;
@@ -82,14 +83,14 @@ describe('PostgreSQL or the object store going away', () => {
     const { api } = await newAccount('pgdown@example.com');
     const first = await api.putSite('pg-down-first', 'first');
     expect(first.status).toBe(201);
-    pg.postgres.halt('fast');
+    await pg.postgres.halt('fast');
     try {
       const put = await api.putSite('pg-down-second', 'second');
       expect([put.status, put.json.error]).toEqual([503, expect.objectContaining({ code: 'unavailable' })]);
       const poll = await api.changes('0');
       expect(poll.status).toBe(503);
     } finally {
-      pg.postgres.resume();
+      await pg.postgres.resume();
     }
     const second = await api.putSite('pg-down-second', 'second');
     expect(second.status).toBe(201);
@@ -101,6 +102,62 @@ describe('PostgreSQL or the object store going away', () => {
     expect((await api.putSite('pg-down-third', 'third')).status).toBe(201);
     const woken = await waiting;
     expect(woken.json.entries).toMatchObject([{ name: 'pg-down-third', seq: (second.json.seq as number) + 1 }]);
+  });
+});
+
+/** The S3 BlobStore whose head() (the backup check, inside the write's transaction) waits while `held`. */
+function heldBlobs(prefix: string) {
+  const s3 = openS3BlobStore({
+    endpoint: pg.s3.endpoint,
+    bucket: pg.s3.bucket,
+    credentials: pg.s3.credentials,
+    prefix,
+  });
+  let release = () => {};
+  let reached = () => {};
+  const state = { held: false, reached: new Promise<void>((r) => (reached = r)) };
+  const blobs: BlobStore = {
+    put: (sha, content) => s3.put(sha, content),
+    get: (sha) => s3.get(sha),
+    delete: (sha) => s3.delete(sha),
+    close: () => s3.close(),
+    async head(sha) {
+      if (state.held) {
+        reached();
+        await new Promise<void>((r) => (release = r));
+      }
+      return s3.head(sha);
+    },
+  };
+  return { blobs, state, release: () => release() };
+}
+
+describe('PostgreSQL going away under a write', () => {
+  it('while a write holds its transaction between statements: the write fails as unavailable, the process lives on, the next write works', async () => {
+    const connectionString = await pg.postgres.createDatabase('held_transaction');
+    const held = heldBlobs('held/');
+    const storage = await openPostgresStorage({ connectionString, blobs: held.blobs, purgeEveryMs: 0 });
+    try {
+      expect((await storage.writeFile(write('site', 'held', 'v1'))).outcome).toBe('created');
+      held.state.held = true;
+      // A save replaces v1: its transaction takes the account's lock, then checks v1's object (held here).
+      const saving = storage.writeFile(write('site', 'held', 'v2', { baseVersion: 1 })).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      await held.state.reached;
+      // Before the fix, the held connection's 'error' event had no listener and ended the test process.
+      await pg.postgres.halt('fast');
+      held.state.held = false;
+      held.release();
+      const failure = await saving;
+      expect(isStorageUnavailable(failure)).toBe(true);
+    } finally {
+      await pg.postgres.resume();
+    }
+    const retried = await storage.writeFile(write('site', 'held', 'v2', { baseVersion: 1 }));
+    expect([retried.outcome, retried.outcome === 'saved' && retried.entry.version]).toEqual(['saved', 2]);
+    await storage.close();
   });
 });
 
