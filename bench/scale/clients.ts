@@ -9,9 +9,15 @@ import type { BenchAccount } from './stack.js';
 export interface Reply {
   status: number;
   json: Record<string, unknown>;
+  body: Buffer;
   ms: number;
   /** Set when no HTTP answer came (refused, reset, timed out). */
   error?: string;
+}
+
+function failed(started: number, error: NodeJS.ErrnoException): Reply {
+  const ms = performance.now() - started;
+  return { status: 0, json: {}, body: Buffer.alloc(0), ms, error: error.code ?? error.message };
 }
 
 /** Keep-alive HTTP to HAProxy; never throws: a network failure is status 0 with its error code. */
@@ -43,24 +49,21 @@ export class Http {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', (error: NodeJS.ErrnoException) =>
-            resolve({ status: 0, json: {}, ms: performance.now() - started, error: error.code ?? error.message }),
-          );
+          res.on('error', (error: NodeJS.ErrnoException) => resolve(failed(started, error)));
           res.on('end', () => {
+            const body = Buffer.concat(chunks);
             let json: Record<string, unknown> = {};
             try {
-              json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+              json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
             } catch {}
-            resolve({ status: res.statusCode ?? 0, json, ms: performance.now() - started });
+            resolve({ status: res.statusCode ?? 0, json, body, ms: performance.now() - started });
           });
         },
       );
       req.setTimeout(options.timeoutMs ?? 30_000, () =>
         req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })),
       );
-      req.on('error', (error: NodeJS.ErrnoException) =>
-        resolve({ status: 0, json: {}, ms: performance.now() - started, error: error.code ?? error.message }),
-      );
+      req.on('error', (error: NodeJS.ErrnoException) => resolve(failed(started, error)));
       req.end(options.body);
     });
   }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Device, eachLimited, Http, Recorder } from './clients.js';
+import { Device, eachLimited, Http, Recorder, type Reply } from './clients.js';
 import { runFaults } from './faults.js';
 import { startStack } from './stack.js';
 import { ms, ProcessMeter, summary } from './stats.js';
@@ -54,7 +54,10 @@ const devices = stack.accounts.map((account, i) => {
 const writers = devices.filter((_, i) => i % 100 >= 50 && i % 100 < 50 + writerShare * 100);
 const listers = devices.filter((d) => !writers.includes(d));
 
-// Everything started is stopped, whatever fails on the way.
+// Everything started is stopped, whatever fails on the way (Ctrl-C too).
+process.once('SIGINT', () => {
+  stack.close().finally(() => process.exit(130));
+});
 try {
   await run();
 } finally {
@@ -104,8 +107,9 @@ async function run(): Promise<void> {
   clearInterval(listTimer);
   await Promise.all(pending);
   await sleep(12_000); // the last writes reach their devices through the next long-polls
-  await verify();
   for (const device of devices) device.stopped = true;
+  await verify();
+  await costs();
   http.close();
   await Promise.race([Promise.all(loops), sleep(15_000)]);
 }
@@ -135,6 +139,42 @@ function report(run: ReturnType<ProcessMeter['stop']>): void {
   for (const key of Object.keys(rec.done) as (keyof typeof rec.done)[]) rec.done[key] = 0;
 }
 
+/** What the accounts cost in PostgreSQL: rows and bytes per table, and the whole database. */
+async function costs(): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: stack.databaseUrl });
+  await client.connect();
+  try {
+    await client.query('ANALYZE');
+    const tables = await client.query<{ name: string; rows: string; bytes: string }>(
+      `SELECT relname AS name, n_live_tup AS rows, pg_total_relation_size(relid) AS bytes
+       FROM pg_stat_user_tables ORDER BY relname`,
+    );
+    const size = await client.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes');
+    say(`\n== PostgreSQL after the run: database ${(Number(size.rows[0]!.bytes) / 2 ** 20).toFixed(1)} MiB`);
+    for (const t of tables.rows) {
+      say(`${t.name.padEnd(22)} rows ${t.rows.padStart(8)}   ${(Number(t.bytes) / 2 ** 20).toFixed(2)} MiB`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** A verification request, retried while the platform answers 5xx or not at all (it may still be recovering). */
+async function answered(call: () => Promise<Reply>, notFoundIsAnswer = false): Promise<Reply> {
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const reply = await call();
+    if (reply.status === 200 || (notFoundIsAnswer && reply.status === 404)) return reply;
+    if (reply.status !== 0 && reply.status < 500) throw new Error(`verification request answered ${reply.status}`);
+    await sleep(1000);
+  }
+  throw new Error('the platform did not answer the verification requests for a minute');
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 /** Every acknowledged write is listed with its sha256, its bytes are served, and its device's feed had it, gapless. */
 async function verify(): Promise<void> {
   let acked = 0;
@@ -145,8 +185,8 @@ async function verify(): Promise<void> {
     const listed = new Map<string, string>();
     let cursor = '0';
     for (;;) {
-      const page = await http.send('GET', `/sync/changes?cursor=${encodeURIComponent(cursor)}`, device.account.token);
-      if (page.status !== 200) throw new Error(`verification listing failed: ${page.status} ${page.error ?? ''}`);
+      const path = `/sync/changes?cursor=${encodeURIComponent(cursor)}`;
+      const page = await answered(() => http.send('GET', path, device.account.token));
       for (const e of page.json.entries as { path: string; sha256: string }[]) listed.set(e.path, e.sha256);
       cursor = String(page.json.cursor);
       if (!page.json.hasMore) break;
@@ -158,11 +198,8 @@ async function verify(): Promise<void> {
         if (missing <= 5) say(`  lost: ${write.path} acknowledged at ${(write.at / 1000).toFixed(2)} s (${write.how})`);
       }
       if (!device.seen.has(write.path)) notDelivered++;
-      const got = await fetch(`${stack.url}/sync/uploads/${write.path}`, {
-        headers: { authorization: `Bearer ${device.account.token}` },
-      });
-      const bytes = Buffer.from(await got.arrayBuffer());
-      if (got.status !== 200 || createHash('sha256').update(bytes).digest('hex') !== write.sha256) wrongContent++;
+      const got = await answered(() => http.send('GET', `/sync/uploads/${write.path}`, device.account.token), true);
+      if (got.status !== 200 || sha256(got.body) !== write.sha256) wrongContent++;
     }
   });
   const gaps = devices.reduce((sum, d) => sum + d.gaps, 0);

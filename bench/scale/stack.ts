@@ -105,21 +105,21 @@ export function startEndpoint(
 }
 
 /**
- * Health checks every 500 ms (250 ms while failing), down after 2 failures, and a refused or reset connection
- * marks a server down at once: a killed process is out of rotation well within 2 s. leastconn: long-polls pile
- * up, so the process holding fewer gets the next one. Only connection failures are retried (safe for any method).
+ * Health checks every 500 ms (250 ms while failing), down after 2 failures; a check may take up to 3 s (a busy
+ * process is slow, not dead). A killed process refuses connections at once: its checks fail within a second,
+ * and a request HAProxy cannot connect with is sent to the other process (redispatch; only connection failures
+ * are retried, which is safe for any method). leastconn: long-polls pile up, so the process holding fewer gets
+ * the next one.
  */
 function haproxyConfig(port: number, endpoints: Endpoint[]): string {
-  const servers = endpoints
-    .map((e) => `  server ${e.name} 127.0.0.1:${e.port} check observe layer4 error-limit 1 on-error mark-down`)
-    .join('\n');
+  const servers = endpoints.map((e) => `  server ${e.name} 127.0.0.1:${e.port} check`).join('\n');
   // No global maxconn: HAProxy derives it from its open-file limit (two descriptors per proxied connection).
   return `global
   nbthread 1
 
 defaults
   mode http
-  timeout connect 1s
+  timeout connect 3s
   timeout client 60s
   timeout server 45s
   # Idle client connections (plain pollers between polls) are closed: descriptors are what runs out first.
@@ -138,6 +138,8 @@ backend endpoints
   http-reuse safe
   option httpchk GET /sync/health
   http-check expect status 200
+  # A check may take up to 3 s on a saturated machine; a killed process refuses at once, so that stays fast.
+  timeout check 3s
   default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 2 maxconn 30000
 ${servers}
 `;
