@@ -7,7 +7,7 @@ import { requireAuth } from './auth/middleware.js';
 import { limitByAddress, limitByToken, limitParallelUploads } from './auth/rate-limit.js';
 import { authRoutes } from './auth/routes.js';
 import { type EndpointContext, endpointContext, type SyncEndpointsOptions, type SyncEnv } from './context.js';
-import { syncRoutes } from './sync/routes.js';
+import { syncError, syncRoutes } from './sync/routes.js';
 
 export { DEFAULT_RATE_LIMITS, type RateLimits } from './auth/rate-limit.js';
 export { safeReturnPath } from './auth/return-path.js';
@@ -20,6 +20,8 @@ const UPLOAD_ROUTES = ['/sync/sites/*', '/sync/uploads/*'] as const;
 export function createSyncEndpoints(options: SyncEndpointsOptions): Hono<SyncEnv> {
   const ctx: EndpointContext = endpointContext(options);
   const app = new Hono<SyncEnv>();
+  // The auth check's store failing (PostgreSQL down) is answered like the routes' own failures.
+  app.onError((error, c) => syncError(ctx, error, c));
   app.use('/sync/*', async (c, next) => {
     await next();
     c.header(HEADER.serverTime, new Date(ctx.now()).toISOString());

@@ -42,6 +42,13 @@ export function openPool(
 export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out client has no pool listener: its connection failing between two statements (PostgreSQL
+  // restarting while the write waits on the object store) would be an unhandled 'error' that ends the process.
+  // Noted here instead; the next statement then fails, and the client is not returned to the pool.
+  const lost = (error: Error): void => {
+    broken = error;
+  };
+  client.on('error', lost);
   try {
     // Whatever the database's default: the account row lock relies on each statement seeing the latest commits.
     await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
@@ -55,6 +62,7 @@ export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient
     });
     throw error;
   } finally {
+    client.off('error', lost);
     client.release(broken);
   }
 }

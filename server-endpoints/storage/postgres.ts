@@ -40,6 +40,7 @@ import {
 } from './postgres-db.js';
 import { announceChange, ChangeNotifier } from './postgres-notify.js';
 import { openMigratedPool } from './postgres-schema.js';
+import { isStorageUnavailable } from './unavailable.js';
 import {
   backupContentMissing,
   type Commit,
@@ -413,6 +414,8 @@ class PostgresSyncStorage implements PostgresStorage {
   private async keepBackup(client: pg.PoolClient, row: EntryRow): Promise<void> {
     const kept = versionToKeep(row);
     const present = await this.blobs.head(kept.sha256).catch((error: Error) => {
+      // The store being down is not a missing backup: the write is answered 503 and retried.
+      if (isStorageUnavailable(error)) throw error;
       throw new StorageError(
         'backup_failed',
         `the object store could not confirm ${row.path}'s content: ${error.message}`,

@@ -2,6 +2,7 @@
 // headers of PROTOCOL.md "Files"), the status and body of each outcome, and the answer to a storage failure.
 
 import { type Entry, ERROR_STATUS, type ErrorCode, errorBody, isIsoUtc, isSha256 } from '../../protocol/index.js';
+import { isStorageUnavailable } from '../storage/unavailable.js';
 import type { Account, FileKey, WriteFileResult } from '../types.js';
 
 /** X-Base-Version, X-Modified-At and Content-SHA256 as sent (headers, or a batch item's fields). */
@@ -77,9 +78,15 @@ export function writeAnswer(file: FileKey, result: WriteFileResult, account: Acc
   }
 }
 
-/** A storage failure as a protocol error: the storage's own codes say which, anything else is `internal`. */
+/**
+ * A storage failure as a protocol error: PostgreSQL or the object store unreachable is `unavailable`, the storage's own
+ * codes say which, anything else is `internal`.
+ */
 export function failureAnswer(error: Error): Answer {
   const code = (error as { code?: unknown }).code;
+  if (isStorageUnavailable(error)) {
+    return errorAnswer('unavailable', 'The platform cannot reach its storage right now. Try again in a moment.');
+  }
   if (code === 'backup_failed') {
     return errorAnswer(
       'internal',

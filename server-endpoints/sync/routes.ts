@@ -13,11 +13,15 @@ import { getFile, putFile, putFolder, siteVersions } from './files.js';
 import { locateSite, locateUpload } from './locate.js';
 import { me, startSession } from './sessions.js';
 
-/** A storage failure as a protocol error (answers.ts failureAnswer), with its log line. */
-function syncError(ctx: EndpointContext, error: Error, c: Context<SyncEnv>): Response {
+/**
+ * A storage failure as a protocol error (answers.ts failureAnswer), with its log line: PostgreSQL or the object store
+ * unreachable is `unavailable` (503 with Retry-After, the client retries).
+ */
+export function syncError(ctx: EndpointContext, error: Error, c: Context<SyncEnv>): Response {
   const account = c.get('account')?.id ?? '-';
   ctx.log(`sync error ${c.req.method} ${new URL(c.req.url).pathname} account=${account}: ${error.message}`);
   const answer = failureAnswer(error);
+  if (answer.status === 503) c.header('Retry-After', '1');
   return c.json(answer.body, answer.status as 500);
 }
 

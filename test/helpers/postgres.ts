@@ -1,10 +1,9 @@
 // A throwaway PostgreSQL cluster for tests (initdb + pg_ctl in a temp folder on a free 127.0.0.1 port, removed
-// after), and the sync endpoints running on it with the S3 double.
+// after), and the sync endpoints running on it with a real S3-compatible server (s3-server.ts).
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signToken } from '../../server-endpoints/auth/tokens.js';
@@ -16,15 +15,25 @@ import {
 } from '../../server-endpoints/storage/postgres.js';
 import { openS3BlobStore } from '../../server-endpoints/storage/s3.js';
 import type { Account, AuthStore, IdentityProvider } from '../../server-endpoints/types.js';
-import { closeServer, serveOnLoopback } from './platform.js';
-import { type S3Double, startS3Double } from './s3-double.js';
+import { closeServer, freePort, serveOnLoopback } from './platform.js';
+import { startTestS3, type TestS3 } from './s3-server.js';
 
 export interface TestPostgres {
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */
   url: string;
   port: number;
+  /** The cluster's data folder (its `postmaster.pid` names the server process). */
+  dataDir: string;
   /** A new empty database in this cluster; returns its connection string. */
   createDatabase(name: string): Promise<string>;
+  /**
+   * Shuts the server down, its data kept: `fast` ends open connections and checkpoints; `immediate` is a crash
+   * (recovery from the WAL on the next start).
+   */
+  halt(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Starts it again on the same port with the same data. */
+  resume(): Promise<void>;
+  /** Stops the server and removes the cluster. */
   stop(): Promise<void>;
 }
 
@@ -44,18 +53,6 @@ export function postgresBin(): string {
   return join(root, versions[0]!, 'bin');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** initdb refuses to run as root: the cluster belongs to the `postgres` user then. */
 function runAs(isRoot: boolean, command: string, args: string[]): void {
   const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
@@ -65,7 +62,28 @@ function runAs(isRoot: boolean, command: string, args: string[]): void {
   }
 }
 
-export async function startTestPostgres(): Promise<TestPostgres> {
+export interface TestPostgresOptions {
+  /**
+   * fsync and synchronous commits on, as in production (benchmarks; a commit survives a crash). Default off:
+   * tests run faster without disk flushes.
+   */
+  durable?: boolean;
+  /** Default 200. */
+  maxConnections?: number;
+}
+
+/** runAs without blocking the event loop (a benchmark's clients keep running while the server restarts). */
+function runAsAsync(isRoot: boolean, command: string, args: string[]): Promise<void> {
+  const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  return new Promise((resolve, reject) => {
+    execFile(file, argv, { encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} failed: ${(stderr || stdout || error.message).trim()}`));
+      else resolve();
+    });
+  });
+}
+
+export async function startTestPostgres(settings: TestPostgresOptions = {}): Promise<TestPostgres> {
   const bin = postgresBin();
   const isRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), 'hc-pg-'));
@@ -77,19 +95,24 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     chmodSync(dir, 0o700);
   }
   const port = await freePort();
+  const speed = settings.durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+  const options = `-c listen_addresses=127.0.0.1 -c port=${port}${speed} -c unix_socket_directories=${dir} -c max_connections=${settings.maxConnections ?? 200}`;
+  const startArgs = ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', '-t', '30', 'start'];
+  const start = () => runAs(isRoot, join(bin, 'pg_ctl'), startArgs);
   try {
     runAs(isRoot, join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
-    const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c unix_socket_directories=${dir} -c max_connections=200`;
-    runAs(isRoot, join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
+    start();
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let stopped = false;
+  let running = true;
   return {
     url,
     port,
+    dataDir: data,
     async createDatabase(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
       const { default: pg } = await import('pg');
@@ -102,11 +125,19 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
+    async halt(mode = 'fast') {
+      await runAsAsync(isRoot, join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']);
+      running = false;
+    },
+    async resume() {
+      await runAsAsync(isRoot, join(bin, 'pg_ctl'), startArgs);
+      running = true;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       try {
-        runAs(isRoot, join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        if (running) runAs(isRoot, join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -136,7 +167,7 @@ export interface PgPlatformOptions {
 
 export interface PgPlatform {
   postgres: TestPostgres;
-  s3: S3Double;
+  s3: TestS3;
   databaseUrl: string;
   tokenSecret: string;
   nodes: PgPlatformNode[];
@@ -157,12 +188,11 @@ export interface PgPlatform {
 }
 
 /**
- * The sync endpoints on PostgreSQL + the S3 double: a throwaway cluster, a bucket, and `nodes` app instances
+ * The sync endpoints on PostgreSQL + a real S3-compatible server: a throwaway cluster, a bucket, and `nodes` app instances
  * that share nothing in memory (tokens from one are honoured by the others through the shared auth tables).
  */
 export async function startPgPlatform(options: PgPlatformOptions = {}): Promise<PgPlatform> {
-  const postgres = await startTestPostgres();
-  const s3 = await startS3Double();
+  const [postgres, s3] = await Promise.all([startTestPostgres(), startTestS3()]);
   const databaseUrl = await postgres.createDatabase('hyperclay');
   const tokenSecret = randomBytes(32).toString('hex');
   const now = options.now ?? Date.now;

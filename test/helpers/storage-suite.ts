@@ -84,7 +84,13 @@ export function describeStorageBehaviour(
 const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
 const NO_LIMITS = { maxSites: null, maxStorageBytes: null };
 
-function write(kind: FileKind, key: string, text: string, more: Partial<WriteFileRequest> = {}): WriteFileRequest {
+/** A sync write of `text` by account acct-a, new by default (exported for storage-specific tests). */
+export function write(
+  kind: FileKind,
+  key: string,
+  text: string,
+  more: Partial<WriteFileRequest> = {},
+): WriteFileRequest {
   return {
     accountId: 'acct-a',
     kind,

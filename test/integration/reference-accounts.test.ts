@@ -32,6 +32,29 @@ describe('reference accounts store', () => {
     expect(store.byEmail('JOSÉ@example.com')?.email).toBe('José@Example.com');
   });
 
+  it('creates many accounts in one transaction: all of them, or none when one email is taken', async () => {
+    const made = await store.createMany(
+      Array.from({ length: 50 }, (_, i) => ({ email: `bulk${i}@example.com`, password: 'a long password' })),
+    );
+    expect(made).toHaveLength(50);
+    expect(store.byEmail('bulk49@example.com')).toEqual(made[49]);
+    expect(await store.verifyPassword('bulk7@example.com', 'a long password')).toEqual(made[7]);
+    await expect(
+      store.createMany([
+        { email: 'fresh@example.com', password: 'a long password' },
+        { email: 'BULK3@example.com', password: 'a long password' },
+      ]),
+    ).rejects.toMatchObject({ code: 'email_taken', message: expect.stringContaining('BULK3@example.com') });
+    expect(store.byEmail('fresh@example.com')).toBeNull();
+    await expect(
+      store.createMany([
+        { email: 'ok@example.com', password: 'a long password' },
+        { email: 'x', password: 'short' },
+      ]),
+    ).rejects.toMatchObject({ code: 'invalid_email' });
+    expect(store.byEmail('ok@example.com')).toBeNull();
+  });
+
   it('refuses bad emails, short passwords, unknown plans and negative limits', async () => {
     await expect(store.create({ email: 'no-at-sign', password: 'long enough' })).rejects.toMatchObject({
       code: 'invalid_email',

@@ -1,13 +1,14 @@
-// The storage behaviour suite against PostgreSQL + S3 (a throwaway cluster and the S3 double), and what only this
-// storage has: the object store failing under a write, and the S3 BlobStore itself.
+// The storage behaviour suite against PostgreSQL + S3 (a throwaway cluster and a real S3-compatible server), and
+// what only this storage has: the object store failing under a write, and the S3 BlobStore itself.
 
 import { describe, expect, it } from 'vitest';
-import { openPostgresStorage } from '../../server-endpoints/storage/postgres.js';
+import { type BlobStore, openPostgresStorage } from '../../server-endpoints/storage/postgres.js';
 import { openS3BlobStore, s3OptionsFromUrl } from '../../server-endpoints/storage/s3.js';
+import { isStorageUnavailable } from '../../server-endpoints/storage/unavailable.js';
 import { changesPage, drainFeed } from '../helpers/feed.js';
 import { type SyncApi, sha256Hex, syncApi } from '../helpers/platform.js';
 import { type PgPlatform, startPgPlatform } from '../helpers/postgres.js';
-import { describeStorageBehaviour, type PlatformUnderTest } from '../helpers/storage-suite.js';
+import { describeStorageBehaviour, type PlatformUnderTest, write } from '../helpers/storage-suite.js';
 
 /** Where the S3 BlobStore with `prefix` keeps the content of `sha256`. */
 const blobKey = (prefix: string, sha256: string): string => `${prefix}blobs/${sha256.slice(0, 2)}/${sha256}`;
@@ -29,7 +30,7 @@ function underTest(platform: PgPlatform): PlatformUnderTest {
     addAccount: (spec) => platform.addAccount(spec),
     tokenFor: (account) => platform.tokenFor(account),
     loseContent: async (sha256) => platform.s3.removeObject(blobKey('', sha256)),
-    holdsContent: async (sha256) => platform.s3.keys().includes(blobKey('', sha256)),
+    holdsContent: async (sha256) => (await platform.s3.keys()).includes(blobKey('', sha256)),
     async openStorage({ place, ...options }) {
       const name = place ?? `store_${databases.size + 1}`;
       const connectionString = databases.get(name) ?? (await platform.postgres.createDatabase(name));
@@ -57,25 +58,110 @@ async function newAccount(email: string): Promise<{ id: string; api: SyncApi }> 
   return { id: account.id, api: syncApi(pg.url, await pg.tokenFor(account)) };
 }
 
-describe('PUT outcomes on PostgreSQL + S3', () => {
-  it('the object store down: the write fails (500) before any metadata, and succeeds once it is back', async () => {
+describe('PostgreSQL or the object store going away', () => {
+  it('the object store down: writes answer 503 before any metadata; once it is back they succeed and old content is served', async () => {
     const { api } = await newAccount('s3down@example.com');
+    expect((await api.putSite('pg-s3-before', 'stored before')).status).toBe(201);
     const head = (await drainFeed(api, '0')).cursor;
-    pg.s3.failWith(503);
+    await pg.s3.stop();
     try {
       const put = await api.putSite('pg-s3-down', 'content');
-      expect(put.status).toBe(500);
+      expect([put.status, put.json.error]).toEqual([503, expect.objectContaining({ code: 'unavailable' })]);
+      expect(put.headers.get('retry-after')).toBe('1');
     } finally {
-      pg.s3.failWith(null);
+      await pg.s3.start();
     }
     expect((await api.get('/sync/sites/pg-s3-down')).status).toBe(404);
     expect(await pg.storage.siteOwner('pg-s3-down')).toBeNull();
     expect((await changesPage(api, head)).entries).toEqual([]);
     expect((await api.putSite('pg-s3-down', 'content')).status).toBe(201);
+    const before = await api.get('/sync/sites/pg-s3-before');
+    expect([before.status, before.body.toString()]).toEqual([200, 'stored before']);
+  });
+
+  it('PostgreSQL shut down: writes and polls answer 503; once it is back the same processes resume, nothing lost, long-polls woken again', async () => {
+    const { api } = await newAccount('pgdown@example.com');
+    const first = await api.putSite('pg-down-first', 'first');
+    expect(first.status).toBe(201);
+    await pg.postgres.halt('fast');
+    try {
+      const put = await api.putSite('pg-down-second', 'second');
+      expect([put.status, put.json.error]).toEqual([503, expect.objectContaining({ code: 'unavailable' })]);
+      const poll = await api.changes('0');
+      expect(poll.status).toBe(503);
+    } finally {
+      await pg.postgres.resume();
+    }
+    const second = await api.putSite('pg-down-second', 'second');
+    expect(second.status).toBe(201);
+    const { entries, cursor } = await drainFeed(api, '0');
+    expect(entries.map((e) => e.name).sort()).toEqual(['pg-down-first', 'pg-down-second']);
+    // The change notifications listen again: a long-poll is answered by the next write, not by its timeout.
+    const waiting = api.changes(cursor, { wait: 25 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await api.putSite('pg-down-third', 'third')).status).toBe(201);
+    const woken = await waiting;
+    expect(woken.json.entries).toMatchObject([{ name: 'pg-down-third', seq: (second.json.seq as number) + 1 }]);
   });
 });
 
-describe('the S3 BlobStore (real AWS SDK against the S3 double)', () => {
+/** The S3 BlobStore whose head() (the backup check, inside the write's transaction) waits while `held`. */
+function heldBlobs(prefix: string) {
+  const s3 = openS3BlobStore({
+    endpoint: pg.s3.endpoint,
+    bucket: pg.s3.bucket,
+    credentials: pg.s3.credentials,
+    prefix,
+  });
+  let release = () => {};
+  let reached = () => {};
+  const state = { held: false, reached: new Promise<void>((r) => (reached = r)) };
+  const blobs: BlobStore = {
+    put: (sha, content) => s3.put(sha, content),
+    get: (sha) => s3.get(sha),
+    delete: (sha) => s3.delete(sha),
+    close: () => s3.close(),
+    async head(sha) {
+      if (state.held) {
+        reached();
+        await new Promise<void>((r) => (release = r));
+      }
+      return s3.head(sha);
+    },
+  };
+  return { blobs, state, release: () => release() };
+}
+
+describe('PostgreSQL going away under a write', () => {
+  it('while a write holds its transaction between statements: the write fails as unavailable, the process lives on, the next write works', async () => {
+    const connectionString = await pg.postgres.createDatabase('held_transaction');
+    const held = heldBlobs('held/');
+    const storage = await openPostgresStorage({ connectionString, blobs: held.blobs, purgeEveryMs: 0 });
+    try {
+      expect((await storage.writeFile(write('site', 'held', 'v1'))).outcome).toBe('created');
+      held.state.held = true;
+      // A save replaces v1: its transaction takes the account's lock, then checks v1's object (held here).
+      const saving = storage.writeFile(write('site', 'held', 'v2', { baseVersion: 1 })).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      await held.state.reached;
+      // Before the fix, the held connection's 'error' event had no listener and ended the test process.
+      await pg.postgres.halt('fast');
+      held.state.held = false;
+      held.release();
+      const failure = await saving;
+      expect(isStorageUnavailable(failure)).toBe(true);
+    } finally {
+      await pg.postgres.resume();
+    }
+    const retried = await storage.writeFile(write('site', 'held', 'v2', { baseVersion: 1 }));
+    expect([retried.outcome, retried.outcome === 'saved' && retried.entry.version]).toEqual(['saved', 2]);
+    await storage.close();
+  });
+});
+
+describe('the S3 BlobStore (real AWS SDK against a real S3-compatible server)', () => {
   it('puts, heads, gets and deletes by sha256; missing is null; content under a wrong sha256 is refused', async () => {
     const blobs = openS3BlobStore({
       endpoint: pg.s3.endpoint,
@@ -89,7 +175,7 @@ describe('the S3 BlobStore (real AWS SDK against the S3 double)', () => {
       expect(await blobs.head(sha)).toBeNull();
       expect(await blobs.get(sha)).toBeNull();
       await blobs.put(sha, content);
-      expect(pg.s3.keys()).toContain(`direct/blobs/${sha.slice(0, 2)}/${sha}`);
+      expect(await pg.s3.keys('direct/')).toEqual([`direct/blobs/${sha.slice(0, 2)}/${sha}`]);
       expect(await blobs.head(sha)).toEqual({ size: content.length });
       expect((await blobs.get(sha))?.toString()).toBe('blob store round trip');
       await expect(blobs.put(sha256Hex('other'), content)).rejects.toMatchObject({ code: 'bad_blob' });
@@ -107,11 +193,27 @@ describe('the S3 BlobStore (real AWS SDK against the S3 double)', () => {
       credentials: pg.s3.credentials,
       requestTimeoutMs: 200,
     });
-    pg.s3.stall(true);
+    pg.s3.freeze(true);
     try {
       await expect(blobs.head(sha256Hex('anything'))).rejects.toThrow();
     } finally {
-      pg.s3.stall(false);
+      pg.s3.freeze(false);
+      await blobs.close();
+    }
+  });
+
+  it('wrong credentials: the store refuses the upload and nothing is stored', async () => {
+    const blobs = openS3BlobStore({
+      endpoint: pg.s3.endpoint,
+      bucket: pg.s3.bucket,
+      credentials: { accessKeyId: pg.s3.credentials.accessKeyId, secretAccessKey: 'not-the-secret' },
+      prefix: 'refused/',
+    });
+    try {
+      const content = Buffer.from('never stored');
+      await expect(blobs.put(sha256Hex(content), content)).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+      expect(await pg.s3.keys('refused/')).toEqual([]);
+    } finally {
       await blobs.close();
     }
   });
@@ -126,11 +228,5 @@ describe('the S3 BlobStore (real AWS SDK against the S3 double)', () => {
     });
     expect(() => s3OptionsFromUrl('http://127.0.0.1:9000/')).toThrow(/bucket/);
     expect(() => s3OptionsFromUrl('ftp://127.0.0.1/bucket')).toThrow(/http/);
-  });
-
-  it('the double refuses an unsigned request with an S3 XML error', async () => {
-    const response = await fetch(`${pg.s3.endpoint}/${pg.s3.bucket}/anything`);
-    expect(response.status).toBe(403);
-    expect(await response.text()).toContain('<Code>AccessDenied</Code>');
   });
 });

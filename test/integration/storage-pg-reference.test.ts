@@ -11,7 +11,7 @@ import { openPostgresAuthStore } from '../../server-endpoints/storage/postgres.j
 import { sha256Hex, syncApi } from '../helpers/platform.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { call } from '../helpers/reference.js';
-import { type S3Double, startS3Double } from '../helpers/s3-double.js';
+import { startTestS3, type TestS3 } from '../helpers/s3-server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 // The built command, as `npm run platform` runs it.
@@ -20,7 +20,7 @@ const CLI = join(ROOT, 'dist/platform/main.mjs');
 const PROCESS_TEST_MS = 240_000;
 
 let postgres: TestPostgres;
-let s3: S3Double;
+let s3: TestS3;
 let databaseUrl: string;
 let s3Url: string;
 let dir: string;
@@ -64,10 +64,9 @@ function serve(args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  [postgres, s3] = await Promise.all([startTestPostgres(), startS3Double()]);
+  [postgres, s3] = await Promise.all([startTestPostgres(), startTestS3()]);
   databaseUrl = await postgres.createDatabase('reference');
-  const { accessKeyId, secretAccessKey } = s3.credentials;
-  s3Url = `${s3.endpoint.replace('http://', `http://${accessKeyId}:${secretAccessKey}@`)}/${s3.bucket}`;
+  s3Url = s3.url;
   dir = mkdtempSync(join(tmpdir(), 'hc-pg-reference-'));
 });
 
@@ -117,7 +116,7 @@ describe('the reference server on PostgreSQL + S3', () => {
       const api = syncApi(url, token);
 
       expect((await api.putSite('pg-reference', '<h1>from PG</h1>')).status).toBe(201);
-      expect(s3.keys()).toContain(
+      expect(await s3.keys()).toContain(
         `blobs/${sha256Hex('<h1>from PG</h1>').slice(0, 2)}/${sha256Hex('<h1>from PG</h1>')}`,
       );
       // The site on its own host (`pg-reference.localhost`, which Node's resolver does not know: the Host header says it).
