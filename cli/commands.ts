@@ -123,7 +123,6 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     examples: [
       ['hyperclay-sync restore blog/hello.html --list', 'the copies of blog/hello.html, each with its ID'],
       ['hyperclay-sync restore blog/hello.html --version 2026-11-28-14-02-11-123+0100', 'put that local backup back'],
-      ['hyperclay-sync restore blog/hello.html --version v7', "put the platform's version 7 back"],
     ],
   },
   doctor: {
