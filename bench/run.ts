@@ -8,7 +8,8 @@ const BENCHES: Record<string, { about: string; load: () => Promise<unknown> }> =
   },
   server: { about: 'one endpoint process: idle polls and site saves', load: () => import('./server-bench.js') },
   'vs-syncthing': {
-    about: 'the 10,000-file tree up, down and to a joining device: ours and Syncthing in one run [--runs --syncthing-runs --skip-syncthing]',
+    about:
+      'the 10,000-file tree up, down and to a joining device: ours and Syncthing in one run [--runs --syncthing-runs --skip-syncthing]',
     load: () => import('./vs-syncthing.js'),
   },
   batch: {

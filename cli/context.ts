@@ -1,6 +1,7 @@
 // What every command shares: the configuration, the settings file, the log file, the token for this platform, an
 // API client bound to it, and the sync folder choice.
 
+import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type SavedToken, settingsTokenStore, type TokenStore, tokenAccess } from '../sync-engine/auth.js';
 import {
@@ -22,6 +23,8 @@ import { clientVersion } from './install.js';
 export interface CliOutput {
   out(line: string): void;
   err(line: string): void;
+  /** Standard output when it is a terminal (progress lines are drawn there); absent for pipes, files and tests. */
+  terminal?: NodeJS.WriteStream;
 }
 
 export interface CliContext {
@@ -35,10 +38,20 @@ export interface CliContext {
   deviceName: string;
   /** The saved token for this platform, or null. */
   token(): SavedToken | null;
-  /** A client bound to the configured origin and the saved token (refreshes are saved back). */
-  api(options?: { timeoutMs?: number }): ApiClient;
-  /** The sync folder: `--dir` (checked and saved), else the saved one, else ~/Hyperclay. */
-  folder(dir: string | undefined, options?: { save?: boolean }): string;
+  /**
+   * A client bound to the configured origin and the saved token (refreshes are saved back); with `token`, bound to
+   * that token only (`logout` revokes a token it has already forgotten).
+   */
+  api(options?: { timeoutMs?: number; token?: SavedToken }): ApiClient;
+  /** The sync folder: `--dir`, else the saved one, else ~/Hyperclay; checked (not a root, home or data folder). */
+  folder(dir: string | undefined): string;
+  /**
+   * The folder a command is about to sync: as folder(), and it must exist (`--dir` names an existing folder, and a
+   * saved folder that went away is not made again empty) unless `create`; only the never-saved default is made.
+   */
+  syncFolder(dir: string | undefined, options?: { create?: boolean }): string;
+  /** Keeps `folder` as the default for later runs: a command calls it once it has succeeded, never before. */
+  rememberFolder(folder: string): void;
   close(): Promise<void>;
 }
 
@@ -66,6 +79,19 @@ export interface ContextOptions {
   /** Log lines also go to stderr (a foreground `start`). */
   echoLog?: boolean;
   env?: NodeJS.ProcessEnv;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A path as a POSIX shell would take it back (for the commands our sentences suggest). */
+export function shellQuote(path: string): string {
+  return /^[\w@%+=:,./~-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 export function openContext(options: ContextOptions): CliContext {
@@ -103,9 +129,10 @@ export function openContext(options: ContextOptions): CliContext {
       return { ...stored, obtainedAtMs: Number.isNaN(obtainedAtMs) ? 0 : obtainedAtMs };
     },
     api(apiOptions = {}) {
+      const fixed = apiOptions.token;
       const client = createApiClient({
         origin: config.origin,
-        ...tokenAccess(tokens),
+        ...(fixed ? { getToken: () => fixed } : tokenAccess(tokens)),
         clientVersion: version,
         log,
         ...(apiOptions.timeoutMs ? { timeoutMs: apiOptions.timeoutMs } : {}),
@@ -113,19 +140,34 @@ export function openContext(options: ContextOptions): CliContext {
       clients.push(client);
       return client;
     },
-    folder(dir, folderOptions = {}) {
+    folder(dir) {
       const chosen = dir ?? settings.getFolder() ?? defaultSyncFolder();
-      let folder: string;
       try {
-        folder = checkSyncFolder(chosen, { dataHome: config.paths.home });
+        return checkSyncFolder(chosen, { dataHome: config.paths.home });
       } catch (error) {
         if (error instanceof SyncFolderError) throw new CliError(EXIT.failed, error.code, error.message);
         throw error;
       }
-      if (dir !== undefined && folderOptions.save !== false && settings.getFolder() !== folder) {
-        settings.setFolder(folder);
+    },
+    syncFolder(dir, folderOptions = {}) {
+      const folder = this.folder(dir);
+      if (folderOptions.create === true || isFolder(folder)) return folder;
+      if (dir !== undefined) {
+        throw new CliError(
+          EXIT.usage,
+          'no_such_folder',
+          `The folder ${folder} does not exist. Check the path, or make it and sync it with: hyperclay-sync start --dir ${shellQuote(folder)} --create`,
+        );
       }
-      return folder;
+      if (settings.getFolder() === null) return folder;
+      throw new CliError(
+        EXIT.failed,
+        'folder_missing',
+        `The sync folder ${folder} is not there (moved, renamed, or on a disk that is not mounted?). Put it back, choose another with --dir, or make it again empty with: hyperclay-sync start --create`,
+      );
+    },
+    rememberFolder(folder) {
+      if (settings.getFolder() !== folder) settings.setFolder(folder);
     },
     async close() {
       for (const client of clients) client.close();

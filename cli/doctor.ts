@@ -53,7 +53,7 @@ async function folderChecks(ctx: CliContext, dir: string | undefined, accountId:
   let folder: string;
   try {
     // The same checks a sync makes: not the home folder, not a disk root, not overlapping the data folder.
-    folder = ctx.folder(dir, { save: false });
+    folder = ctx.folder(dir);
   } catch (error) {
     return [{ ok: false, text: `Sync folder: ${(error as Error).message}` }];
   }

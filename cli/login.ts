@@ -9,8 +9,10 @@ import { signOut } from '../sync-engine/auth.js';
 import { SignInError } from '../sync-engine/errors.js';
 import { errnoOf, writeFileAtomic } from '../sync-engine/fsutil.js';
 import { createSignIn, type SignedIn } from '../sync-engine/sign-in.js';
+import { readStatusFile } from '../sync-engine/status-file.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT, reachDetail, unreachable } from './errors.js';
+import { isRunning, waitUntilStopped } from './run.js';
 
 /** A code lives 5 minutes on the platform (PROTOCOL.md); the pending sign-in is useless after that. */
 export const PENDING_LIFETIME_MS = 5 * 60 * 1000;
@@ -201,13 +203,46 @@ export async function login(ctx: CliContext, flags: { code?: string; noBrowser?:
   return loginInBrowser(ctx, flags.noBrowser !== true);
 }
 
+/** The `hyperclay-sync start` of this data folder that is running now (another process), if any. */
+function runningStart(ctx: CliContext): { pid: number; folder: string } | null {
+  const record = readStatusFile(ctx.config.paths.statusFile);
+  if (!record?.running || record.command !== 'start' || record.folder === null) return null;
+  if (record.pid === process.pid || !isRunning(record.pid)) return null;
+  return { pid: record.pid, folder: record.folder };
+}
+
+/**
+ * `logout`: forget the token here, then revoke it on the platform. A running `start` watches the settings: it stops
+ * with one INFO line once the token is gone, before the platform revokes what it holds (so it never meets a 401 that
+ * reads like a fault). When the platform cannot be told, the command says so and exits 4.
+ */
 export async function logout(ctx: CliContext): Promise<number> {
   forgetPending(ctx);
-  if (!ctx.token()) {
+  const saved = ctx.token();
+  if (!saved) {
     ctx.io.out(`You are not signed in to ${ctx.config.origin}.`);
     return EXIT.done;
   }
-  await signOut({ api: ctx.api({ timeoutMs: 10_000 }), tokenStore: ctx.tokens, log: ctx.log });
-  ctx.io.out(`Signed out of ${ctx.config.origin}; this device's sign-in is forgotten.`);
-  return EXIT.done;
+  const running = runningStart(ctx);
+  if (running) {
+    ctx.tokens.clear();
+    const stopped = await waitUntilStopped(ctx, running.folder, running.pid);
+    ctx.io.out(
+      stopped
+        ? `The running sync of ${running.folder} (process ${running.pid}) stopped.`
+        : `The running sync (process ${running.pid}) has not stopped yet; it stops at its next request.`,
+    );
+  }
+  const api = ctx.api({ timeoutMs: 10_000, token: saved });
+  const result = await signOut({ api, tokenStore: ctx.tokens, log: ctx.log });
+  if (result.platformTold) {
+    ctx.io.out(`Signed out of ${ctx.config.origin}; this device's sign-in is forgotten.`);
+    return EXIT.done;
+  }
+  ctx.io.out('Signed out on this device: the sign-in is forgotten here.');
+  throw new CliError(
+    EXIT.unreachable,
+    'platform_not_told',
+    `The platform at ${ctx.config.url} could not be told (${result.reason}), so it still counts this device as signed in until the sign-in expires unused (10 days). Nothing on this device can use it any more.`,
+  );
 }

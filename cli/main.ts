@@ -11,6 +11,7 @@ import { clientVersion } from './install.js';
 const consoleOutput: CliOutput = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  ...(process.stdout.isTTY ? { terminal: process.stdout } : {}),
 };
 
 const flag = (flags: Record<string, string | boolean | undefined>, name: string): boolean => flags[name] === true;
@@ -32,7 +33,7 @@ export async function run(argv: readonly string[], io: CliOutput = consoleOutput
       io.out(clientVersion());
       return EXIT.done;
     }
-    const { name, flags } = parsed;
+    const { name, flags, argument } = parsed;
     const background = isDetachedChild();
     // The engine, the log and the HTTP client load only for a command that needs them: `--help` stays instant.
     const { openContext } = await import('./context.js');
@@ -42,7 +43,7 @@ export async function run(argv: readonly string[], io: CliOutput = consoleOutput
       const logger = ctx.logger;
       ctx.io = { out: (line) => logger.info(line), err: (line) => logger.error(line) };
     }
-    return await runCommand(ctx, name, flags);
+    return await runCommand(ctx, name, flags, argument);
   } catch (error) {
     const failure = error instanceof CliError ? error : toCliError(error, ctx?.config.url ?? 'HYPERCLAY_URL');
     if (!(error instanceof CliError)) ctx?.log('error', `${argv[0] ?? ''} failed: ${failure.message}`);
@@ -57,7 +58,7 @@ export async function run(argv: readonly string[], io: CliOutput = consoleOutput
 type Flags = Record<string, string | boolean | undefined>;
 
 /** One command, its module loaded on demand. */
-async function runCommand(ctx: CliContext, name: string, flags: Flags): Promise<number> {
+async function runCommand(ctx: CliContext, name: string, flags: Flags, argument?: string): Promise<number> {
   switch (name) {
     case 'login':
       return (await import('./login.js')).login(ctx, {
@@ -67,7 +68,11 @@ async function runCommand(ctx: CliContext, name: string, flags: Flags): Promise<
     case 'logout':
       return (await import('./login.js')).logout(ctx);
     case 'start':
-      return (await import('./run.js')).start(ctx, { dir: text(flags, 'dir'), detach: flag(flags, 'detach') });
+      return (await import('./run.js')).start(ctx, {
+        dir: text(flags, 'dir'),
+        detach: flag(flags, 'detach'),
+        create: flag(flags, 'create'),
+      });
     case 'stop':
       return (await import('./run.js')).stop(ctx, { dir: text(flags, 'dir') });
     case 'pause':
@@ -83,9 +88,13 @@ async function runCommand(ctx: CliContext, name: string, flags: Flags): Promise<
       });
     case 'doctor':
       return (await import('./doctor.js')).doctor(ctx, { dir: text(flags, 'dir') });
+    case 'restore':
+      return (await import('./restore.js')).restore(ctx, argument, {
+        list: flag(flags, 'list'),
+        version: text(flags, 'version'),
+      });
     case 'log':
-      ctx.io.out(ctx.config.paths.logFile);
-      return EXIT.done;
+      return (await import('./log.js')).log(ctx, { follow: flag(flags, 'follow') });
   }
   return EXIT.usage;
 }

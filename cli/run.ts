@@ -30,7 +30,7 @@ const STOP_WAIT_MS = 30_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** `start --detach`: spawn this CLI as a background `start`, its output appended to the log, and wait for its word. */
-async function startDetached(ctx: CliContext, folder: string): Promise<number> {
+async function startDetached(ctx: CliContext, folder: string, create: boolean): Promise<number> {
   const holder = readFolderLock(ctx.config.paths.locksDir, folder);
   if (holder) throw toCliError(new FolderLockedError(folder, holder), ctx.config.url);
   // Always through the installed command, however this process was started (the bin, the tsx CLI, node --import
@@ -39,7 +39,7 @@ async function startDetached(ctx: CliContext, folder: string): Promise<number> {
   const output = openSync(ctx.config.paths.logFile, 'a', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [script, 'start', '--dir', folder], {
+    child = spawn(process.execPath, [script, 'start', '--dir', folder, ...(create ? ['--create'] : [])], {
       detached: true,
       stdio: ['ignore', output, output, 'ipc'],
       env: { ...process.env, [DETACHED_ENV]: '1' },
@@ -88,11 +88,15 @@ async function startDetached(ctx: CliContext, folder: string): Promise<number> {
   }
 }
 
-export async function start(ctx: CliContext, flags: { dir?: string; detach?: boolean }): Promise<number> {
-  const folder = ctx.folder(flags.dir);
+export async function start(
+  ctx: CliContext,
+  flags: { dir?: string; detach?: boolean; create?: boolean },
+): Promise<number> {
+  const create = flags.create === true;
+  const folder = ctx.syncFolder(flags.dir, { create });
   const saved = ctx.token();
   if (!saved?.user) throw notSignedIn(ctx.config.origin);
-  if (flags.detach && !isDetachedChild()) return startDetached(ctx, folder);
+  if (flags.detach && !isDetachedChild()) return startDetached(ctx, folder, create);
 
   const account = { id: saved.user.id, email: saved.user.email };
   const api = ctx.api();
@@ -100,12 +104,22 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
   const finished = new Promise<number>((resolve) => {
     finish = resolve;
   });
+  // `logout` here forgets the token: the sync stops with one INFO line, whichever notices first (the settings file
+  // changing, or a request finding no token).
+  let signedOutHere = false;
+  const signedOutOnThisDevice = (): void => {
+    if (signedOutHere) return;
+    signedOutHere = true;
+    ctx.log('info', 'signed out on this device: sync stopped');
+    finish(EXIT.done);
+  };
   const runner = createCliRunner(ctx, {
     api,
     folder,
     account,
     holder: START_DESCRIPTION,
     onSignedOut: (error) => {
+      if (error.status === 0) return signedOutOnThisDevice();
       ctx.io.err(`${error.message} Run: hyperclay-sync login`);
       finish(EXIT.signedOut);
     },
@@ -134,9 +148,12 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
   try {
     ctx.log('info', `hyperclay-sync start: syncing ${folder} as ${account.email} (process ${process.pid})`);
     await Promise.race([runner.start({ paused: !ctx.settings.getSyncOn() }), finished]);
-    // `pause` and `resume` (from another terminal) change the setting; the running sync follows it.
+    // It runs: this folder is the default from now on (a start that failed saved nothing).
+    if (!signedOutHere) ctx.rememberFolder(folder);
+    // `pause`, `resume` and `logout` (from another terminal) change the settings; the running sync follows them.
     unwatch = watchFile(ctx.settings.file, () => {
-      if (ctx.settings.getSyncOn()) void runner.unpause();
+      if (ctx.token() === null) signedOutOnThisDevice();
+      else if (ctx.settings.getSyncOn()) void runner.unpause();
       else void runner.pause();
     });
     const background = isDetachedChild();
@@ -152,7 +169,7 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
     throw error;
   }
   await shutDown();
-  ctx.io.out('Sync stopped.');
+  ctx.io.out(signedOutHere ? 'Signed out on this device; sync stopped.' : 'Sync stopped.');
   return code;
 
   async function shutDown(): Promise<void> {
@@ -170,9 +187,9 @@ export async function start(ctx: CliContext, flags: { dir?: string; detach?: boo
 }
 
 export async function stop(ctx: CliContext, flags: { dir?: string }): Promise<number> {
-  const folder = ctx.folder(flags.dir, { save: false });
+  const folder = ctx.folder(flags.dir);
   const { paths } = ctx.config;
-  let holder = readFolderLock(paths.locksDir, folder);
+  const holder = readFolderLock(paths.locksDir, folder);
   if (!holder) {
     ctx.io.out(`No sync is running for ${folder}.`);
     return EXIT.done;
@@ -191,24 +208,32 @@ export async function stop(ctx: CliContext, flags: { dir?: string }): Promise<nu
   try {
     process.kill(pid, 'SIGTERM');
   } catch {}
-  const deadline = Date.now() + STOP_WAIT_MS;
-  // Gone means: its lock is released (it flushed its state first) and the process ended or is ending.
-  for (;;) {
-    holder = readFolderLock(paths.locksDir, folder);
-    const released = holder === null || holder.pid !== pid;
-    if (released && !isRunning(pid)) break;
-    if (released && readStatusFile(paths.statusFile)?.running === false) break;
-    if (Date.now() > deadline) {
-      throw new CliError(
-        EXIT.failed,
-        'stop_timeout',
-        `The sync (process ${pid}) did not stop within ${STOP_WAIT_MS / 1000} s; see ${paths.logFile}.`,
-      );
-    }
-    await sleep(100);
+  if (!(await waitUntilStopped(ctx, folder, pid))) {
+    throw new CliError(
+      EXIT.failed,
+      'stop_timeout',
+      `The sync (process ${pid}) did not stop within ${STOP_WAIT_MS / 1000} s; see ${paths.logFile}.`,
+    );
   }
   ctx.io.out(`Stopped the sync of ${folder} (process ${pid}).`);
   return EXIT.done;
+}
+
+/**
+ * Waits until the sync of `folder` by process `pid` has stopped: its lock released (it flushed its state first) and
+ * the process ended or ending. False when it had not within STOP_WAIT_MS.
+ */
+export async function waitUntilStopped(ctx: CliContext, folder: string, pid: number): Promise<boolean> {
+  const { paths } = ctx.config;
+  const deadline = Date.now() + STOP_WAIT_MS;
+  for (;;) {
+    const holder = readFolderLock(paths.locksDir, folder);
+    const released = holder === null || holder.pid !== pid;
+    if (released && !isRunning(pid)) return true;
+    if (released && readStatusFile(paths.statusFile)?.running === false) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
 }
 
 /** Calls `changed` when `file` is written (also when it is replaced by a rename, as the settings file is). */
@@ -230,7 +255,7 @@ function watchFile(file: string, changed: () => void): () => void {
 
 /** `pause` / `resume`: the setting (the app's toggle) that a running sync follows and a new `start` begins with. */
 export async function switchSync(ctx: CliContext, on: boolean): Promise<number> {
-  const folder = ctx.folder(undefined, { save: false });
+  const folder = ctx.folder(undefined);
   const was = ctx.settings.getSyncOn();
   ctx.settings.setSyncOn(on);
   const holder = readFolderLock(ctx.config.paths.locksDir, folder);

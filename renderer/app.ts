@@ -48,6 +48,8 @@ function render(view: WindowView): void {
   for (const [name, screen] of Object.entries(ui.screens)) screen.hidden = name !== view.screen;
   if (view.screen === 'signed-in') {
     ui.toggle.setAttribute('aria-pressed', String(view.syncOn));
+    // Green only while it syncs; on but not syncing as it should is the needs-attention look (the tray's too).
+    ui.toggle.classList.toggle('attention', view.attention);
     ui.toggleLabel.textContent = view.syncOn ? 'Sync: On' : 'Sync: Off';
   }
   if (view.screen !== 'waiting') ui.codeInput.value = '';

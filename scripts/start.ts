@@ -1,16 +1,23 @@
-// `npm start`: the whole product on this machine. The reference platform server (with a demo account on first run)
-// and the app: the desktop app where Electron and a display are available, otherwise the headless sync engine
-// (`hyperclay-sync start`) on a demo folder, signed in as the demo account through the real browser sign-in pages.
+// `npm start`: the whole product on this machine. The reference platform server (with a demo account on first run;
+// its request lines go to its own log file) and the app: the desktop app where Electron and a display are available,
+// otherwise the headless sync engine (`hyperclay-sync start`) on a demo folder, signed in as the demo account through
+// the real browser sign-in pages, in the same data folder as `npm run sync` (so `status`, `pause`, `log -f` in another
+// terminal see it).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { config as loadDotenv } from 'dotenv';
 import { openReferenceStores, startReferenceServer } from '../server-endpoints/reference/server.js';
 import { settingsTokenStore } from '../sync-engine/auth.js';
+import { loadConfig, type SyncConfig } from '../sync-engine/config.js';
+import { createLogger, type Logger } from '../sync-engine/log.js';
 import { openSettings } from '../sync-engine/settings.js';
 import { createSignIn } from '../sync-engine/sign-in.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
+// `npm run sync` reads `.env` from the checkout: read it the same way, so both use one data folder.
+loadDotenv({ quiet: true, path: join(ROOT, '.env') });
 const DATA = resolve(process.env.HYPERCLAY_DATA ?? join(ROOT, '.data'));
 const PORT = Number(process.env.PORT ?? 4321);
 const DEMO = { email: 'demo@example.com', password: 'demo-password' };
@@ -20,8 +27,8 @@ function say(line: string): void {
 }
 
 /** Creates the demo account when the platform has no account yet; returns whether the demo account exists. */
-async function seedDemoAccount(): Promise<boolean> {
-  const stores = await openReferenceStores(DATA);
+async function seedDemoAccount(serverLog: (line: string) => void): Promise<boolean> {
+  const stores = await openReferenceStores(DATA, null, serverLog);
   try {
     if (stores.accounts.list().length === 0) {
       await stores.accounts.create({ email: DEMO.email, password: DEMO.password, plan: 'paid' });
@@ -41,6 +48,19 @@ function electronAvailable(): boolean {
 
 function hasDisplay(): boolean {
   return process.platform === 'darwin' || process.platform === 'win32' || Boolean(process.env.DISPLAY);
+}
+
+/**
+ * The data folder's sign-in for this platform: kept if there is one; a sign-in for another platform is never replaced
+ * behind its owner's back (null: refused, with the sentence printed).
+ */
+function checkHome(config: SyncConfig): boolean {
+  const account = openSettings(config.paths.home).tokens.account();
+  if (account === null || account.origin === config.origin) return true;
+  process.stderr.write(
+    `npm start: the data folder ${config.paths.home} is signed in to ${account.origin} as ${account.user.email}; signing the demo in there would replace that. Log out first (npm run sync -- logout), or give npm start its own data folder: HYPERCLAY_SYNC_HOME=.data/home npm start (and the same variable for npm run sync).\n`,
+  );
+  return false;
 }
 
 /** Signs the headless client in as the demo account, exactly as a browser would: login, Allow, loopback callback. */
@@ -97,13 +117,29 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): ChildProc
   return spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'inherit' });
 }
 
+/** The server's request lines go to their own file, never between the sync's lines. */
+function openServerLog(): Logger {
+  return createLogger({ file: join(DATA, 'logs', 'server.log') });
+}
+
 async function main(): Promise<number> {
   mkdirSync(DATA, { recursive: true, mode: 0o700 });
-  const demo = await seedDemoAccount();
-  const server = await startReferenceServer({ host: '127.0.0.1', port: PORT, dataDir: DATA });
+  const serverLog = openServerLog();
+  const logLine = (line: string): void => serverLog.info(line);
+  const demo = await seedDemoAccount(logLine);
+  const server = await startReferenceServer({ host: '127.0.0.1', port: PORT, dataDir: DATA, log: logLine });
   const origin = server.url;
-  say(`Reference platform: ${server.publicUrl} (data in ${DATA})`);
+  say(`Reference platform: ${server.publicUrl} (data in ${DATA}; its request log: ${serverLog.file})`);
+  try {
+    return await runApp(server.publicUrl, origin, demo);
+  } finally {
+    await server.close();
+    await serverLog.close();
+  }
+}
 
+/** The desktop app, or the headless sync; resolves with its exit code once it ends (Ctrl-C ends it). */
+async function runApp(publicUrl: string, origin: string, demo: boolean): Promise<number> {
   let child: ChildProcess;
   if (electronAvailable() && hasDisplay()) {
     say('Starting the desktop app.');
@@ -114,24 +150,31 @@ async function main(): Promise<number> {
         ? 'No display: running the headless sync engine instead of the desktop app.'
         : 'The Electron binary is not installed here: running the headless sync engine instead of the desktop app.',
     );
-    const home = join(DATA, 'headless-client');
+    // The data folder `npm run sync` uses too (HYPERCLAY_SYNC_HOME, else the platform's config folder).
+    const config = loadConfig({ env: { ...process.env, HYPERCLAY_URL: origin }, envFile: false });
+    if (!checkHome(config)) return 1;
     const folder = join(DATA, 'Hyperclay');
     mkdirSync(folder, { recursive: true });
-    if (demo) await signInDemo(origin, home);
-    say(`Syncing ${folder} with ${server.publicUrl}: save a file there, or edit a site on the platform.`);
-    say(`Sign in on ${server.publicUrl} as ${DEMO.email} / ${DEMO.password} to see the sites. Ctrl-C stops.`);
+    if (demo) await signInDemo(origin, config.paths.home);
+    const sameUrl = process.env.HYPERCLAY_URL?.replace(/\/+$/, '') === origin;
+    const cli = `${sameUrl ? '' : `HYPERCLAY_URL=${origin} `}npm run sync --`;
+    say(`Syncing ${folder} with ${publicUrl}: save a file there, or edit a site on the platform.`);
+    say(`  sync folder: ${folder}`);
+    say(`  sync log:    ${config.paths.logFile}`);
+    say(`  sync data:   ${config.paths.home} (settings, state, status)`);
+    say(`  in another terminal: ${cli} status   (or log -f, pause, resume, restore FILE --list)`);
+    say(`Sign in on ${publicUrl} as ${DEMO.email} / ${DEMO.password} to see the sites. Ctrl-C stops.`);
     child = run(process.execPath, [join(ROOT, 'bin', 'hyperclay-sync.js'), 'start', '--dir', folder], {
       HYPERCLAY_URL: origin,
-      HYPERCLAY_SYNC_HOME: home,
+      HYPERCLAY_SYNC_HOME: config.paths.home,
     });
   }
 
-  const stop = () => child.kill('SIGTERM');
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  const code = await new Promise<number>((done) => child.on('exit', (exit) => done(exit ?? 0)));
-  await server.close();
-  return code;
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  // Ctrl-C in the terminal reaches the child too (one process group), and a second signal would make it stop at
+  // once: pass it on only if the child is still there after a while (a SIGINT sent to this process alone).
+  process.on('SIGINT', () => setTimeout(() => child.exitCode === null && child.kill('SIGTERM'), 10_000).unref());
+  return new Promise<number>((done) => child.on('exit', (exit) => done(exit ?? 0)));
 }
 
 main().then(

@@ -123,18 +123,24 @@ export class TokenKeeper {
   }
 }
 
+/** How a sign-out went: the token is always forgotten here; `platformTold` says whether the platform revoked it. */
+export type SignOutResult = { platformTold: true } | { platformTold: false; reason: string };
+
 /** Log out: revoke this device's connection on the platform (best effort), then forget the token. */
 export async function signOut(options: {
   api: { logout(): Promise<void> };
   tokenStore: TokenStore;
   log?: EngineLog;
-}): Promise<void> {
+}): Promise<SignOutResult> {
   const log: EngineLog = options.log ?? (() => {});
   try {
     await options.api.logout();
     log('info', 'signed out; the platform revoked this device');
+    return { platformTold: true };
   } catch (error) {
-    log('warn', `signed out locally; the platform could not be told (${(error as Error).message})`);
+    const reason = (error as Error).message.replace(/\.$/, '');
+    log('warn', `signed out locally; the platform could not be told (${reason})`);
+    return { platformTold: false, reason };
   } finally {
     await options.tokenStore.clear();
   }

@@ -16,12 +16,19 @@ import type { EngineLog } from './log.js';
 import type { Action } from './model.js';
 import { Reconciler } from './reconciler.js';
 import { detectCaseInsensitive } from './scan.js';
-import { SessionLoop, type SessionReport } from './sessions.js';
+import { SessionLoop, type SessionProgress, type SessionReport } from './sessions.js';
 import { openStateStore } from './state-store.js';
 import { NOTICE_TEXT, type StatusModel } from './status.js';
 import { TransferQueue } from './transfers.js';
 
-export type { SessionReport } from './sessions.js';
+export type { SessionProgress, SessionReport } from './sessions.js';
+
+/** A one-off sync: `dryRun` changes nothing on either side; `onProgress` hears of the plan and each outcome. */
+export interface SyncOnceOptions {
+  dryRun?: boolean;
+  allowDeletes?: boolean;
+  onProgress?: (event: SessionProgress) => void;
+}
 
 /** What the app and the CLI start and stop. */
 export interface SyncRunner {
@@ -37,7 +44,7 @@ export interface SyncRunner {
 
 export interface SyncEngine extends SyncRunner {
   /** One full session without watching: the CLI's `sync`. With dryRun, nothing is changed on either side. */
-  syncOnce(options?: { dryRun?: boolean; allowDeletes?: boolean }): Promise<SessionReport>;
+  syncOnce(options?: SyncOnceOptions): Promise<SessionReport>;
   /** Resolves once no transfer is queued or running (tests and the CLI use it). */
   idle(): Promise<void>;
 }
@@ -216,12 +223,13 @@ class Engine implements SyncEngine {
     await s?.close();
   }
 
-  async syncOnce(once: { dryRun?: boolean; allowDeletes?: boolean } = {}): Promise<SessionReport> {
+  async syncOnce(once: SyncOnceOptions = {}): Promise<SessionReport> {
     await this.#open(once.dryRun === true);
     this.#allowDeletes = once.allowDeletes === true;
     this.#running = !once.dryRun;
     try {
-      return await this.#sessions.session({ dryRun: once.dryRun === true, waitForTransfers: true });
+      const progress = once.onProgress ? { onProgress: once.onProgress } : {};
+      return await this.#sessions.session({ dryRun: once.dryRun === true, waitForTransfers: true, ...progress });
     } finally {
       this.#running = false;
       await this.idle();
@@ -350,7 +358,8 @@ class Engine implements SyncEngine {
 
   async #signedOut(error: SignedOutError): Promise<void> {
     if (!this.#running) return;
-    this.#core.log('warn', `signed out by the platform: ${error.message}`);
+    // No token here at all (status 0) is `logout` on this device, not a fault: whoever owns the token says so.
+    if (error.status !== 0) this.#core.log('warn', `signed out by the platform: ${error.message}`);
     const notice =
       error.code === 'subscription_required'
         ? { code: 'subscription_required' as const, text: NOTICE_TEXT.subscription_required }

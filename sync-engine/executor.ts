@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { lstat, rmdir, utimes } from 'node:fs/promises';
 import { type Entry, MAX_FILE_BYTES, siteNameOf } from '../protocol/index.js';
 import { installFile, moveToBackup } from './backup.js';
-import type { ApiClient } from './endpoints.js';
+import type { ApiClient, PutFileResult } from './endpoints.js';
 import type { EngineCore } from './engine-core.js';
 import { ConflictError } from './errors.js';
 import { classify } from './failures.js';
@@ -31,6 +31,30 @@ export interface ExecutorParts {
 
 type Push = Extract<Action, { type: 'push' }>;
 
+/**
+ * What became of one action (the CLI's `sync` counts and prints them, its progress line adds them up): a transfer
+ * done, a local removal, a hold, a lost conflict (the platform's version pulled), or nothing synced (`failed`: tried
+ * again later; `skipped`: not until it changes).
+ */
+export interface ActionOutcome {
+  result: 'pushed' | 'pulled' | 'removed' | 'held' | 'conflict' | 'failed' | 'skipped';
+  action: Action['type'];
+  /** In the sync folder; a folder's ends in `/`. */
+  path: string;
+  /** Bytes sent or received. */
+  bytes: number;
+  /** Why it failed or was skipped, or where the replaced copy went. */
+  detail?: string;
+}
+
+const outcomeOf = (
+  action: Action,
+  result: ActionOutcome['result'],
+  bytes = 0,
+  detail?: string,
+  path = pathOf(action),
+): ActionOutcome => ({ result, action: action.type, path, bytes, ...(detail === undefined ? {} : { detail }) });
+
 export class Executor {
   readonly #c: EngineCore;
   readonly #p: ExecutorParts;
@@ -43,6 +67,17 @@ export class Executor {
   /** Transfers waiting for a slot and under way, by path (for the status). */
   readonly #queued = new Map<EntryKey, string>();
   readonly #inFlight = new Map<EntryKey, string>();
+  readonly #watchers = new Set<(outcome: ActionOutcome) => void>();
+
+  /** Calls `watcher` with what becomes of each action from now on; returns the unwatch. */
+  watchOutcomes(watcher: (outcome: ActionOutcome) => void): () => void {
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
+  }
+
+  #tell(outcome: ActionOutcome | null): void {
+    if (outcome !== null) for (const watcher of this.#watchers) watcher(outcome);
+  }
 
   /** Publishes the transfers queued or running. */
   updatePending(): void {
@@ -85,9 +120,10 @@ export class Executor {
       this.#inFlight.set(action.key, path);
       this.updatePending();
       try {
-        await this.#perform(action);
+        this.#tell(await this.#perform(action));
       } catch (error) {
         this.#p.failed(action, error);
+        this.#tell(failedOutcome(action, error));
       } finally {
         this.#inFlight.delete(action.key);
         this.updatePending();
@@ -100,16 +136,17 @@ export class Executor {
     return done.finally(() => this.updatePending());
   }
 
-  async #perform(action: Action): Promise<void> {
+  async #perform(action: Action): Promise<ActionOutcome | null> {
     const { memory } = this.#c;
     const seen = memory.knownRemote(action.key);
     const s = this.#c.state();
+    let outcome: ActionOutcome | null = null;
     switch (action.type) {
       case 'push':
-        await this.#push(action);
+        outcome = await this.#push(action);
         break;
       case 'pull':
-        await this.#pull(action.key, action.entry, action.localPath, action.local);
+        outcome = await this.#pull(action.key, action.entry, action.localPath, action.local);
         break;
       case 'record':
         s.put(recordOf(action.key, action.entry, action.local));
@@ -117,32 +154,36 @@ export class Executor {
         break;
       case 'createFolder':
         await this.#createFolder(action.key, action.localPath);
+        outcome = outcomeOf(action, 'pushed', 0, undefined, `${action.localPath}/`);
         break;
       case 'makeLocalFolder':
         await makeFoldersInside(this.#c.folder, action.localPath);
         s.put({ key: action.key, kind: 'folder', localPath: action.localPath, platformPath: action.entry.path });
+        outcome = outcomeOf(action, 'pulled', 0, undefined, `${action.localPath}/`);
         break;
       case 'rememberDelete':
         this.#rememberDelete(action.key);
         break;
       case 'removeLocal':
-        await this.#removeLocal(action.key, action.localPath);
+        outcome = await this.#removeLocal(action.key, action.localPath);
         break;
       case 'removeLocalFolder':
-        await this.#removeLocalFolder(action.key, action.localPath);
+        outcome = await this.#removeLocalFolder(action.key, action.localPath);
         break;
       case 'forget':
         s.delete(action.key);
         break;
       case 'hold':
         this.#hold(action.key, action.localPath, action.why);
+        outcome = outcomeOf(action, 'held', 0, action.why);
         break;
       case 'skip':
         memory.skipOnce(action.localPath, action.why);
         if (action.entry) memory.failed.add(action.key);
-        return;
+        return outcomeOf(action, 'skipped', 0, action.why);
     }
     memory.consumed(action.key, seen);
+    return outcome;
   }
 
   async #createFolder(key: EntryKey, localPath: string): Promise<void> {
@@ -165,17 +206,15 @@ export class Executor {
     this.#c.log('warn', `held ${localPath}: ${why}`);
   }
 
-  async #push(action: Push): Promise<void> {
+  async #push(action: Push): Promise<ActionOutcome | null> {
     const { memory } = this.#c;
     const s = this.#c.state();
     const read = await readStable(await resolveInside(this.#c.folder, action.localPath), MAX_FILE_BYTES);
-    if (!read) return; // gone meanwhile: its removal is a watcher event of its own
+    if (!read) return null; // gone meanwhile: its removal is a watcher event of its own
     if (read.size > MAX_FILE_BYTES) {
-      memory.skipOnce(
-        action.localPath,
-        `it is larger than 20 MiB (${formatBytes(read.size)}); skipped until it changes`,
-      );
-      return;
+      const why = `it is larger than 20 MiB (${formatBytes(read.size)}); skipped until it changes`;
+      memory.skipOnce(action.localPath, why);
+      return outcomeOf(action, 'skipped', 0, why);
     }
     const sha256 = createHash('sha256').update(read.content).digest('hex');
     const record = s.get(action.key);
@@ -184,21 +223,31 @@ export class Executor {
       if (record.localPath !== action.localPath || record.mtimeMs !== read.mtimeMs) {
         s.put({ ...record, localPath: action.localPath, mtimeMs: read.mtimeMs, held: false });
       }
-      return;
+      return null;
     }
-    if (memory.isRefused(action.key, sha256)) return;
+    if (memory.isRefused(action.key, sha256)) {
+      return outcomeOf(action, 'skipped', 0, 'the platform refused this content before; skipped until it changes');
+    }
     try {
-      await this.#send(action, read, sha256, action.baseVersion === 0 ? 0 : (record?.version ?? 0));
+      const sent = await this.#send(action, read, sha256, action.baseVersion === 0 ? 0 : (record?.version ?? 0));
+      return outcomeOf(action, 'pushed', read.size, sent === 'unchanged' ? 'already there' : undefined);
     } catch (error) {
       if (error instanceof ConflictError) {
-        await this.#lostConflict(action, read, sha256, error.current);
-        return;
+        const pulled = await this.#lostConflict(action, read, sha256, error.current);
+        return outcomeOf(
+          action,
+          'conflict',
+          pulled?.bytes ?? 0,
+          "the platform's newer version won; yours is kept in sites-versions",
+        );
       }
       const failure = classify(error);
       if (failure.kind !== 'skip') throw error;
       memory.refuse(action.key, sha256, failure.notice !== undefined);
       if (failure.notice) this.#p.status.limitReached(failure.notice);
-      memory.skipOnce(action.localPath, `${failure.message} (${failure.code}); skipped until it changes`);
+      const why = `${failure.message} (${failure.code}); skipped until it changes`;
+      memory.skipOnce(action.localPath, why);
+      return outcomeOf(action, 'skipped', 0, why);
     }
   }
 
@@ -207,7 +256,7 @@ export class Executor {
     read: { content: Buffer; size: number; mtimeMs: number },
     sha256: string,
     baseVersion: number,
-  ): Promise<void> {
+  ): Promise<PutFileResult['status']> {
     const { api, status } = this.#p;
     const started = Date.now();
     const fileKey = action.kind === 'site' ? siteNameOf(action.localPath) : keyName(action.key);
@@ -231,6 +280,7 @@ export class Executor {
       'info',
       `push ${action.localPath} v${result.entry.version} ${formatBytes(read.size)} ${Date.now() - started} ms${already}`,
     );
+    return result.status;
   }
 
   /** Last write wins on the platform's clock and this write lost: final. Back up L, pull the winner, never resend. */
@@ -239,7 +289,7 @@ export class Executor {
     read: { size: number; mtimeMs: number },
     sha256: string,
     current: Entry,
-  ): Promise<void> {
+  ): Promise<ActionOutcome | null> {
     this.#c.memory.refuse(action.key, sha256);
     this.#c.log(
       'info',
@@ -253,13 +303,18 @@ export class Executor {
       size: read.size,
       mtimeMs: read.mtimeMs,
     };
-    await this.#pull(action.key, current, action.localPath, local);
+    return this.#pull(action.key, current, action.localPath, local);
   }
 
-  async #pull(key: EntryKey, entry: Entry, localPath: string, compared: LocalItem | undefined): Promise<void> {
+  async #pull(
+    key: EntryKey,
+    entry: Entry,
+    localPath: string,
+    compared: LocalItem | undefined,
+  ): Promise<ActionOutcome | null> {
     const { api } = this.#p;
     const { folder } = this.#c;
-    if (entry.kind === 'folder' || entry.sha256 === undefined) return;
+    if (entry.kind === 'folder' || entry.sha256 === undefined) return null;
     await makeParentsInside(folder, localPath);
     // The parent may have been created just now: check again that nothing symlinked got in between.
     const abs = await resolveInside(folder, localPath);
@@ -285,7 +340,7 @@ export class Executor {
       this.#c.log('info', `pull ${localPath} postponed: it changed on disk meanwhile`);
       this.#c.memory.failed.add(key);
       this.#p.again(key);
-      return;
+      return null;
     }
     const pulled: Entry = { ...entry, size: headers.size, sha256: headers.sha256, version: headers.version };
     pulled.updatedAt = headers.updatedAt;
@@ -299,28 +354,38 @@ export class Executor {
       this.#c.log('info', `pull ${localPath}: a save landed during the install; it is kept and sent`);
       this.#p.again(key);
     }
+    const oldCopy =
+      installed.status === 'installed' && installed.backup ? `old copy: ${installed.backup.path}` : undefined;
+    return {
+      result: 'pulled',
+      action: 'pull',
+      path: localPath,
+      bytes: headers.size,
+      ...(oldCopy ? { detail: oldCopy } : {}),
+    };
   }
 
-  async #removeLocal(key: EntryKey, localPath: string): Promise<void> {
+  async #removeLocal(key: EntryKey, localPath: string): Promise<ActionOutcome | null> {
     const s = this.#c.state();
     const record = s.get(key);
     const current = await statItem(this.#c.folder, localPath, this.#c.rules);
     if (current.status !== 'item') {
       s.delete(key);
-      return;
+      return null;
     }
     if (record?.sha256 !== undefined && current.item.sha256 !== record.sha256) {
       // Edited since it was compared: the local edit survives (the next plan pushes it as new).
       this.#p.again(key);
-      return;
+      return null;
     }
     const backup = await moveToBackup(this.#c.folder, localPath, this.#p.now());
     this.#c.index.remove(localPath);
     s.delete(key);
     this.#c.log('info', `removed ${localPath}: deleted on the platform (kept in ${backup.path})`);
+    return { result: 'removed', action: 'removeLocal', path: localPath, bytes: 0, detail: `kept in ${backup.path}` };
   }
 
-  async #removeLocalFolder(key: EntryKey, localPath: string): Promise<void> {
+  async #removeLocalFolder(key: EntryKey, localPath: string): Promise<ActionOutcome | null> {
     const s = this.#c.state();
     try {
       await rmdir(await resolveInside(this.#c.folder, localPath));
@@ -333,12 +398,25 @@ export class Executor {
         const record = s.get(key);
         if (record) s.put({ ...record, held: true, localDeleted: false });
         this.#c.log('info', `kept folder ${localPath}: deleted on the platform, but it still holds files`);
-        return;
+        return null;
       }
       if (code !== 'ENOENT') throw error;
+      s.delete(key);
+      return null;
     }
     s.delete(key);
+    return { result: 'removed', action: 'removeLocalFolder', path: `${localPath}/`, bytes: 0 };
   }
+}
+
+/** A failed action as an outcome: skipped when the platform refused it for good, failed when it is tried again. */
+function failedOutcome(action: Action, error: unknown): ActionOutcome | null {
+  const failure = classify(error);
+  // Stopped mid-way (the sync is ending): nothing happened to report.
+  if (failure.kind === 'stopped') return null;
+  if (failure.kind === 'skip') return outcomeOf(action, 'skipped', 0, `${failure.message} (${failure.code})`);
+  const message = failure.kind === 'retry' ? failure.message : error instanceof Error ? error.message : String(error);
+  return outcomeOf(action, 'failed', 0, message.replace(/\.$/, ''));
 }
 
 /** Where an action happens, as a path in the folder (the entry's name when it has no local path). */

@@ -44,10 +44,19 @@ export interface LoggerOptions {
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
-/** `3.1 KB`, `512 B`, `20.0 MB`: the sizes of log lines. */
+/** Log files kept in all by default, the current one included. */
+export const LOG_FILES_KEPT = 5;
+
+/** The n-th older log file after rotation: sync.log -> sync.1.log -> sync.2.log … */
+export function rotatedLogName(file: string, n: number): string {
+  const ext = extname(file);
+  return join(dirname(file), `${basename(file, ext)}.${n}${ext}`);
+}
+
+/** `3.1 KiB`, `512 B`, `20.0 MiB`: sizes in binary units (1 KiB = 1024 B), named so, in log lines and the CLI. */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 1024) return `${Math.max(0, Math.round(bytes || 0))} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes / 1024;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
@@ -92,7 +101,7 @@ function renderFields(fields: LogFields | undefined): string {
   return out;
 }
 
-/** `2026-11-25T13:24:11.123Z INFO  push blog/hello.html v8 3.1 KB 14 ms` */
+/** `2026-11-25T13:24:11.123Z INFO  push blog/hello.html v8 3.1 KiB 14 ms` */
 export function formatLine(at: Date, level: LogLevel, message: string, fields?: LogFields): string {
   // Control characters (newlines above all), line separators and bidi controls become visible escapes: a file or
   // device name can neither forge a second line nor reorder what the line shows.
@@ -156,12 +165,6 @@ class RotatingFileTransport extends TransportStream {
     this.#open();
   }
 
-  #rotatedName(n: number): string {
-    const ext = extname(this.#file);
-    const stem = basename(this.#file, ext);
-    return join(dirname(this.#file), `${stem}.${n}${ext}`);
-  }
-
   #rotate(): void {
     closeSync(this.#fd);
     const last = this.#maxFiles - 1;
@@ -169,13 +172,13 @@ class RotatingFileTransport extends TransportStream {
       unlinkSync(this.#file);
     } else {
       try {
-        unlinkSync(this.#rotatedName(last));
+        unlinkSync(rotatedLogName(this.#file, last));
       } catch (error) {
         if (errnoOf(error) !== 'ENOENT') throw error;
       }
       for (let n = last - 1; n >= 0; n--) {
         try {
-          renameSync(n === 0 ? this.#file : this.#rotatedName(n), this.#rotatedName(n + 1));
+          renameSync(n === 0 ? this.#file : rotatedLogName(this.#file, n), rotatedLogName(this.#file, n + 1));
         } catch (error) {
           if (errnoOf(error) !== 'ENOENT') throw error;
         }
@@ -228,7 +231,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const transport = new RotatingFileTransport({
     file: options.file,
     maxBytes: options.maxBytes ?? 5 * 1024 * 1024,
-    maxFiles: options.maxFiles ?? 5,
+    maxFiles: options.maxFiles ?? LOG_FILES_KEPT,
     echo: options.echo,
   });
   const logger = winston.createLogger({ levels: LEVELS, level, transports: [transport], exitOnError: false });

@@ -3,7 +3,13 @@
 // this device out (the engine stops, the token is forgotten, the lock let go).
 
 import type { ApiClient } from './endpoints.js';
-import { createSyncEngine, type SessionReport, type SyncEngine, type SyncRunner } from './engine.js';
+import {
+  createSyncEngine,
+  type SessionReport,
+  type SyncEngine,
+  type SyncOnceOptions,
+  type SyncRunner,
+} from './engine.js';
 import type { SignedOutError } from './errors.js';
 import { acquireFolderLock, type FolderLock } from './folder-lock.js';
 import type { EngineLog } from './log.js';
@@ -139,7 +145,7 @@ export class FolderSync implements SyncRunner {
    * One full session under the folder's lock, then exit: the CLI's `sync`. A dry run changes and writes nothing, so
    * it takes no lock and works while another process syncs the folder.
    */
-  async syncOnce(options: { dryRun?: boolean; allowDeletes?: boolean } = {}): Promise<SessionReport> {
+  async syncOnce(options: SyncOnceOptions = {}): Promise<SessionReport> {
     if (options.dryRun === true) return this.#engine.syncOnce(options);
     await this.#acquire(this.#o.holder, 'sync');
     try {

@@ -7,9 +7,9 @@ import { lstat } from 'node:fs/promises';
 import { type Entry, MAX_WAIT_SECONDS } from '../protocol/index.js';
 import type { ApiClient } from './endpoints.js';
 import type { EngineCore } from './engine-core.js';
-import type { Executor } from './executor.js';
+import type { ActionOutcome, Executor } from './executor.js';
 import { Feed, type Listing } from './feed.js';
-import { type Action, type EntryKey, entryKeyOf, type RemoteState, type StateRecord } from './model.js';
+import { type Action, type EntryKey, entryKeyOf, type LocalItem, type RemoteState, type StateRecord } from './model.js';
 import { createOnlineMonitor, type OnlineMonitor } from './online.js';
 import { agreedEntry, plan } from './plan.js';
 import type { Reconciler } from './reconciler.js';
@@ -27,8 +27,16 @@ export interface SessionReport {
   actions: Action[];
   brake: boolean;
   held: number;
+  /** Entries whose last push or pull failed (tried again at the next session or poll). */
   failed: number;
+  /** What became of each action, in the order they ended (only when the session waits for its transfers). */
+  outcomes: ActionOutcome[];
 }
+
+/** A one-off session's progress: the transfers planned (files, bytes), then each action's outcome as it ends. */
+export type SessionProgress =
+  | { type: 'planned'; files: number; bytes: number }
+  | { type: 'outcome'; outcome: ActionOutcome };
 
 export interface SessionParts {
   api: ApiClient;
@@ -90,7 +98,9 @@ export class SessionLoop {
    * A session: list everything, scan everything, reconcile everything. With dryRun, only the plan. With
    * waitForTransfers, it resolves once every transfer it started has ended (the CLI's `sync` reports on them).
    */
-  async session(options: { dryRun?: boolean; waitForTransfers?: boolean } = {}): Promise<SessionReport> {
+  async session(
+    options: { dryRun?: boolean; waitForTransfers?: boolean; onProgress?: (event: SessionProgress) => void } = {},
+  ): Promise<SessionReport> {
     const { log, memory } = this.#c;
     const s = this.#c.state();
     // A dry run may look at a folder that does not exist yet (everything would come down into it).
@@ -108,10 +118,25 @@ export class SessionLoop {
       state: s.all(),
       options: { complete: true, caseInsensitive: this.#c.index.caseInsensitive, allowDeletes: this.#p.allowDeletes() },
     });
-    const report: SessionReport = { actions: result.actions, brake: result.brake, held: result.held, failed: 0 };
+    const report: SessionReport = {
+      ...{ actions: result.actions, brake: result.brake, held: result.held },
+      ...{ failed: 0, outcomes: [] },
+    };
     if (options.dryRun) return report;
-    await this.#p.executor.execute(result);
-    if (options.waitForTransfers) await this.#p.allIdle();
+    const { onProgress } = options;
+    const unwatch = options.waitForTransfers
+      ? this.#p.executor.watchOutcomes((outcome) => {
+          report.outcomes.push(outcome);
+          onProgress?.({ type: 'outcome', outcome });
+        })
+      : () => {};
+    try {
+      onProgress?.({ type: 'planned', ...transferTotals(result.actions, scan.items) });
+      await this.#p.executor.execute(result);
+      if (options.waitForTransfers) await this.#p.allIdle();
+    } finally {
+      unwatch();
+    }
     s.setCursor(listing.cursor);
     await s.flush();
     report.failed = memory.failed.size;
@@ -320,6 +345,20 @@ export class SessionLoop {
     this.#monitor = null;
     await Promise.allSettled([this.#sessionBusy, this.#pollBusy]);
   }
+}
+
+/** The files a plan transfers and their bytes (a push's size from the scan, a pull's from the listing). */
+function transferTotals(actions: Action[], local: LocalItem[]): { files: number; bytes: number } {
+  const sizes = new Map(local.map((item) => [item.key, item.size ?? 0]));
+  let files = 0;
+  let bytes = 0;
+  for (const action of actions) {
+    if (action.type === 'push') bytes += sizes.get(action.key) ?? 0;
+    else if (action.type === 'pull') bytes += action.entry.size ?? 0;
+    else continue;
+    files++;
+  }
+  return { files, bytes };
 }
 
 /** The platform's entry is exactly what was last agreed for it. */

@@ -1,5 +1,6 @@
 // The settings file in the data folder (conf, mode 0600): the sign-in token bound to its origin, the sync folder,
-// and whether sync is on.
+// and whether sync is on. The one settings module of the CLI and the desktop app (which opens the same store through
+// electron-store, conf with Electron's paths).
 
 import { mkdirSync } from 'node:fs';
 import Conf from 'conf';
@@ -25,7 +26,7 @@ export interface StoredToken {
 }
 
 /** What the settings file holds (the token possibly encoded by a TokenCodec). */
-interface SettingsData {
+export interface SettingsData {
   token: (StoredToken & { codec?: string }) | null;
   folder: string | null;
   syncOn: boolean;
@@ -58,6 +59,21 @@ export interface Settings {
   getSyncOn(): boolean;
   setSyncOn(on: boolean): void;
 }
+
+/** The store's options: conf's, which electron-store takes as well (with `name` for conf's `configName`). */
+export interface SettingsStoreOptions {
+  cwd: string;
+  configName: string;
+  configFileMode: number;
+  clearInvalidConfig: boolean;
+  defaults: SettingsData;
+}
+
+/** The part of a conf store the settings use. */
+export type SettingsStore = Pick<Conf<SettingsData>, 'get' | 'set' | 'path'>;
+
+/** Opens the store: conf by default; the desktop app passes electron-store's constructor. */
+export type OpenSettingsStore = (options: SettingsStoreOptions) => SettingsStore;
 
 export class SettingsError extends EngineError {
   declare readonly code: 'bad_token';
@@ -103,9 +119,10 @@ function originOf(value: string): string | null {
 }
 
 /** Opens the settings file `<home>/settings.json`, created with mode 0600 (and its folder 0700). */
-export function openSettings(home: string, options: { codec?: TokenCodec } = {}): Settings {
+export function openSettings(home: string, options: { codec?: TokenCodec; open?: OpenSettingsStore } = {}): Settings {
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  const store = new Conf<SettingsData>({
+  const open = options.open ?? ((storeOptions: SettingsStoreOptions) => new Conf<SettingsData>(storeOptions));
+  const store = open({
     cwd: home,
     configName: SETTINGS_NAME,
     configFileMode: 0o600,

@@ -18,6 +18,8 @@ export interface AppState {
   notice: string | null;
   email: string | null;
   folder: string | null;
+  /** The last completed session or poll, to the minute (the tray shows it; polls every 10 s change nothing else). */
+  lastSyncAt: string | null;
 }
 
 /** One line per event; callers never pass tokens, codes or links. */
@@ -270,6 +272,7 @@ export class AppController extends EventEmitter<{ change: [AppState] }> {
       notice: this.#actionNotice ?? status.notice?.text ?? (attention(status) ? status.lastError : null),
       email: status.account?.email ?? null,
       folder: status.folder,
+      lastSyncAt: status.lastSyncAt === null ? null : `${status.lastSyncAt.slice(0, 16)}Z`,
     };
   }
 }
@@ -296,15 +299,21 @@ function attention(status: SyncStatus): boolean {
   return status.phase === 'needs-attention' || status.phase === 'folder-missing';
 }
 
-/** The window's view of a state: SPEC.md's three screens; offline and needs-attention are still "Sync: On". */
+/**
+ * The window's view of a state: SPEC.md's three screens. Offline and needs-attention are still "Sync: On" (the
+ * toggle's setting), but green only while it syncs: anything else there is the needs-attention look, as the tray's.
+ */
 export function windowView(state: AppState): WindowView {
   switch (state.phase) {
     case 'signed-out':
       return { screen: 'signed-out', notice: state.notice };
     case 'waiting-for-browser':
       return { screen: 'waiting', notice: state.notice };
-    default:
-      return { screen: 'signed-in', syncOn: state.phase !== 'off', notice: state.notice };
+    default: {
+      const syncOn = state.phase !== 'off';
+      const attention = syncOn && !(state.phase === 'on' && state.notice === null);
+      return { screen: 'signed-in', syncOn, attention, notice: state.notice };
+    }
   }
 }
 

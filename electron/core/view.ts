@@ -6,8 +6,12 @@ export type WindowView =
   | { screen: 'signed-out'; notice: string | null }
   /** "Finish signing in in your browser" and the paste-code field. */
   | { screen: 'waiting'; notice: string | null }
-  /** The Sync: On / Sync: Off toggle and Log out; the notice is the quota, subscription or outdated message. */
-  | { screen: 'signed-in'; syncOn: boolean; notice: string | null };
+  /**
+   * The Sync: On / Sync: Off toggle and Log out; the notice is the quota, subscription or outdated message.
+   * `attention`: on, but not syncing as it should (offline, a folder another process holds, a notice): the toggle
+   * takes the needs-attention look instead of green.
+   */
+  | { screen: 'signed-in'; syncOn: boolean; attention: boolean; notice: string | null };
 
 export type ActionResult = { ok: true } | { ok: false; code: string; message: string };
 
@@ -24,8 +28,8 @@ export function parseWindowView(value: unknown): WindowView | null {
   if (!isNotice(v.notice)) return null;
   const notice = v.notice;
   if (v.screen === 'signed-out' || v.screen === 'waiting') return { screen: v.screen, notice };
-  if (v.screen === 'signed-in' && typeof v.syncOn === 'boolean')
-    return { screen: 'signed-in', syncOn: v.syncOn, notice };
+  if (v.screen === 'signed-in' && typeof v.syncOn === 'boolean' && typeof v.attention === 'boolean')
+    return { screen: 'signed-in', syncOn: v.syncOn, attention: v.attention, notice };
   return null;
 }
 

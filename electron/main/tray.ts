@@ -20,11 +20,11 @@ export function renderTray(state: AppState, iconsDir: string, onAction: (action:
   if (tray === null || tray.isDestroyed()) tray = new Tray(image);
   else tray.setImage(image);
   tray.setToolTip(trayTooltip(state));
-  const template: MenuItemConstructorOptions[] = trayMenu(state).map((item) =>
-    item.type === 'separator'
-      ? { type: 'separator' }
-      : { label: item.label, enabled: item.enabled, click: () => onAction(item.action) },
-  );
+  const template: MenuItemConstructorOptions[] = trayMenu(state).map((item): MenuItemConstructorOptions => {
+    if (item.type === 'separator') return { type: 'separator' };
+    if (item.type === 'info') return { label: item.label, enabled: false };
+    return { label: item.label, enabled: item.enabled, click: () => onAction(item.action) };
+  });
   tray.setContextMenu(Menu.buildFromTemplate(template));
 }
 

@@ -150,6 +150,10 @@ describe('the desktop app syncing for real', () => {
       await app.controller.handleDeepLink(link);
       await app.page.getByRole('alert').filter({ hasText: 'hyperclay-sync start' }).waitFor();
       expect(await redLine(app.page)).toContain(`process ${process.pid}`);
+      // Nothing syncs: the toggle is not the green of a working sync but the needs-attention look.
+      const locked = app.page.getByRole('button', { name: 'Sync: On' });
+      expect(await locked.evaluate((el) => el.classList.contains('attention'))).toBe(true);
+      expect(await locked.evaluate((el) => getComputedStyle(el).backgroundColor)).not.toBe('rgb(31, 157, 85)');
       await screenshot(app.page, 'sync-6-folder-locked');
       expect(await platformSite(ada, 'locked')).toBeNull();
     } finally {

@@ -8,6 +8,7 @@ import { screenshot as shot, startWindowHarness, visibleButtons, type WindowHarn
 
 const GREEN = 'rgb(31, 157, 85)';
 const GREY = 'rgb(138, 143, 152)';
+const AMBER = 'rgb(180, 83, 9)';
 const RED = 'rgb(209, 44, 44)';
 
 let harness: WindowHarness;
@@ -26,6 +27,9 @@ describe('the window', () => {
   it('signed out: a single Sync button; click -> "Finish signing in in your browser" with the paste-code field', async () => {
     const { page, opened, backend, close } = await openWindow();
     expect(await visibleButtons(page)).toEqual(['Sync']);
+    // The button is not alone: the window says whose it is.
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Hyperclay Sync');
+    expect(await page.getByRole('heading', { name: 'Hyperclay Sync' }).isVisible()).toBe(true);
     await expect.poll(() => page.locator('#notice').isVisible()).toBe(false);
     await shot(page, '1-signed-out');
 
@@ -103,6 +107,32 @@ describe('the window', () => {
     await shot(page, '5-quota');
     backend.status.noticeCleared();
     await expect.poll(() => page.locator('#notice').isVisible()).toBe(false);
+    await close();
+  });
+
+  it('on but not syncing (offline, needing attention): Sync: On in the needs-attention look, never green', async () => {
+    const { page, backend, controller, close } = await openWindow();
+    await controller.signIn();
+    await controller.submitCode(GOOD_CODE);
+    const toggle = page.getByRole('button', { name: 'Sync: On' });
+    await expect.poll(() => toggle.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(GREEN);
+    controller.setOsOnline(false);
+    await expect.poll(() => toggle.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(AMBER);
+    expect(await toggle.getAttribute('aria-pressed')).toBe('true');
+    expect(await visibleButtons(page)).toEqual(['Sync: On', 'Log out']);
+    await shot(page, '8-offline-attention');
+    controller.setOsOnline(true);
+    await expect.poll(() => toggle.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(GREEN);
+    backend.status.needsAttention({ code: 'delete_brake', text: NOTICE_TEXT.delete_brake });
+    await expect.poll(() => toggle.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(AMBER);
+    expect(await page.getByRole('alert').textContent()).toBe(NOTICE_TEXT.delete_brake);
+    // The red line is the toggle's description for a screen reader.
+    expect(await toggle.getAttribute('aria-describedby')).toBe('notice');
+    await shot(page, '9-needs-attention');
+    // Switched off, it is grey whatever else is wrong.
+    await toggle.click();
+    const off = page.getByRole('button', { name: 'Sync: Off' });
+    await expect.poll(() => off.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(GREY);
     await close();
   });
 

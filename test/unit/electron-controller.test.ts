@@ -54,7 +54,7 @@ describe('app controller', () => {
     const state = backend.pendingState!;
     expect(await controller.handleDeepLink(callbackLink(state))).toEqual({ ok: true });
     expect(controller.state).toMatchObject({ phase: 'on', email: 'ada@example.com', notice: null });
-    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, notice: null });
+    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, attention: false, notice: null });
     expect(phases).toEqual(['waiting-for-browser', 'on']);
     expect(controller.signInPending).toBe(false);
   });
@@ -81,7 +81,7 @@ describe('app controller', () => {
       notice: 'That code is wrong or expired. Click Sync to get a new one.',
     });
     await controller.submitCode(GOOD_CODE);
-    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, notice: null });
+    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, attention: false, notice: null });
   });
 
   it('a malformed pasted code never reaches the engine', async () => {
@@ -183,10 +183,10 @@ describe('app controller', () => {
   it('Sync: On -> Sync: Off -> Sync: On', async () => {
     const { controller, backend } = await signedIn();
     await controller.setSyncOn(false);
-    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: false, notice: null });
+    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: false, attention: false, notice: null });
     expect(controller.state.phase).toBe('off');
     await controller.toggleSync();
-    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, notice: null });
+    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, attention: false, notice: null });
     expect(backend.calls.slice(-2)).toEqual(['setSyncOn:false', 'setSyncOn:true']);
   });
 
@@ -195,27 +195,37 @@ describe('app controller', () => {
     s.backend.syncOn = false;
     await s.controller.signIn();
     await s.controller.submitCode(GOOD_CODE);
-    expect(s.controller.view).toEqual({ screen: 'signed-in', syncOn: false, notice: null });
+    expect(s.controller.view).toEqual({ screen: 'signed-in', syncOn: false, attention: false, notice: null });
   });
 
   it('the quota notice shows as the red line while sync stays on, and clears when the engine clears it', async () => {
     const { controller, backend } = await signedIn();
     backend.reachSiteLimit();
-    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, notice: NOTICE_TEXT.site_limit_reached });
+    expect(controller.view).toEqual({
+      screen: 'signed-in',
+      syncOn: true,
+      attention: true,
+      notice: NOTICE_TEXT.site_limit_reached,
+    });
     expect(controller.view.notice).toBe("You've run out of sites. We can't sync any more sites.");
     backend.status.noticeCleared();
     expect(controller.view.notice).toBeNull();
   });
 
-  it('needs-attention and offline still show Sync: On', async () => {
+  it('needs-attention and offline still show Sync: On, in the needs-attention look (green only while syncing)', async () => {
     const { controller, backend } = await signedIn();
     backend.status.needsAttention({ code: 'delete_brake', text: NOTICE_TEXT.delete_brake });
     expect(controller.state.phase).toBe('needs-attention');
-    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, notice: NOTICE_TEXT.delete_brake });
+    expect(controller.view).toEqual({
+      screen: 'signed-in',
+      syncOn: true,
+      attention: true,
+      notice: NOTICE_TEXT.delete_brake,
+    });
     backend.status.noticeCleared();
     controller.setOsOnline(false);
     expect(controller.state.phase).toBe('offline');
-    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, notice: null });
+    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: true, attention: true, notice: null });
     controller.setOsOnline(true);
     expect(controller.state.phase).toBe('on');
   });
@@ -256,11 +266,12 @@ describe('app controller', () => {
     expect(controller.view).toEqual({
       screen: 'signed-in',
       syncOn: true,
+      attention: true,
       notice: 'Another Hyperclay Sync (pid 42) is syncing this folder.',
     });
     // The next successful action clears the sentence.
     await controller.setSyncOn(false);
-    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: false, notice: null });
+    expect(controller.view).toEqual({ screen: 'signed-in', syncOn: false, attention: false, notice: null });
   });
 
   it('the deep link and the pasted code at once sign in once', async () => {
@@ -292,13 +303,31 @@ describe('app controller', () => {
   });
 
   it('windowView maps every phase to one of the three screens', () => {
-    const base = { notice: null, email: null, folder: null };
+    const base = { notice: null, email: null, folder: null, lastSyncAt: null };
     expect(windowView({ ...base, phase: 'signed-out' }).screen).toBe('signed-out');
     expect(windowView({ ...base, phase: 'waiting-for-browser' }).screen).toBe('waiting');
-    for (const phase of ['on', 'offline', 'needs-attention'] as const) {
-      expect(windowView({ ...base, phase })).toEqual({ screen: 'signed-in', syncOn: true, notice: null });
+    expect(windowView({ ...base, phase: 'on' })).toEqual({
+      screen: 'signed-in',
+      syncOn: true,
+      attention: false,
+      notice: null,
+    });
+    // On means syncing: offline or needing attention keeps "Sync: On" in the needs-attention look, never green.
+    for (const phase of ['offline', 'needs-attention'] as const) {
+      expect(windowView({ ...base, phase })).toEqual({
+        screen: 'signed-in',
+        syncOn: true,
+        attention: true,
+        notice: null,
+      });
     }
-    expect(windowView({ ...base, phase: 'off' })).toEqual({ screen: 'signed-in', syncOn: false, notice: null });
+    expect(windowView({ ...base, phase: 'on', notice: 'x' })).toMatchObject({ syncOn: true, attention: true });
+    expect(windowView({ ...base, phase: 'off' })).toEqual({
+      screen: 'signed-in',
+      syncOn: false,
+      attention: false,
+      notice: null,
+    });
   });
 
   it('authorizeState accepts only the platform authorize page with a state', () => {

@@ -173,10 +173,11 @@ describe('the preload API over IPC', () => {
     const seen: unknown[] = [];
     api.onState((view) => seen.push(view));
     push({ screen: 'admin' });
-    push({ screen: 'signed-in', syncOn: 'yes', notice: null });
+    push({ screen: 'signed-in', syncOn: 'yes', attention: false, notice: null });
+    push({ screen: 'signed-in', syncOn: true, notice: null });
     push({ screen: 'signed-out', notice: 'x'.repeat(1000) });
-    push({ screen: 'signed-in', syncOn: false, notice: null });
-    expect(seen).toEqual([{ screen: 'signed-in', syncOn: false, notice: null }]);
+    push({ screen: 'signed-in', syncOn: false, attention: false, notice: null });
+    expect(seen).toEqual([{ screen: 'signed-in', syncOn: false, attention: false, notice: null }]);
     expect(await api.signIn()).toMatchObject({ ok: false, code: 'bad_response' });
     await expect(api.getView()).rejects.toThrow();
     expect(parseWindowView({ screen: 'waiting', notice: null, extra: 1 })).toEqual({ screen: 'waiting', notice: null });

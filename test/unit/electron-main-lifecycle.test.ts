@@ -3,11 +3,12 @@
 // links and a clean quit. Only the Electron binary is faked; everything behind it is the real app.
 
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../build/build-app.js';
+import { openSettings } from '../../sync-engine/settings.js';
 
 const temp = mkdtempSync(join(tmpdir(), 'hc-main-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
@@ -34,7 +35,11 @@ class App extends EventEmitter {
   setAsDefaultProtocolClient(...args) { call('setAsDefaultProtocolClient', ...args); return true; }
 }
 export const app = new App();
-export const ipcMain = { handle: (c, f) => rec.handlers.set(c, f), removeHandler: (c) => rec.handlers.delete(c) };
+export const ipcMain = {
+  handle: (c, f) => rec.handlers.set(c, f),
+  removeHandler: (c) => rec.handlers.delete(c),
+  on: (c) => call('ipcMain.on', c),
+};
 export const protocol = {
   registerSchemesAsPrivileged: (schemes) => call('registerSchemesAsPrivileged', schemes),
   handle: (scheme, handler) => { call('protocol.handle', scheme); rec.protocols.set(scheme, handler); },
@@ -85,6 +90,8 @@ export const dialog = {
 };
 export const net = { isOnline: () => true };
 export const powerMonitor = new EventEmitter();
+// The real module is CommonJS: electron-store takes it as a default import.
+export default { app, ipcMain, protocol, BrowserWindow, Tray, Menu, nativeImage, safeStorage, session, shell, dialog, net, powerMonitor };
 `;
 
 const DRIVER = `
@@ -96,7 +103,7 @@ process.argv = [process.execPath, '/opt/app', '--some-switch', LINK];
 process.defaultApp = true;
 await import('./electron/main/index.js');
 const out = { beforeReady: rec.calls.map((c) => c.join(' ')) };
-const until = async (test) => { for (let i = 0; i < 400 && !test(); i++) await sleep(10); return test(); };
+const until = async (test, tries = 400) => { for (let i = 0; i < tries && !test(); i++) await sleep(10); return test(); };
 if (process.env.FAKE_LOCK === 'taken') {
   await sleep(50);
   out.calls = rec.calls.map((c) => c.join(' '));
@@ -106,6 +113,20 @@ if (process.env.FAKE_LOCK === 'taken') {
   process.exit(0);
 }
 fake.app.markReady();
+if (process.env.FAKE_MODE === 'signed-in') {
+  // Signed in from the start: no window opens; the tray shows who, where and when.
+  // The engine starts before the tray (an unreachable platform here): give it room on a busy machine.
+  const started = Date.now();
+  await until(() => rec.trays.length > 0 && rec.trays.at(-1).menu && rec.trays.at(-1).tooltip.includes('@'), 6000);
+  out.trayAfterMs = Date.now() - started;
+  const tray = rec.trays.at(-1);
+  out.tooltip = tray.tooltip;
+  out.trayMenu = tray.menu.map((item) => item.type === 'separator' ? '---' : item.label + (item.enabled === false ? ' (disabled)' : ''));
+  fake.app.quit();
+  await until(() => rec.calls.some((c) => c[0] === 'app.exit'));
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
 await until(() => rec.windows.length > 0 && rec.trays.length > 0 && rec.trays[0].menu);
 const window = rec.windows[0];
 out.afterReady = rec.calls.map((c) => c.join(' '));
@@ -155,8 +176,8 @@ interface Run {
   [key: string]: unknown;
 }
 
-function run(lock: 'free' | 'taken'): Promise<Run> {
-  const home = join(temp, `home-${lock}`);
+function run(lock: 'free' | 'taken', mode: 'signed-out' | 'signed-in' = 'signed-out'): Promise<Run> {
+  const home = join(temp, `home-${lock}-${mode}`);
   mkdirSync(home, { recursive: true });
   return new Promise((resolve, reject) => {
     execFile(
@@ -169,6 +190,7 @@ function run(lock: 'free' | 'taken'): Promise<Run> {
           ...process.env,
           FAKE_HOME: home,
           FAKE_LOCK: lock,
+          FAKE_MODE: mode,
           HYPERCLAY_URL: 'http://127.0.0.1:9',
           HYPERCLAY_PROTOCOL: '',
         },
@@ -268,7 +290,7 @@ describe('electron/main lifecycle (fake electron module)', () => {
     // Quit waits for the engine, then exits 0 and removes the tray.
     expect(out.quit).toEqual(['app.quit', 'tray.destroy', 'app.exit 0']);
 
-    const logText = readFileSync(join(temp, 'home-free', 'logs', 'hyperclay-sync.log'), 'utf8');
+    const logText = readFileSync(join(temp, 'home-free-signed-out', 'logs', 'hyperclay-sync.log'), 'utf8');
     // The cold-start link (argv) came before any sign-in: ignored and logged, never its code.
     expect(logText).toMatch(/deep link ignored: no sign-in is pending/);
     // The second instance's link had the wrong state; the open-url one was not a callback.
@@ -276,5 +298,44 @@ describe('electron/main lifecycle (fake electron module)', () => {
     expect(logText).toMatch(/deep link ignored: the callback is not/);
     expect(logText).toMatch(/basic_text/);
     expect(logText).not.toContain('abcdefgh12345&');
+
+    // The settings went through electron-store into the engine's own file, in the form and mode the CLI reads.
+    const settingsFile = join(temp, 'home-free-signed-out', 'userData', 'settings.json');
+    expect(statSync(settingsFile).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(temp, 'home-free-signed-out', 'userData', 'config.json'))).toBe(false);
+    expect(openSettings(join(temp, 'home-free-signed-out', 'userData')).getSyncOn()).toBe(true);
+  });
+
+  it('signed in (a token the CLI module wrote, read back through electron-store): the tray names the account, folder and last sync', async () => {
+    const userData = join(temp, 'home-free-signed-in', 'userData');
+    const cli = openSettings(userData);
+    const now = Date.now();
+    cli.tokens.save({
+      token: 'a.b.c',
+      origin: 'http://127.0.0.1:9',
+      expiresAt: new Date(now + 86_400_000).toISOString(),
+      issuedAt: new Date(now).toISOString(),
+      user: { id: 'u1', email: 'ada@example.com', plan: 'paid' },
+    });
+    const folder = join(temp, 'home-free-signed-in', 'Sites');
+    cli.setFolder(folder);
+    const out = await run('free', 'signed-in');
+    // The platform here is unreachable: offline. The temp folder's long path makes Windows' 127-character cut apply.
+    const tooltip = out.tooltip as string;
+    expect(tooltip.split('\n').slice(0, 2)).toEqual([
+      'Hyperclay Sync: offline, will sync when the network is back',
+      `ada@example.com · ${folder}`,
+    ]);
+    expect(tooltip.length).toBeLessThanOrEqual(127);
+    const menu = out.trayMenu as string[];
+    expect(menu.slice(0, 4)).toEqual([
+      'ada@example.com (disabled)',
+      `${folder} (disabled)`,
+      'Last sync: never (disabled)',
+      '---',
+    ]);
+    expect(menu).toContain('Log Out');
+    // What the app wrote through electron-store is what the CLI's settings module reads.
+    expect(openSettings(userData).tokens.account()?.user.email).toBe('ada@example.com');
   });
 });

@@ -2,23 +2,32 @@
 
 import { describe, expect, it } from 'vitest';
 import type { AppPhase, AppState } from '../../electron/core/controller.js';
-import { type TrayItem, trayIcon, trayMenu, trayTooltip } from '../../electron/core/tray.js';
+import { lastSyncText, shortFolder, type TrayItem, trayIcon, trayMenu, trayTooltip } from '../../electron/core/tray.js';
+
+/** Ada's machine at 14:30 local time on 2026-11-28; her last sync at 14:02 the same day. */
+const NOW = new Date(2026, 10, 28, 14, 30, 0);
+const LAST_SYNC = new Date(2026, 10, 28, 14, 2, 0).toISOString();
+const CONTEXT = { home: '/home/ada', now: NOW };
 
 const state = (phase: AppPhase, extra: Partial<AppState> = {}): AppState => ({
   phase,
   notice: null,
   email: phase === 'signed-out' || phase === 'waiting-for-browser' ? null : 'ada@example.com',
   folder: phase === 'signed-out' || phase === 'waiting-for-browser' ? null : '/home/ada/Hyperclay',
+  lastSyncAt: phase === 'signed-out' || phase === 'waiting-for-browser' ? null : LAST_SYNC,
   ...extra,
 });
 
 const labels = (items: TrayItem[]): string[] => items.map((item) => (item.type === 'separator' ? '---' : item.label));
 const item = (items: TrayItem[], label: string) => items.find((i) => i.type === 'action' && i.label === label);
+const toggle = (items: TrayItem[]) => items.find((i) => i.type === 'action' && i.action === 'toggle-sync');
+const HEADER = ['ada@example.com', '~/Hyperclay', 'Last sync: 14:02', '---'];
 
 describe('tray menu', () => {
-  it('signed in and on: Sync: On, folder items, Log Out, Quit', () => {
-    const menu = trayMenu(state('on'));
+  it('signed in and on: the account, folder and last sync as a header, then Sync: On, folder items, Log Out, Quit', () => {
+    const menu = trayMenu(state('on'), CONTEXT);
     expect(labels(menu)).toEqual([
+      ...HEADER,
       'Sync: On',
       '---',
       'Open Sync Folder',
@@ -31,24 +40,35 @@ describe('tray menu', () => {
     expect(item(menu, 'Sync: On')).toMatchObject({ action: 'toggle-sync', enabled: true });
     expect(item(menu, 'Open Sync Folder')).toMatchObject({ enabled: true });
     expect(item(menu, 'Log Out')).toMatchObject({ action: 'log-out' });
+    // The header is words, not actions.
+    expect(menu.slice(0, 3).every((i) => i.type === 'info')).toBe(true);
+  });
+
+  it('the header: a folder outside the home in full, a sync on another day with its date, none yet as never', () => {
+    const elsewhere = trayMenu(state('on', { folder: '/srv/sites', lastSyncAt: null }), CONTEXT);
+    expect(labels(elsewhere).slice(0, 3)).toEqual(['ada@example.com', '/srv/sites', 'Last sync: never']);
+    expect(lastSyncText(new Date(2026, 10, 27, 9, 5).toISOString(), NOW)).toBe('2026-11-27 09:05');
+    expect(lastSyncText('not a time', NOW)).toBe('never');
+    expect(shortFolder('/home/ada', '/home/ada')).toBe('~');
+    expect(shortFolder('/home/adam/x', '/home/ada')).toBe('/home/adam/x');
   });
 
   it('off: the toggle says Sync: Off and stays clickable', () => {
-    const menu = trayMenu(state('off'));
-    expect(labels(menu)[0]).toBe('Sync: Off');
-    expect(menu[0]).toMatchObject({ action: 'toggle-sync', enabled: true });
+    const menu = trayMenu(state('off'), CONTEXT);
+    expect(labels(menu).slice(0, 5)).toEqual([...HEADER, 'Sync: Off']);
+    expect(toggle(menu)).toMatchObject({ label: 'Sync: Off', enabled: true });
     expect(labels(menu)).toContain('Log Out');
   });
 
   it('offline and needs-attention are still on', () => {
     for (const phase of ['offline', 'needs-attention'] as const) {
-      expect(labels(trayMenu(state(phase)))[0]).toBe('Sync: On');
+      expect(toggle(trayMenu(state(phase), CONTEXT))).toMatchObject({ label: 'Sync: On' });
     }
   });
 
   it('signed out: Sign In… instead of Log Out, the toggle disabled, no folder to open yet', () => {
     for (const phase of ['signed-out', 'waiting-for-browser'] as const) {
-      const menu = trayMenu(state(phase));
+      const menu = trayMenu(state(phase), CONTEXT);
       expect(labels(menu)).toEqual([
         'Sync: Off',
         '---',
@@ -82,9 +102,16 @@ describe('tray icon', () => {
     );
   });
 
-  it('says what the state is in the tooltip', () => {
-    expect(trayTooltip(state('on'))).toBe('Hyperclay Sync: syncing');
-    expect(trayTooltip(state('off'))).toBe('Hyperclay Sync: sync is off');
-    expect(trayTooltip(state('offline'))).toContain('offline');
+  it('says what the state is in the tooltip, then the account, the folder and the last sync', () => {
+    expect(trayTooltip(state('on'), CONTEXT)).toBe(
+      'Hyperclay Sync: syncing\nada@example.com · ~/Hyperclay\nLast sync: 14:02',
+    );
+    expect(trayTooltip(state('off'), CONTEXT).split('\n')[0]).toBe('Hyperclay Sync: sync is off');
+    expect(trayTooltip(state('offline'), CONTEXT)).toContain('offline');
+    expect(trayTooltip(state('signed-out'), CONTEXT)).toBe('Hyperclay Sync: signed out');
+    // Windows shows 127 characters at most.
+    const long = trayTooltip(state('on', { folder: `/home/ada/${'deep/'.repeat(40)}x` }), CONTEXT);
+    expect(long.length).toBeLessThanOrEqual(127);
+    expect(long.endsWith('…')).toBe(true);
   });
 });

@@ -29,7 +29,7 @@ describe('log lines', () => {
   it('are formatted as `<ISO time> <LEVEL padded to 5> <message>`', () => {
     const at = new Date('2026-11-25T13:24:11.123Z');
     expect(formatLine(at, 'info', `push blog/hello.html v8 ${formatBytes(3174)} 14 ms`)).toBe(
-      '2026-11-25T13:24:11.123Z INFO  push blog/hello.html v8 3.1 KB 14 ms',
+      '2026-11-25T13:24:11.123Z INFO  push blog/hello.html v8 3.1 KiB 14 ms',
     );
     expect(formatLine(at, 'warn', 'x')).toBe('2026-11-25T13:24:11.123Z WARN  x');
     expect(formatLine(at, 'error', 'x')).toBe('2026-11-25T13:24:11.123Z ERROR x');
@@ -54,12 +54,13 @@ describe('log lines', () => {
     expect(formatLine(new Date(0), 'info', 'push שלום.html')).toContain('push שלום.html');
   });
 
-  it('formats sizes', () => {
+  it('formats sizes in binary units, named as such (KiB, MiB: 1024-based)', () => {
     expect(formatBytes(0)).toBe('0 B');
     expect(formatBytes(1023)).toBe('1023 B');
-    expect(formatBytes(3174)).toBe('3.1 KB');
-    expect(formatBytes(20 * 1024 * 1024)).toBe('20.0 MB');
-    expect(formatBytes(3 * 1024 ** 3)).toBe('3.0 GB');
+    expect(formatBytes(3174)).toBe('3.1 KiB');
+    expect(formatBytes(20 * 1024 * 1024)).toBe('20.0 MiB');
+    expect(formatBytes(25 * 1024 * 1024)).toBe('25.0 MiB');
+    expect(formatBytes(3 * 1024 ** 3)).toBe('3.0 GiB');
   });
 });
 
