@@ -16,6 +16,10 @@ const BENCHES: Record<string, { about: string; load: () => Promise<unknown> }> =
     about: 'the reference server: the tree through batches and single PUTs, /sync/fetch, 50 parallel uploads',
     load: () => import('./batch-bench.js'),
   },
+  limits: {
+    about: 'the platform under abuse: 50 parallel 10 MiB uploads (RSS, health), a PUT burst, a sign-in flood [--only]',
+    load: () => import('./limits-bench.js'),
+  },
   engine: { about: 'the sync engine against a platform process [--only ...]', load: () => import('./engine-bench.js') },
 };
 
