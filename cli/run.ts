@@ -152,8 +152,10 @@ export async function start(
     if (!signedOutHere) ctx.rememberFolder(folder);
     // `pause`, `resume` and `logout` (from another terminal) change the settings; the running sync follows them.
     unwatch = watchFile(ctx.settings.file, () => {
-      if (ctx.token() === null) signedOutOnThisDevice();
-      else if (ctx.settings.getSyncOn()) void runner.unpause();
+      // A token forgotten because the platform refused it is the runner's own doing: onSignedOut says so (exit 3).
+      if (ctx.token() === null) {
+        if (!runner.signedOut) signedOutOnThisDevice();
+      } else if (ctx.settings.getSyncOn()) void runner.unpause();
       else void runner.pause();
     });
     const background = isDetachedChild();

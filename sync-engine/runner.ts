@@ -54,6 +54,7 @@ export class FolderSync implements SyncRunner {
   #stopping = false;
   /** Switched off by `pause` (the process and the folder's lock stay); one change at a time. */
   #paused = false;
+  #signedOutBy: SignedOutError | null = null;
   #switching: Promise<void> = Promise.resolve();
 
   constructor(options: FolderSyncOptions) {
@@ -190,8 +191,14 @@ export class FolderSync implements SyncRunner {
     this.#lock = null;
   }
 
+  /** True once the platform has signed this device out (the token is being forgotten by the runner itself). */
+  get signedOut(): boolean {
+    return this.#signedOutBy !== null;
+  }
+
   /** The engine has stopped itself: forget the token, let the folder go, tell the owner. */
   async #signedOut(error: SignedOutError): Promise<void> {
+    this.#signedOutBy = error;
     try {
       await this.#o.forgetToken();
     } finally {

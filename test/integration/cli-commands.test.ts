@@ -1,7 +1,7 @@
 // The `hyperclay-sync` CLI as real processes against the real reference platform: exit codes, start --detach and
 // stop, status --json with its heartbeat, sync --dry-run, doctor, the folder lock, and Ctrl-C in the foreground.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,7 +100,7 @@ describe('hyperclay-sync against the reference platform', { timeout: 60_000 }, (
   });
 
   it('start --detach syncs in the background: a save reaches the platform, status shows it running', async () => {
-    const started = await runCli(env, ['start', '--detach', '--dir', folder]);
+    const started = await runCli(env, ['start', '--detach', '--create', '--dir', folder]);
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
     const pid = Number(/process (\d+)/.exec(started.stdout)?.[1]);
@@ -201,12 +201,17 @@ describe('hyperclay-sync against the reference platform', { timeout: 60_000 }, (
     const again = await runCli(env, ['sync', '--dry-run']);
     expect(again.stdout).not.toMatch(/^(push|pull)/m);
 
-    // A dry run into a folder that does not exist yet lists the pulls and creates nothing, not even the folder.
-    const fresh = join(tempDir('hc-cli-fresh-'), 'NotYet');
+    // A dry run into an empty folder lists the pulls and writes nothing there, not even the folder's marker.
+    const fresh = tempDir('hc-cli-fresh-');
     const planned = await runCli(env, ['sync', '--dry-run', '--dir', fresh]);
     expect(planned.code).toBe(0);
     expect(planned.stdout).toMatch(/^pull\s+hello\.html/m);
-    expect(existsSync(fresh)).toBe(false);
+    expect(readdirSync(fresh)).toEqual([]);
+    // SPEC.md: --dir names an existing folder; a typo is refused, nothing is made and no setting saved.
+    const typo = join(fresh, 'NotYet');
+    const refused = await runCli(env, ['sync', '--dry-run', '--dir', typo]);
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('does not exist')]);
+    expect(existsSync(typo)).toBe(false);
   });
 
   it('start in the foreground stops cleanly on Ctrl-C (SIGINT): exit 0, lock released', async () => {
@@ -272,8 +277,10 @@ describe('hyperclay-sync sync and the delete brake', { timeout: 60_000 }, () => 
     const started = await runCli(env, ['start', '--detach', '--dir', other]);
     expect(started.code).toBe(1);
     expect(started.stderr).toContain('synced with another Hyperclay account');
+    // Nothing runs, and a failed command saves no setting (SPEC.md): the default folder is still not `other`.
     const status = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Record<string, unknown>;
-    expect(status).toMatchObject({ folder: other, running: false });
+    expect(status.running).toBe(false);
+    expect(status.folder).not.toBe(other);
     expect(readFileSync(join(other, 'theirs.html'), 'utf8')).toBe('<p>theirs</p>');
   });
 

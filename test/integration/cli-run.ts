@@ -24,6 +24,8 @@ export function cliEnv(env: CliEnv): NodeJS.ProcessEnv {
     ...process.env,
     HYPERCLAY_URL: env.url,
     HYPERCLAY_SYNC_HOME: env.home,
+    // The default sync folder is ~/Hyperclay: inside the test's home, never the real one.
+    HOME: `${env.home}-user`,
     SYNC_POLL_SECONDS: String(env.pollSeconds ?? 0.5),
     HYPERCLAY_SYNC_DETACHED: '',
   };
