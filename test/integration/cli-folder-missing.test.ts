@@ -29,7 +29,7 @@ describe('hyperclay-sync start when the sync folder goes away', { timeout: 90_00
     const folder = join(root, 'Sites');
     const away = join(root, 'Sites-away');
     const account = platform.accounts[0]!;
-    const child = spawnCli(env, ['start', '--dir', folder]);
+    const child = spawnCli(env, ['start', '--create', '--dir', folder]);
     try {
       await until(() => child.output().stdout.includes('Press Ctrl-C to stop'), 'the sync to run', 30_000);
       renameSync(folder, away);

@@ -30,7 +30,7 @@ describe('hyperclay-sync pause / resume', { timeout: 120_000 }, () => {
     (await platform.api(platform.accounts[0]!, `/sync/sites/${name}`)).status === 200;
 
   it('pauses a running sync and resumes it; a start while paused starts paused', async () => {
-    let child = spawnCli(env, ['start', '--dir', folder]);
+    let child = spawnCli(env, ['start', '--create', '--dir', folder]);
     try {
       await until(() => child.output().stdout.includes('Press Ctrl-C to stop'), 'the sync to run', 30_000);
       const paused = await runCli(env, ['pause']);
