@@ -1,5 +1,5 @@
 // SPEC.md "Reconcile" end to end: both sides changed (last write wins, loser kept), local renames, and sites
-// matched by name across folders; the real reference server, two engines on two real folders, real chokidar.
+// matched by name across folders; the real reference server, two engines on two real folders, the real watcher.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

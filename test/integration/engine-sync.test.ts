@@ -1,4 +1,4 @@
-// SPEC.md promises end to end: the real reference server, two real engines on two real folders, real chokidar.
+// SPEC.md promises end to end: the real reference server, two real engines on two real folders, the real watcher.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
