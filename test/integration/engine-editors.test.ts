@@ -43,7 +43,7 @@ describe('editor saves: the final content always reaches the platform, temp file
     expect(a.lines.filter((l) => /tmp/.test(l) && /push/.test(l))).toEqual([]);
   });
 
-  it('a save right after the previous push (inside the watcher's 50 ms change throttle) still reaches the platform', async () => {
+  it('a save right after the previous push (inside the 50 ms change throttle of the watcher) still reaches the platform', async () => {
     const a = client();
     await a.engine.start();
     const file = path.join(a.folder, 'quick.html');
