@@ -5,7 +5,8 @@ import type { BlankEnv } from 'hono/types';
 import { checkSiteName, type Entry } from '../../protocol/index.js';
 import type { SyncStorage } from '../types.js';
 import { csrfFor, csrfMatches, readForm, requireSameOrigin, type Session, signedIn } from './guards.js';
-import { dashboardPage, signedOutHome, versionsPage } from './pages.js';
+import { dashboardPage, signedOutHome } from './pages.js';
+import { confirmDeletePage, versionsPage } from './pages-versions.js';
 import type { PlatformOptions } from './platform.js';
 import { errorHtml, noSuchSite, notYourSite, pageResponse } from './respond.js';
 import { siteOrigin } from './site-origin.js';
@@ -17,28 +18,30 @@ const LISTING_PAGE_SIZE = 1000;
 type SiteContext = Context<BlankEnv, '/dashboard/sites/:name'>;
 type VersionContext = Context<BlankEnv, '/dashboard/sites/:name/versions/:version'>;
 
-/** The account's live sites by name, and how many uploads it has. */
-async function allSites(storage: SyncStorage, accountId: string): Promise<{ sites: Entry[]; uploads: number }> {
-  const sites: Entry[] = [];
-  let uploads = 0;
+/** Every live entry of the account (folders, sites, uploads), from the storage's complete listing. */
+export async function allEntries(storage: SyncStorage, accountId: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
   let continuation: string | null = null;
   for (let page = 0; page < MAX_LISTING_PAGES; page++) {
     const listing = await storage.listing(accountId, continuation, LISTING_PAGE_SIZE);
     if (!listing) break;
-    for (const entry of listing.entries) {
-      if (entry.deleted) continue;
-      if (entry.kind === 'site') sites.push(entry);
-      else if (entry.kind === 'upload') uploads++;
-    }
+    entries.push(...listing.entries.filter((entry) => !entry.deleted));
     if (listing.next === null) break;
     continuation = listing.next;
   }
+  return entries;
+}
+
+/** The account's live sites by name, and how many uploads it has. */
+async function allSites(storage: SyncStorage, accountId: string): Promise<{ sites: Entry[]; uploads: number }> {
+  const entries = await allEntries(storage, accountId);
+  const sites = entries.filter((entry) => entry.kind === 'site');
   sites.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
-  return { sites, uploads };
+  return { sites, uploads: entries.filter((entry) => entry.kind === 'upload').length };
 }
 
 /** The signed-in session, or the redirect to the login that comes back to this page. */
-function sessionOrLogin(options: PlatformOptions, c: Context): Session | Response {
+export function sessionOrLogin(options: PlatformOptions, c: Context): Session | Response {
   return (
     signedIn(options.accounts, c) ?? c.redirect(options.accounts.identity.loginUrl(new URL(c.req.url).pathname), 303)
   );
@@ -85,7 +88,17 @@ export async function siteVersionsPage(options: PlatformOptions, c: SiteContext)
   const versions = await options.storage.versions(session.account.id, { kind: 'site', key: name });
   if (!versions) return notYourSite(c, name);
   const current = await options.storage.readFile(session.account.id, { kind: 'site', key: name });
-  return pageResponse(c, 200, versionsPage({ name, current: current?.entry ?? null, versions }));
+  const restored = Number(c.req.query('restored'));
+  const page = versionsPage({
+    name,
+    current: current?.entry ?? null,
+    versions,
+    csrf: csrfFor(options.csrfKey, session.cookie),
+    ...(Number.isSafeInteger(restored) && restored > 0
+      ? { notice: `Restored v${restored} as the current version.` }
+      : {}),
+  });
+  return pageResponse(c, 200, page);
 }
 
 /** GET /dashboard/sites/:name/versions/:version: an earlier version's HTML. */
@@ -104,6 +117,23 @@ export async function oldVersion(options: PlatformOptions, c: VersionContext): P
   c.header('Content-Type', 'text/html; charset=utf-8');
   c.header('X-Content-Type-Options', 'nosniff');
   return c.body(new Uint8Array(content), 200);
+}
+
+/** GET /dashboard/sites/:name/delete: the confirmation before a site's Delete. */
+export async function confirmDeleteSite(options: PlatformOptions, c: SiteContext): Promise<Response> {
+  const session = sessionOrLogin(options, c);
+  if (session instanceof Response) return session;
+  const name = c.req.param('name');
+  if (!checkSiteName(name).ok) return noSuchSite(c, name);
+  const current = await options.storage.readFile(session.account.id, { kind: 'site', key: name });
+  if (!current) return notYourSite(c, name);
+  const page = confirmDeletePage({
+    what: `the site "${name}"`,
+    action: `/dashboard/sites/${name}/delete`,
+    csrf: csrfFor(options.csrfKey, session.cookie),
+    back: '/',
+  });
+  return pageResponse(c, 200, page);
 }
 
 /** POST /dashboard/sites/:name/delete: a tombstone for the site, as clients see it at their next poll. */

@@ -64,7 +64,7 @@ export function contentTypeOf(path: string): string {
 }
 
 /** Splits a URL path (still percent-encoded) into a checked platform path, or null when it breaks the rules. */
-function uploadPathOf(encoded: string): string | null {
+export function uploadPathOf(encoded: string): string | null {
   let decoded: string;
   try {
     const segments = encoded.split('/').map((segment) => decodeURIComponent(segment));
