@@ -10,8 +10,8 @@ export const MAX_DIFF_CELLS = 4_000_000;
  * first, so an edit in a long file only costs the changed middle. null when the middle is too big to compare.
  */
 export function lineDiff(before: string, after: string): DiffLine[] | null {
-  const a = before.split('\n');
-  const b = after.split('\n');
+  const a = linesOf(before);
+  const b = linesOf(after);
   let head = 0;
   while (head < a.length && head < b.length && a[head] === b[head]) head++;
   let tail = 0;
@@ -22,6 +22,13 @@ export function lineDiff(before: string, after: string): DiffLine[] | null {
   const middle = lcsDiff(left, right);
   const same = (text: string): DiffLine => ({ op: 'same', text });
   return [...a.slice(0, head).map(same), ...middle, ...a.slice(a.length - tail).map(same)];
+}
+
+/** A text's lines; a final newline ends the last line rather than starting an empty one. */
+function linesOf(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }
 
 function lcsDiff(a: string[], b: string[]): DiffLine[] {

@@ -7,6 +7,7 @@ import type { AuthStore, SyncStorage } from '../types.js';
 import { changePassword, passwordForm, revokeDevice } from './account-settings.js';
 import type { AccountStore } from './accounts.js';
 import { confirmDeleteSite, deleteSite, home, oldVersion, siteVersionsPage } from './dashboard.js';
+import { editSite } from './edit.js';
 import { browseFiles, confirmDeleteUpload, deleteUpload, uploadImage } from './files.js';
 import { logout, showLogin, submitLogin } from './login.js';
 import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
@@ -67,6 +68,7 @@ export function createPlatform(settings: PlatformSettings): Platform {
   app.get('/dashboard/sites/:name/versions/:version/:action{compare}', (c) => compareVersion(options, c));
   app.post('/dashboard/sites/:name/versions/:version/:action{restore}', (c) => restoreVersion(options, c));
   app.get('/dashboard/sites/:name/delete', (c) => confirmDeleteSite(options, c));
+  app.get('/dashboard/sites/:name/edit', (c) => editSite(options, c));
   app.post('/dashboard/sites/:name/delete', (c) => deleteSite(options, c));
   app.get('/dashboard/deleted', (c) => deletedSites(options, c));
   app.post('/dashboard/deleted/:name/restore', (c) => restoreDeletedSite(options, c));

@@ -30,6 +30,7 @@ button, .button { font: inherit; padding: .35rem .9rem; cursor: pointer; border:
   border-radius: 6px; background: var(--card); color: var(--fg); text-decoration: none; display: inline-block; }
 button.danger, .button.danger { border-color: var(--danger); color: var(--danger); }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .6rem 0; }
+td.actions { display: table-cell; margin: 0; } td.actions > * { margin-right: .6rem; }
 .crumbs { margin: .3rem 0; overflow-wrap: anywhere; }
 ul.tree { list-style: none; padding: 0; margin: 0; background: var(--card); border: 1px solid var(--line);
   border-radius: 8px; }
