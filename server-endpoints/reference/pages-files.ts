@@ -2,7 +2,7 @@
 // with raw HTML off, images through the dashboard's image route, text escaped). Every echoed value escaped.
 
 import MarkdownIt from 'markdown-it';
-import { baseName, type Entry, encodePath, folderOf } from '../../protocol/index.js';
+import { baseName, checkPath, decodePath, type Entry, encodePath, folderOf } from '../../protocol/index.js';
 import { escapeHtml, escapeName } from '../auth/pages.js';
 import { formatBytes, layout, timeTag } from './pages.js';
 
@@ -11,6 +11,29 @@ import { formatBytes, layout, timeTag } from './pages.js';
  * `javascript:`, `vbscript:`, `file:` and non-image `data:` links. No linkify, no typographer: what is written shows.
  */
 const markdown = new MarkdownIt({ html: false, linkify: false, typographer: false });
+
+/** Where a Markdown file's relative image lives: resolved against the file's folder, as on disk; null otherwise. */
+function imageRoute(src: string, folder: string): string | null {
+  if (src === '' || /^[a-z][a-z0-9+.-]*:|^\/|^#|^\?/i.test(src)) return null;
+  const base = `http://files.invalid/${folder === '' ? '' : `${encodePath(folder)}/`}`;
+  const resolved = new URL(src, base);
+  const path = decodePath(resolved.pathname.slice(1));
+  const checked = path === null ? null : checkPath(path, 'file');
+  return checked?.ok && IMAGE_EXTENSIONS.has(extensionOf(checked.value))
+    ? `/dashboard/image/${encodePath(checked.value)}`
+    : null;
+}
+
+// A relative image (`![](pic.png)`) shows the upload next to the Markdown file through the image route; any other
+// source stays as written (and the page's CSP, img-src 'self', loads nothing from elsewhere).
+const renderImage = markdown.renderer.rules.image;
+markdown.renderer.rules.image = (tokens, index, options, env, self) => {
+  const token = tokens[index];
+  const folder = typeof env?.folder === 'string' ? env.folder : '';
+  const route = token ? imageRoute(String(token.attrGet('src') ?? ''), folder) : null;
+  if (token && route) token.attrSet('src', route);
+  return renderImage ? renderImage(tokens, index, options, env, self) : self.renderToken(tokens, index, options);
+};
 
 /** Shown as escaped text (past this size, only the start is shown). */
 const TEXT_EXTENSIONS = new Set([
@@ -97,7 +120,7 @@ function preview(entry: Entry, content: Buffer): string {
       ? `<p class="muted">Only the first ${formatBytes(MAX_TEXT_SHOWN)} are shown.</p>`
       : '';
   if (MARKDOWN_EXTENSIONS.has(ext))
-    return `${cut}<article class="markdown" id="markdown">${markdown.render(text)}</article>`;
+    return `${cut}<article class="markdown" id="markdown">${markdown.render(text, { folder: folderOf(entry.path) })}</article>`;
   const svgNote = ext === 'svg' ? '<p class="muted">SVG is shown as text: it can hold scripts.</p>' : '';
   return `${svgNote}${cut}<pre class="text" id="text-preview">${escapeHtml(text)}</pre>`;
 }

@@ -150,8 +150,12 @@ describe('the dashboard as a web app', () => {
     expect(await article.locator('li').allTextContents()).toEqual(['one', 'two']);
     expect(await article.locator('a[href="https://example.com/"]').textContent()).toBe('safe link');
     expect(await article.locator('pre code').textContent()).toBe('code block\n');
+    // A relative image shows the upload next to the file, through the image route.
+    const image = article.locator('img');
+    expect(await image.getAttribute('src')).toBe('/dashboard/image/pics/dot.png');
+    await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(192);
     // Raw HTML is text, not elements.
-    expect(await article.locator('script, img, [onerror]').count()).toBe(0);
+    expect(await article.locator('script, [onerror], img[src="x"]').count()).toBe(0);
     const text = (await article.textContent()) ?? '';
     expect(text).toContain("<script>window.__markdownRan = true; document.title = 'pwned';</script>");
     expect(text).toContain('<img src="x" onerror="window.__markdownRan = true">');

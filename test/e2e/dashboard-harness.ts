@@ -24,6 +24,8 @@ Some **bold** text, a [safe link](https://example.com/), and a list:
 - one
 - two
 
+![a dot](../pics/dot.png)
+
 <script>window.__markdownRan = true; document.title = 'pwned';</script>
 
 <img src="x" onerror="window.__markdownRan = true">
