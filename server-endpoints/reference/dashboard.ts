@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import { checkSiteName, type Entry } from '../../protocol/index.js';
 import type { SyncStorage } from '../types.js';
-import { csrfFor, csrfMatches, readForm, requireSameOrigin, type Session, signedIn } from './guards.js';
+import { csrfFor, formSession, type Session, signedIn } from './guards.js';
 import { dashboardPage, signedOutHome } from './pages.js';
 import { confirmDeletePage, versionsPage } from './pages-versions.js';
 import type { PlatformOptions } from './platform.js';
@@ -119,14 +119,24 @@ export async function oldVersion(options: PlatformOptions, c: VersionContext): P
   return c.body(new Uint8Array(content), 200);
 }
 
-/** GET /dashboard/sites/:name/delete: the confirmation before a site's Delete. */
-export async function confirmDeleteSite(options: PlatformOptions, c: SiteContext): Promise<Response> {
+/** The signed-in owner's live site named in the path, or the page that says why not (login, 404). */
+export async function ownLiveSite(
+  options: PlatformOptions,
+  c: Context<BlankEnv, '/dashboard/sites/:name/delete' | '/dashboard/sites/:name/edit'>,
+): Promise<{ session: Session; name: string } | Response> {
   const session = sessionOrLogin(options, c);
   if (session instanceof Response) return session;
   const name = c.req.param('name');
   if (!checkSiteName(name).ok) return noSuchSite(c, name);
   const current = await options.storage.readFile(session.account.id, { kind: 'site', key: name });
-  if (!current) return notYourSite(c, name);
+  return current ? { session, name } : notYourSite(c, name);
+}
+
+/** GET /dashboard/sites/:name/delete: the confirmation before a site's Delete. */
+export async function confirmDeleteSite(options: PlatformOptions, c: SiteContext): Promise<Response> {
+  const site = await ownLiveSite(options, c);
+  if (site instanceof Response) return site;
+  const { session, name } = site;
   const page = confirmDeletePage({
     what: `the site "${name}"`,
     action: `/dashboard/sites/${name}/delete`,
@@ -138,13 +148,7 @@ export async function confirmDeleteSite(options: PlatformOptions, c: SiteContext
 
 /** POST /dashboard/sites/:name/delete: a tombstone for the site, as clients see it at their next poll. */
 export async function deleteSite(options: PlatformOptions, c: SiteContext): Promise<Response> {
-  requireSameOrigin(c.req.raw);
-  const session = signedIn(options.accounts, c);
-  if (!session) return errorHtml(c, 401, 'Sign in first', 'Sign in to delete a site.');
-  const form = await readForm(c.req.raw);
-  if (!csrfMatches(options.csrfKey, session.cookie, form.get('csrf'))) {
-    return errorHtml(c, 403, 'Refused', 'This delete form is out of date. Reload the dashboard and try again.');
-  }
+  const { session } = await formSession(options, c);
   const name = c.req.param('name');
   if (!checkSiteName(name).ok) return noSuchSite(c, name);
   const tombstone = await options.storage.deleteEntry(session.account.id, 'site', name);

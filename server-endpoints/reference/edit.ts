@@ -4,10 +4,8 @@
 
 import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
-import { checkSiteName } from '../../protocol/index.js';
-import { sessionOrLogin } from './dashboard.js';
+import { ownLiveSite } from './dashboard.js';
 import type { PlatformOptions } from './platform.js';
-import { noSuchSite, notYourSite } from './respond.js';
 import { ownerRedirect, passAccount } from './site-pass.js';
 
 /** On a site's host only; a path segment holding ":" is never an upload's, so it shadows none. */
@@ -94,11 +92,7 @@ export function editScript(c: Context): Response {
 
 /** GET /dashboard/sites/:name/edit: the owner, signed in, goes to the site's own host in edit mode. */
 export async function editSite(options: PlatformOptions, c: Context<BlankEnv, '/dashboard/sites/:name/edit'>) {
-  const session = sessionOrLogin(options, c);
-  if (session instanceof Response) return session;
-  const name = c.req.param('name');
-  if (!checkSiteName(name).ok) return noSuchSite(c, name);
-  const site = await options.storage.readFile(session.account.id, { kind: 'site', key: name });
-  if (!site) return notYourSite(c, name);
-  return ownerRedirect(options, c, name, session.cookie, '/?edit');
+  const site = await ownLiveSite(options, c);
+  if (site instanceof Response) return site;
+  return ownerRedirect(options, c, site.name, site.session.cookie, '/?edit');
 }

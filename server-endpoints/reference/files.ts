@@ -4,7 +4,7 @@
 import type { Context } from 'hono';
 import { type Entry, encodePath, escapeInvisible, folderOf } from '../../protocol/index.js';
 import { allEntries, sessionOrLogin } from './dashboard.js';
-import { csrfFor, csrfMatches, readForm, requireSameOrigin, signedIn } from './guards.js';
+import { csrfFor, formSession, signedIn } from './guards.js';
 import { extensionOf, filePage, filesHref, folderPage, IMAGE_EXTENSIONS } from './pages-files.js';
 import { confirmDeletePage } from './pages-versions.js';
 import type { PlatformOptions } from './platform.js';
@@ -101,13 +101,7 @@ export async function confirmDeleteUpload(options: PlatformOptions, c: Context):
 
 /** POST /dashboard/uploads/delete (CSRF token, same origin): the storage's delete, so clients get a tombstone. */
 export async function deleteUpload(options: PlatformOptions, c: Context): Promise<Response> {
-  requireSameOrigin(c.req.raw);
-  const session = signedIn(options.accounts, c);
-  if (!session) return errorHtml(c, 401, 'Sign in first', 'Sign in to delete an upload.');
-  const form = await readForm(c.req.raw);
-  if (!csrfMatches(options.csrfKey, session.cookie, form.get('csrf'))) {
-    return errorHtml(c, 403, 'Refused', 'This delete form is out of date. Reload the page and try again.');
-  }
+  const { session, form } = await formSession(options, c);
   const path = uploadPathOf(encodePath(form.get('path') ?? ''));
   const tombstone = path ? await options.storage.deleteEntry(session.account.id, 'upload', path) : null;
   if (!path || !tombstone) return errorHtml(c, 404, 'Not found', 'You have no such upload.');

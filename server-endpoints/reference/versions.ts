@@ -5,13 +5,13 @@
 import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import { checkSiteName } from '../../protocol/index.js';
-import type { Account, SyncStorage } from '../types.js';
+import type { SyncStorage } from '../types.js';
 import { sessionOrLogin } from './dashboard.js';
 import { lineDiff } from './diff.js';
-import { csrfFor, csrfMatches, readForm, requireSameOrigin } from './guards.js';
+import { csrfFor, formSession } from './guards.js';
 import { comparePage, deletedSitesPage } from './pages-versions.js';
 import type { PlatformOptions } from './platform.js';
-import { errorHtml, notYourSite, PlatformError, pageResponse } from './respond.js';
+import { errorHtml, notYourSite, pageResponse } from './respond.js';
 import { platformWrite } from './save.js';
 
 type VersionContext = Context<BlankEnv, '/dashboard/sites/:name/versions/:version/:action'>;
@@ -41,18 +41,6 @@ export async function compareVersion(options: PlatformOptions, c: VersionContext
   return pageResponse(c, 200, page);
 }
 
-/** The signed-in account behind a dashboard form that passed the origin and CSRF checks. */
-async function formAccount(options: PlatformOptions, c: Context): Promise<Account> {
-  requireSameOrigin(c.req.raw);
-  const session = sessionOrLogin(options, c);
-  if (session instanceof Response) throw new PlatformError('unauthorized', 'Sign in first.');
-  const form = await readForm(c.req.raw);
-  if (!csrfMatches(options.csrfKey, session.cookie, form.get('csrf'))) {
-    throw new PlatformError('forbidden', 'This form is out of date. Reload the page and try again.');
-  }
-  return session.account;
-}
-
 /** The site's newest kept version and its content (a deleted site's last content is its newest version). */
 async function lastVersion(storage: SyncStorage, accountId: string, name: string) {
   const versions = await storage.versions(accountId, { kind: 'site', key: name });
@@ -64,7 +52,7 @@ async function lastVersion(storage: SyncStorage, accountId: string, name: string
 
 /** POST /dashboard/sites/:name/versions/:version/restore: that version's content becomes the newest version. */
 export async function restoreVersion(options: PlatformOptions, c: VersionContext): Promise<Response> {
-  const account = await formAccount(options, c);
+  const { account } = (await formSession(options, c)).session;
   const wanted = siteAndVersion(c);
   if (!wanted) return errorHtml(c, 404, 'Not found', 'There is no such version.');
   const file = { kind: 'site' as const, key: wanted.name };
@@ -95,7 +83,7 @@ export async function deletedSites(options: PlatformOptions, c: Context): Promis
 
 /** POST /dashboard/deleted/:name/restore: the deleted site's last content written back, at its old path. */
 export async function restoreDeletedSite(options: PlatformOptions, c: DeletedContext): Promise<Response> {
-  const account = await formAccount(options, c);
+  const { account } = (await formSession(options, c)).session;
   const name = c.req.param('name');
   if (!checkSiteName(name).ok) return notYourSite(c, name);
   const tombstone = (await options.storage.deletedSites(account.id, DELETED_LISTED)).find((e) => e.name === name);
