@@ -15,7 +15,7 @@ function pngSize(png: Buffer): { width: number; height: number } {
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }
 
-describe('the dashboard as a web app', () => {
+describe('the dashboard as a web app', { timeout: 90_000 }, () => {
   let world: DashboardWorld;
 
   beforeAll(async () => {

@@ -9,7 +9,7 @@ import { until } from '../helpers/engine.js';
 import { call, form, hiddenInputs } from '../helpers/reference.js';
 import { type DashboardWorld, HELLO_V1, HELLO_V2, screenshotAt, startDashboardWorld } from './dashboard-harness.js';
 
-describe('dashboard changes reach the synced folders', () => {
+describe('dashboard changes reach the synced folders', { timeout: 90_000 }, () => {
   let world: DashboardWorld;
   const inFolder = (path: string) => join(world.client.folder, path);
   const contentOf = (path: string) => (existsSync(inFolder(path)) ? readFileSync(inFolder(path), 'utf8') : null);
