@@ -57,7 +57,8 @@ export async function browseFiles(options: PlatformOptions, c: Context): Promise
   if (path !== '' && children.length === 0 && !entries.some((entry) => entry.path === path)) {
     return errorHtml(c, 404, 'Not found', `There is nothing at "${path}".`);
   }
-  const deleted = c.req.query('deleted');
+  // Only a platform path is ever echoed back (escaped), as the site Delete's notice echoes only a site name.
+  const deleted = uploadPathOf(encodePath(c.req.query('deleted') ?? ''));
   return pageResponse(c, 200, folderPage({ path, children, ...(deleted ? { notice: `Deleted "${deleted}".` } : {}) }));
 }
 

@@ -102,6 +102,13 @@ describe('the dashboard refuses what it must', () => {
       expect({ path, status: reply.status }).toEqual({ path, status: 404 });
       expect(reply.text).toMatch(/<p class="error" id="error">[^<]+<\/p>/);
     }
+    // A notice echoes only a platform path, escaped; anything else in the query shows nothing.
+    const forged = await get('/dashboard/files?deleted=%3Cb%3Ecall%20us%3C%2Fb%3E', ada);
+    expect(forged.status).toBe(200);
+    expect(forged.text).not.toContain('id="notice"');
+    expect(forged.text).not.toContain('call us');
+    const real = await get('/dashboard/files?deleted=docs%2Fold.txt', ada);
+    expect(real.text).toContain('<p id="notice">Deleted &quot;docs/old.txt&quot;.</p>');
     const restore = await post('/dashboard/sites/hello/versions/99/restore', ada, { csrf: await csrfOf(ada) });
     expect(restore.status).toBe(404);
     expect(await platform.remote(ada, 'site', 'hello')).toBe('<p>two</p>');
