@@ -114,6 +114,12 @@ export interface SyncStorage {
   /** The platform-side delete: a tombstone in the feed; the content stays as a version. */
   deleteEntry(accountId: string, kind: EntryKind, key: string): Promise<Entry | null>;
   versions(accountId: string, file: FileKey): Promise<VersionInfo[] | null>;
+  /**
+   * The account's deleted sites whose tombstones are still kept (until the horizon), most recently deleted first,
+   * at most `limit`: each entry as deleted (`deleted: true`, its name, path and when). A site whose name lives
+   * again (recreated) is not listed.
+   */
+  deletedSites(accountId: string, limit: number): Promise<Entry[]>;
   readVersion(accountId: string, file: FileKey, version: number): Promise<Buffer | null>;
   /** The complete current listing in pages (no tombstones). `continuation` null starts a new listing. */
   listing(accountId: string, continuation: string | null, limit: number): Promise<ListingPage | null>;

@@ -4,8 +4,9 @@ import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import { checkSiteName, type Entry } from '../../protocol/index.js';
 import type { SyncStorage } from '../types.js';
-import { csrfFor, csrfMatches, readForm, requireSameOrigin, type Session, signedIn } from './guards.js';
-import { dashboardPage, signedOutHome, versionsPage } from './pages.js';
+import { csrfFor, formSession, type Session, signedIn } from './guards.js';
+import { dashboardPage, signedOutHome } from './pages.js';
+import { confirmDeletePage, versionsPage } from './pages-versions.js';
 import type { PlatformOptions } from './platform.js';
 import { errorHtml, noSuchSite, notYourSite, pageResponse } from './respond.js';
 import { siteOrigin } from './site-origin.js';
@@ -17,28 +18,30 @@ const LISTING_PAGE_SIZE = 1000;
 type SiteContext = Context<BlankEnv, '/dashboard/sites/:name'>;
 type VersionContext = Context<BlankEnv, '/dashboard/sites/:name/versions/:version'>;
 
-/** The account's live sites by name, and how many uploads it has. */
-async function allSites(storage: SyncStorage, accountId: string): Promise<{ sites: Entry[]; uploads: number }> {
-  const sites: Entry[] = [];
-  let uploads = 0;
+/** Every live entry of the account (folders, sites, uploads), from the storage's complete listing. */
+export async function allEntries(storage: SyncStorage, accountId: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
   let continuation: string | null = null;
   for (let page = 0; page < MAX_LISTING_PAGES; page++) {
     const listing = await storage.listing(accountId, continuation, LISTING_PAGE_SIZE);
     if (!listing) break;
-    for (const entry of listing.entries) {
-      if (entry.deleted) continue;
-      if (entry.kind === 'site') sites.push(entry);
-      else if (entry.kind === 'upload') uploads++;
-    }
+    entries.push(...listing.entries.filter((entry) => !entry.deleted));
     if (listing.next === null) break;
     continuation = listing.next;
   }
+  return entries;
+}
+
+/** The account's live sites by name, and how many uploads it has. */
+async function allSites(storage: SyncStorage, accountId: string): Promise<{ sites: Entry[]; uploads: number }> {
+  const entries = await allEntries(storage, accountId);
+  const sites = entries.filter((entry) => entry.kind === 'site');
   sites.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
-  return { sites, uploads };
+  return { sites, uploads: entries.filter((entry) => entry.kind === 'upload').length };
 }
 
 /** The signed-in session, or the redirect to the login that comes back to this page. */
-function sessionOrLogin(options: PlatformOptions, c: Context): Session | Response {
+export function sessionOrLogin(options: PlatformOptions, c: Context): Session | Response {
   return (
     signedIn(options.accounts, c) ?? c.redirect(options.accounts.identity.loginUrl(new URL(c.req.url).pathname), 303)
   );
@@ -85,7 +88,17 @@ export async function siteVersionsPage(options: PlatformOptions, c: SiteContext)
   const versions = await options.storage.versions(session.account.id, { kind: 'site', key: name });
   if (!versions) return notYourSite(c, name);
   const current = await options.storage.readFile(session.account.id, { kind: 'site', key: name });
-  return pageResponse(c, 200, versionsPage({ name, current: current?.entry ?? null, versions }));
+  const restored = Number(c.req.query('restored'));
+  const page = versionsPage({
+    name,
+    current: current?.entry ?? null,
+    versions,
+    csrf: csrfFor(options.csrfKey, session.cookie),
+    ...(Number.isSafeInteger(restored) && restored > 0
+      ? { notice: `Restored v${restored} as the current version.` }
+      : {}),
+  });
+  return pageResponse(c, 200, page);
 }
 
 /** GET /dashboard/sites/:name/versions/:version: an earlier version's HTML. */
@@ -106,15 +119,36 @@ export async function oldVersion(options: PlatformOptions, c: VersionContext): P
   return c.body(new Uint8Array(content), 200);
 }
 
+/** The signed-in owner's live site named in the path, or the page that says why not (login, 404). */
+export async function ownLiveSite(
+  options: PlatformOptions,
+  c: Context<BlankEnv, '/dashboard/sites/:name/delete' | '/dashboard/sites/:name/edit'>,
+): Promise<{ session: Session; name: string } | Response> {
+  const session = sessionOrLogin(options, c);
+  if (session instanceof Response) return session;
+  const name = c.req.param('name');
+  if (!checkSiteName(name).ok) return noSuchSite(c, name);
+  const current = await options.storage.readFile(session.account.id, { kind: 'site', key: name });
+  return current ? { session, name } : notYourSite(c, name);
+}
+
+/** GET /dashboard/sites/:name/delete: the confirmation before a site's Delete. */
+export async function confirmDeleteSite(options: PlatformOptions, c: SiteContext): Promise<Response> {
+  const site = await ownLiveSite(options, c);
+  if (site instanceof Response) return site;
+  const { session, name } = site;
+  const page = confirmDeletePage({
+    what: `the site "${name}"`,
+    action: `/dashboard/sites/${name}/delete`,
+    csrf: csrfFor(options.csrfKey, session.cookie),
+    back: '/',
+  });
+  return pageResponse(c, 200, page);
+}
+
 /** POST /dashboard/sites/:name/delete: a tombstone for the site, as clients see it at their next poll. */
 export async function deleteSite(options: PlatformOptions, c: SiteContext): Promise<Response> {
-  requireSameOrigin(c.req.raw);
-  const session = signedIn(options.accounts, c);
-  if (!session) return errorHtml(c, 401, 'Sign in first', 'Sign in to delete a site.');
-  const form = await readForm(c.req.raw);
-  if (!csrfMatches(options.csrfKey, session.cookie, form.get('csrf'))) {
-    return errorHtml(c, 403, 'Refused', 'This delete form is out of date. Reload the dashboard and try again.');
-  }
+  const { session } = await formSession(options, c);
   const name = c.req.param('name');
   if (!checkSiteName(name).ok) return noSuchSite(c, name);
   const tombstone = await options.storage.deleteEntry(session.account.id, 'site', name);

@@ -79,3 +79,18 @@ export function csrfMatches(key: string, cookie: string, presented: string | nul
   const given = Buffer.from(presented);
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
+
+/** A dashboard form's sender: this origin, signed in, with the login's CSRF token; anything else is thrown. */
+export async function formSession(
+  options: PlatformOptions,
+  c: Context,
+): Promise<{ session: Session; form: URLSearchParams }> {
+  requireSameOrigin(c.req.raw);
+  const session = signedIn(options.accounts, c);
+  if (!session) throw new PlatformError('unauthorized', 'Sign in first, then try again.');
+  const form = await readForm(c.req.raw);
+  if (!csrfMatches(options.csrfKey, session.cookie, form.get('csrf'))) {
+    throw new PlatformError('forbidden', 'This form is out of date. Reload the page and try again.');
+  }
+  return { session, form };
+}

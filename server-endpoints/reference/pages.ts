@@ -1,28 +1,46 @@
 // The reference platform's own HTML pages (login, dashboard, versions, errors): markup only, every echoed value escaped.
 
-import type { Entry, VersionInfo } from '../../protocol/index.js';
+import type { Entry } from '../../protocol/index.js';
 import { escapeHtml, escapeName } from '../auth/pages.js';
 import type { Account, DeviceConnection } from '../types.js';
+import { THEME_COLOR } from './icons.js';
+import { APP_CSS } from './shell-assets.js';
 
-/** Pages of the platform itself: no scripts, no framing, forms post only to this origin. */
+/**
+ * Pages of the platform itself: scripts and styles from this origin only (the shell's one script, never inline),
+ * no framing, forms post only to this origin.
+ */
 export const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; manifest-src 'self'; worker-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** The error pages a site's host answers with: no script at all, their style inline (nothing of the shell there). */
+export const SITE_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const STYLE = `
-  body { font: 15px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-  h1 { font-size: 1.4rem; } table { border-collapse: collapse; width: 100%; }
-  td, th { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #ddd; vertical-align: top; }
-  .error { color: #b00020; } .muted { color: #666; } form.inline { display: inline; }
-  label { display: block; margin: .5rem 0; } input[type=email], input[type=password] { width: 18rem; padding: .3rem; }
-  h2 { font-size: 1.1rem; margin-top: 2rem; }
-  button { padding: .3rem .8rem; cursor: pointer; }
-`;
+const NAV = `<nav><a href="/">Sites</a><a href="/dashboard/files" id="nav-files">Files</a><a href="/dashboard/deleted" id="nav-deleted">Deleted</a></nav>
+<div class="search-slot" id="search-slot"></div>`;
 
-function layout(title: string, body: string): string {
+/**
+ * A whole page. On the platform: the shell's stylesheet, script and manifest, the header with its nav (and an
+ * empty place for the search box). On a site's host (`onSite`): the same look inline, no script, no nav.
+ */
+export function layout(title: string, body: string, options: { onSite?: boolean } = {}): string {
+  const head = options.onSite
+    ? `<style>${APP_CSS}</style>`
+    : `<link rel="stylesheet" href="/app.css"><link rel="manifest" href="/manifest.webmanifest">
+<meta name="theme-color" content="${THEME_COLOR}"><link rel="icon" href="/assets/icon-192.png">
+<link rel="apple-touch-icon" href="/assets/icon-192.png"><script src="/app.js" defer></script>`;
+  const nav = options.onSite ? '' : NAV;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} · Hyperclay (reference)</title><style>${STYLE}</style></head>
-<body>${body}</body></html>`;
+<title>${escapeHtml(title)} · Hyperclay (reference)</title>${head}</head>
+<body><header class="top"><div class="bar"><a class="brand" href="/">Hyperclay</a>${nav}</div></header>
+<main>${body}</main></body></html>`;
+}
+
+/** A moment as `<time>`: the ISO text, which the shell's script shows in the viewer's local time. */
+export function timeTag(iso: string): string {
+  return `<time datetime="${escapeHtml(iso)}">${escapeHtml(iso)}</time>`;
 }
 
 export function loginPage(options: { next: string; email?: string; error?: string }): string {
@@ -43,7 +61,7 @@ function logoutForm(csrf: string): string {
   return `<form class="inline" method="post" action="/logout"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><button type="submit">Sign out</button></form>`;
 }
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
@@ -72,20 +90,19 @@ export function dashboardPage(data: DashboardData): string {
       const name = site.name ?? '';
       const sub = data.subdomainUrl(name);
       const subLink = sub ? ` · <a href="${escapeHtml(sub)}">${escapeHtml(new URL(sub).host)}</a>` : '';
+      const href = `/dashboard/sites/${escapeHtml(name)}`;
       return `<tr data-site="${escapeHtml(name)}">
   <td><a href="/${escapeHtml(name)}">${escapeHtml(name)}</a>${subLink}<br><span class="muted">${escapeName(site.path)}</span></td>
-  <td>v${site.version ?? 0} · ${formatBytes(site.size ?? 0)}<br><span class="muted">${escapeHtml(site.updatedAt)}</span></td>
-  <td><a href="/dashboard/sites/${escapeHtml(name)}">versions</a></td>
-  <td><form class="inline" method="post" action="/dashboard/sites/${escapeHtml(name)}/delete">
-    <input type="hidden" name="csrf" value="${escapeHtml(data.csrf)}">
-    <button type="submit" name="delete" value="${escapeHtml(name)}">Delete</button></form></td>
+  <td>v${site.version ?? 0} · ${formatBytes(site.size ?? 0)}<br><span class="muted">${timeTag(site.updatedAt)}</span></td>
+  <td class="actions"><a href="${href}/edit" class="edit">Edit</a> <a href="${href}">versions</a>
+  <a href="${href}/delete" class="delete">Delete…</a></td>
 </tr>`;
     })
     .join('\n');
   const table =
     data.sites.length === 0
       ? '<p class="muted" id="no-sites">No sites yet. Save an .html file in your sync folder and it appears here.</p>'
-      : `<table id="sites"><thead><tr><th>Site</th><th>Current</th><th></th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+      : `<div class="scroll"><table id="sites" class="stack"><thead><tr><th>Site</th><th>Current</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`;
   const notice = data.notice ? `<p id="notice">${escapeHtml(data.notice)}</p>` : '';
   return layout(
     'Your sites',
@@ -94,11 +111,13 @@ ${notice}
 <h1>Your sites</h1>
 <p class="muted">Sites: ${data.usage.sites} of ${limitText(account.maxSites)} · Storage: ${formatBytes(data.usage.storageBytes)} of ${limitText(account.maxStorageBytes, formatBytes)} · Uploads: ${data.uploads}</p>
 ${table}
+<p><a href="/dashboard/files" id="browse-files">Browse all files</a> · <a href="/dashboard/deleted">Deleted sites</a></p>
 ${devicesSection(data.devices, data.csrf)}
 <p><a href="/account/password" id="change-password">Change password</a></p>`,
   );
 }
 
+// Plain ISO text here (not <time>): the device list's cells are read as text by support scripts and tests.
 const when = (ms: number | null): string => (ms === null ? 'not yet' : new Date(ms).toISOString());
 
 /** The account's signed-in devices, each with a Revoke button (a lost laptop is signed out from here). */
@@ -119,7 +138,7 @@ function devicesSection(devices: DeviceConnection[], csrf: string): string {
     )
     .join('\n');
   return `<h2>Devices</h2>
-<table id="devices"><thead><tr><th>Device</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+<div class="scroll"><table id="devices" class="stack"><thead><tr><th>Device</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /** The password change form: the current password, the new one twice. */
@@ -153,33 +172,21 @@ export function signedOutHome(): string {
   );
 }
 
-export function versionsPage(data: { name: string; current: Entry | null; versions: VersionInfo[] }): string {
-  const name = escapeHtml(data.name);
-  const rows = [...data.versions]
-    .sort((a, b) => b.version - a.version)
-    .map(
-      (
-        v,
-      ) => `<tr data-version="${v.version}"><td><a href="/dashboard/sites/${name}/versions/${v.version}">v${v.version}</a></td>
-  <td>${formatBytes(v.size)}</td><td>${escapeHtml(v.updatedAt)}</td><td class="muted">${escapeHtml(v.sha256.slice(0, 12))}</td></tr>`,
-    )
-    .join('\n');
-  const current = data.current
-    ? `<p>Current: <a href="/${name}">v${data.current.version ?? 0}</a>, ${formatBytes(data.current.size ?? 0)}, saved ${escapeHtml(data.current.updatedAt)}</p>`
-    : '<p class="muted">This site has been deleted; its versions are kept.</p>';
-  const table =
-    data.versions.length === 0
-      ? '<p class="muted" id="no-versions">No earlier versions yet.</p>'
-      : `<table id="versions"><thead><tr><th>Version</th><th>Size</th><th>Saved</th><th>sha256</th></tr></thead><tbody>${rows}</tbody></table>`;
+export function errorPage(status: number, title: string, message: string, onSite = false): string {
+  const home = onSite ? '' : ' · <a href="/">Home</a>';
   return layout(
-    `${data.name}: versions`,
-    `<p><a href="/">← Your sites</a></p><h1>${name}</h1>${current}<h2>Versions</h2>${table}`,
+    title,
+    `<h1>${escapeHtml(title)}</h1><p class="error" id="error">${escapeName(message)}</p><p class="muted">HTTP ${status}${home}</p>`,
+    { onSite },
   );
 }
 
-export function errorPage(status: number, title: string, message: string): string {
+/** What the service worker shows for a page when the network is gone: the shell, no account data. */
+export function offlinePage(): string {
   return layout(
-    title,
-    `<h1>${escapeHtml(title)}</h1><p class="error" id="error">${escapeName(message)}</p><p class="muted">HTTP ${status} · <a href="/">Home</a></p>`,
+    'Offline',
+    `<h1 id="offline">You are offline</h1>
+<p>This page needs the network. Your sites and files are safe on the platform and in your synced folders.</p>
+<p><a href="/" class="button">Try again</a></p>`,
   );
 }

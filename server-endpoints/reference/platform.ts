@@ -6,12 +6,16 @@ import { Hono } from 'hono';
 import type { AuthStore, SyncStorage } from '../types.js';
 import { changePassword, passwordForm, revokeDevice } from './account-settings.js';
 import type { AccountStore } from './accounts.js';
-import { deleteSite, home, oldVersion, siteVersionsPage } from './dashboard.js';
+import { confirmDeleteSite, deleteSite, home, oldVersion, siteVersionsPage } from './dashboard.js';
+import { editSite } from './edit.js';
+import { browseFiles, confirmDeleteUpload, deleteUpload, uploadImage } from './files.js';
 import { logout, showLogin, submitLogin } from './login.js';
 import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
 import { errorHtml, PlatformError } from './respond.js';
 import { saveSite } from './save.js';
+import { mountShell } from './shell.js';
 import { redirectToSiteHost, siteHost } from './sites.js';
+import { compareVersion, deletedSites, restoreDeletedSite, restoreVersion } from './versions.js';
 
 export interface PlatformSettings {
   accounts: AccountStore;
@@ -51,6 +55,7 @@ export function createPlatform(settings: PlatformSettings): Platform {
     sitePassKey: `${settings.csrfKey}:site-pass`,
   };
   const app = new Hono();
+  mountShell(app);
   app.get('/login', (c) => showLogin(options, c));
   app.post('/login', (c) => submitLogin(options, c));
   app.post('/logout', (c) => logout(options, c));
@@ -60,7 +65,18 @@ export function createPlatform(settings: PlatformSettings): Platform {
   app.post('/account/password', (c) => changePassword(options, c));
   app.get('/dashboard/sites/:name', (c) => siteVersionsPage(options, c));
   app.get('/dashboard/sites/:name/versions/:version', (c) => oldVersion(options, c));
+  app.get('/dashboard/sites/:name/versions/:version/:action{compare}', (c) => compareVersion(options, c));
+  app.post('/dashboard/sites/:name/versions/:version/:action{restore}', (c) => restoreVersion(options, c));
+  app.get('/dashboard/sites/:name/delete', (c) => confirmDeleteSite(options, c));
+  app.get('/dashboard/sites/:name/edit', (c) => editSite(options, c));
   app.post('/dashboard/sites/:name/delete', (c) => deleteSite(options, c));
+  app.get('/dashboard/deleted', (c) => deletedSites(options, c));
+  app.post('/dashboard/deleted/:name/restore', (c) => restoreDeletedSite(options, c));
+  app.get('/dashboard/files', (c) => browseFiles(options, c));
+  app.get('/dashboard/files/*', (c) => browseFiles(options, c));
+  app.get('/dashboard/image/*', (c) => uploadImage(options, c));
+  app.get('/dashboard/uploads/delete', (c) => confirmDeleteUpload(options, c));
+  app.post('/dashboard/uploads/delete', (c) => deleteUpload(options, c));
   app.post('/save/:name', (c) => saveSite(options, c));
   // Sites by path only redirect to their own host: `/<name>`, `/<name>/`, `/<name>/<upload path>`.
   app.get('/:name', (c) => redirectToSiteHost(options, c, c.req.param('name')));

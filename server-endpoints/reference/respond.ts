@@ -4,7 +4,8 @@
 import type { Context } from 'hono';
 import { ERROR_STATUS, type ErrorCode, errorBody } from '../../protocol/index.js';
 import { ISOLATION_HEADERS } from '../auth/pages.js';
-import { errorPage, PAGE_CSP } from './pages.js';
+import { errorPage, PAGE_CSP, SITE_PAGE_CSP } from './pages.js';
+import { isSiteSpace } from './site-origin.js';
 
 /** A refusal a platform route throws: a page for the browser routes, a JSON body for the save endpoint. */
 export class PlatformError extends Error {
@@ -19,15 +20,19 @@ export class PlatformError extends Error {
   }
 }
 
-export function pageResponse(c: Context, status: number, html: string): Response {
-  c.header('Content-Security-Policy', PAGE_CSP);
+export function pageResponse(c: Context, status: number, html: string, csp = PAGE_CSP): Response {
+  c.header('Content-Security-Policy', csp);
   for (const [name, value] of Object.entries(ISOLATION_HEADERS)) c.header(name, value);
   c.header('Cache-Control', 'no-store');
   c.header('Referrer-Policy', 'same-origin');
   return c.html(html, status as 200);
 }
 
+/** An error page; on a site's host without the shell (no platform script or stylesheet is ever loaded there). */
 export function errorHtml(c: Context, status: number, title: string, message: string): Response {
+  if (isSiteSpace(c.req.header('host'))) {
+    return pageResponse(c, status, errorPage(status, title, message, true), SITE_PAGE_CSP);
+  }
   return pageResponse(c, status, errorPage(status, title, message));
 }
 

@@ -1,10 +1,11 @@
 // POST /save/<name>: the platform's own save, as a self-saving site calls it (the new HTML as the body, owner only).
 
+import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
 import { checkSiteName, type ErrorCode, MAX_FILE_BYTES } from '../../protocol/index.js';
 import { BodyStalled, BodyTooLarge, DEFAULT_BODY_IDLE_MS, discardStaged, stageBody, stagingOf } from '../http.js';
-import type { StagedContent, SyncStorage, WriteFileResult } from '../types.js';
+import type { Account, StagedContent, SyncStorage, WriteContent, WriteFileResult } from '../types.js';
 import { requireSameOrigin, saverOf } from './guards.js';
 import type { PlatformOptions } from './platform.js';
 import { jsonError, PlatformError } from './respond.js';
@@ -63,26 +64,42 @@ async function save(options: PlatformOptions, c: SaveContext): Promise<Response>
   const current = await options.storage.readFile(account.id, { kind: 'site', key: name });
   if (!current || current.entry.deleted) throw new PlatformError('not_found', `You have no site named "${name}".`);
   const body = await stageSaveBody(options.storage, c);
-  let result: WriteFileResult;
+  let result: Saved;
   try {
-    result = await options.storage.writeFile({
-      accountId: account.id,
-      kind: 'site',
-      key: name,
-      path: current.entry.path,
-      content: body,
-      sha256: body.sha256,
-      baseVersion: null,
-      modifiedAtMs: null,
-      limits: { maxSites: account.maxSites, maxStorageBytes: account.maxStorageBytes },
-    });
+    result = await platformWrite(options, account, { key: name, path: current.entry.path }, body);
   } finally {
     await discardStaged(body);
   }
-  if (result.outcome === 'saved' || result.outcome === 'created' || result.outcome === 'unchanged') {
-    options.log(`site saved account=${account.id} site=${name} v${result.entry.version ?? 0} ${result.outcome}`);
-    return c.json({ ok: true, outcome: result.outcome, entry: result.entry }, 200);
-  }
+  options.log(`site saved account=${account.id} site=${name} v${result.entry.version ?? 0} ${result.outcome}`);
+  return c.json({ ok: true, outcome: result.outcome, entry: result.entry }, 200);
+}
+
+type Saved = Extract<WriteFileResult, { outcome: 'saved' | 'created' | 'unchanged' }>;
+
+/**
+ * A site written by the platform itself (a save from the browser, a restore): the same storage call as sync, with
+ * no base version and the server's clock, so it always wins, the replaced content is kept as a version, and every
+ * client gets it through the change feed. A refusal (limits, a name taken meanwhile) is thrown as a PlatformError.
+ */
+export async function platformWrite(
+  options: PlatformOptions,
+  account: Account,
+  site: { key: string; path: string },
+  content: WriteContent,
+): Promise<Saved> {
+  const sha256 = Buffer.isBuffer(content) ? createHash('sha256').update(content).digest('hex') : content.sha256;
+  const result = await options.storage.writeFile({
+    accountId: account.id,
+    kind: 'site',
+    key: site.key,
+    path: site.path,
+    content,
+    sha256,
+    baseVersion: null,
+    modifiedAtMs: null,
+    limits: { maxSites: account.maxSites, maxStorageBytes: account.maxStorageBytes },
+  });
+  if (result.outcome === 'saved' || result.outcome === 'created' || result.outcome === 'unchanged') return result;
   const [code, message] = REFUSALS[result.outcome];
   throw new PlatformError(code, message);
 }

@@ -6,6 +6,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import type { Account } from '../types.js';
 import { type AccountStore, cookieValue, SESSION_LIFETIME_MS, sessionHash } from './accounts.js';
+import type { PlatformOptions } from './platform.js';
+import { siteOrigin } from './site-origin.js';
 
 /** On a site's host only; a path segment holding ":" is never an upload's, so it shadows none. */
 export const ENTER_PATH = '/hyperclay:enter';
@@ -58,4 +60,14 @@ export function enterSite(key: string, site: string, c: Context, to: string): Re
   c.header('Cache-Control', 'no-store');
   c.header('Referrer-Policy', 'no-referrer');
   return c.redirect(to, 303);
+}
+
+/** The owner, signed in here, to `target` on the site's own host through the site's pass exchange. */
+export function ownerRedirect(options: PlatformOptions, c: Context, name: string, cookie: string, target: string) {
+  const ticket = siteTicket(options.sitePassKey, name, cookie, Date.now());
+  const query = new URLSearchParams({ ticket, to: target });
+  // The ticket lives a minute and is worth one site's pass only: still, no referrer carries it anywhere.
+  c.header('Cache-Control', 'no-store');
+  c.header('Referrer-Policy', 'no-referrer');
+  return c.redirect(`${siteOrigin(options.port(), c, name)}${ENTER_PATH}?${query}`, 302);
 }

@@ -5,11 +5,12 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { checkPath, checkSiteName, type Entry, encodePath, folderOf, joinPath } from '../../protocol/index.js';
 import { safeReturnPath } from '../auth/return-path.js';
 import type { StoredFile, SyncStorage } from '../types.js';
+import { EDIT_SCRIPT_PATH, editScript, wantsEditor, withEditor } from './edit.js';
 import { signedIn } from './guards.js';
 import type { PlatformOptions } from './platform.js';
 import { errorHtml, noSuchSite } from './respond.js';
 import { isSiteSpace, siteOrigin, subdomainSite } from './site-origin.js';
-import { ENTER_PATH, enterSite, siteTicket } from './site-pass.js';
+import { ENTER_PATH, enterSite, ownerRedirect } from './site-pass.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
@@ -64,7 +65,7 @@ export function contentTypeOf(path: string): string {
 }
 
 /** Splits a URL path (still percent-encoded) into a checked platform path, or null when it breaks the rules. */
-function uploadPathOf(encoded: string): string | null {
+export function uploadPathOf(encoded: string): string | null {
   let decoded: string;
   try {
     const segments = encoded.split('/').map((segment) => decodeURIComponent(segment));
@@ -94,9 +95,16 @@ async function liveSite(storage: SyncStorage, name: string): Promise<(StoredFile
   return owner && file && !file.entry.deleted ? { ...file, owner } : null;
 }
 
-async function serveSite(storage: SyncStorage, c: Context, name: string): Promise<Response> {
-  const site = await liveSite(storage, name);
+async function serveSite(options: PlatformOptions, c: Context, name: string): Promise<Response> {
+  const site = await liveSite(options.storage, name);
   if (!site) return noSuchSite(c, name);
+  if (wantsEditor(options, c, name, site.owner)) {
+    // Only the owner's browser ever gets this page; no cache keeps it for anyone else.
+    c.header('Content-Type', 'text/html; charset=utf-8');
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Cache-Control', 'no-store');
+    return c.body(new Uint8Array(withEditor(site.content)), 200);
+  }
   // A site is the owner's app and runs on its own origin: not sandboxed.
   return contentResponse(c, site.content, site.entry, 'text/html; charset=utf-8', false);
 }
@@ -135,15 +143,10 @@ export async function redirectToSiteHost(options: PlatformOptions, c: Context, n
   const upload = rest === '' ? '' : uploadPathOf(rest);
   if (upload === null) return errorHtml(c, 404, 'Not found', 'That upload path breaks the platform path rules.');
   const target = `/${upload === '' ? '' : encodePath(upload)}`;
-  const origin = siteOrigin(options.port(), c, name);
   const session = signedIn(options.accounts, c);
   c.header('Cache-Control', 'no-store');
-  if (session?.account.id !== site.owner) return c.redirect(`${origin}${target}`, 302);
-  const ticket = siteTicket(options.sitePassKey, name, session.cookie, Date.now());
-  const query = new URLSearchParams({ ticket, to: target });
-  // The ticket lives a minute and is worth one site's pass only: still, no referrer carries it anywhere.
-  c.header('Referrer-Policy', 'no-referrer');
-  return c.redirect(`${origin}${ENTER_PATH}?${query}`, 302);
+  if (session?.account.id !== site.owner) return c.redirect(`${siteOrigin(options.port(), c, name)}${target}`, 302);
+  return ownerRedirect(options, c, name, session.cookie, target);
 }
 
 /**
@@ -165,7 +168,8 @@ export function siteHost(options: PlatformOptions): MiddlewareHandler {
       return errorHtml(c, 405, 'Not allowed', 'Sites are read with GET; saves go to POST /save/<name>.');
     }
     if (pathname === ENTER_PATH) return enterSite(options.sitePassKey, name, c, safeReturnPath(c.req.query('to')));
-    if (pathname === '/' || pathname === '') return serveSite(options.storage, c, name);
+    if (pathname === EDIT_SCRIPT_PATH) return editScript(c);
+    if (pathname === '/' || pathname === '') return serveSite(options, c, name);
     return serveUpload(options.storage, c, name, pathname.slice(1));
   };
 }

@@ -131,6 +131,10 @@ export function prepareStatements(db: Database.Database) {
       `SELECT version, size, sha256, updated_at_ms FROM versions
        WHERE account_id = ? AND kind = ? AND key = ? AND version = ?`,
     ),
+    deletedSites: db.prepare<[string, number], EntryRow>(
+      `SELECT * FROM entries WHERE account_id = ? AND kind = 'site' AND deleted = 1
+       ORDER BY updated_at_ms DESC, key LIMIT ?`,
+    ),
     listing: db.prepare<[string, string, number], EntryRow>(
       'SELECT * FROM entries WHERE account_id = ? AND deleted = 0 AND path > ? ORDER BY path LIMIT ?',
     ),

@@ -165,6 +165,9 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
     return rows.map(toVersionInfo);
   };
 
+  readonly deletedSites: SyncStorage['deletedSites'] = async (accountId, limit) =>
+    this.q.deletedSites.all(accountId, limit).map(toEntry);
+
   readonly readVersion: SyncStorage['readVersion'] = async (accountId, file, version) => {
     const row = this.q.version.get(accountId, file.kind, file.key, version);
     if (row) return this.blobs.read(row.sha256, `${file.key} v${version}`);

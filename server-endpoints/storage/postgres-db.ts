@@ -109,6 +109,8 @@ const SQL = {
   version: `SELECT version, size, sha256, updated_at_ms FROM sync_versions
     WHERE account_id = $1 AND kind = $2 AND key = $3 AND version = $4`,
   listing: 'SELECT * FROM sync_entries WHERE account_id = $1 AND NOT deleted AND path > $2 ORDER BY path LIMIT $3',
+  deletedSites: `SELECT * FROM sync_entries WHERE account_id = $1 AND kind = 'site' AND deleted
+    ORDER BY updated_at_ms DESC, key LIMIT $2`,
   // One statement, one snapshot: the head and the page agree. Idle polls read two index entries.
   changes: `SELECT a.seq AS head, a.purged_seq, e.* FROM
       (SELECT seq, purged_seq FROM sync_accounts_feed WHERE account_id = $1) a

@@ -198,6 +198,11 @@ class PostgresSyncStorage implements PostgresStorage {
     return rows.map(toVersionInfo);
   };
 
+  readonly deletedSites: SyncStorage['deletedSites'] = async (accountId, limit) => {
+    const { rows } = await this.pool.query<EntryRow>(named('deletedSites', [accountId, limit]));
+    return rows.map(toEntry);
+  };
+
   readonly readVersion: SyncStorage['readVersion'] = async (accountId, file, version) => {
     const { rows } = await this.pool.query<VersionRow>(named('version', [accountId, file.kind, file.key, version]));
     if (rows[0]) return this.readBlob(rows[0].sha256, `${file.key} v${version}`);

@@ -290,6 +290,36 @@ function describeFeed(name: string, fresh: Fresh, closeNow: (one: OpenedStorage)
       expect((await s.versions('acct-a', { kind: 'site', key: 'again' }))!.map((v) => v.version)).toEqual([1, 2]);
     });
 
+    it('lists the deleted sites, latest first, with their paths; not uploads, live sites or other accounts', async () => {
+      let clock = Date.parse('2026-01-01T00:00:00.000Z');
+      const s = (await fresh({ now: () => clock })).storage;
+      await s.writeFile(write('site', 'first', 'a', { path: 'blog/first.html' }));
+      await s.writeFile(write('site', 'second', 'b'));
+      await s.writeFile(write('site', 'back', 'c'));
+      await s.writeFile(write('site', 'kept', 'd'));
+      await s.writeFile(write('upload', 'gone.txt', 'e'));
+      await s.writeFile(write('site', 'theirs', 'f', { accountId: 'acct-b' }));
+      for (const [kind, key, account] of [
+        ['site', 'first', 'acct-a'],
+        ['site', 'second', 'acct-a'],
+        ['site', 'back', 'acct-a'],
+        ['upload', 'gone.txt', 'acct-a'],
+        ['site', 'theirs', 'acct-b'],
+      ] as const) {
+        clock += 1000;
+        await s.deleteEntry(account, kind, key);
+      }
+      await s.writeFile(write('site', 'back', 'c again'));
+      const deleted = await s.deletedSites('acct-a', 10);
+      expect(deleted.map((e) => [e.name, e.path, e.deleted, e.updatedAt])).toEqual([
+        ['second', 'second.html', true, '2026-01-01T00:00:02.000Z'],
+        ['first', 'blog/first.html', true, '2026-01-01T00:00:01.000Z'],
+      ]);
+      expect(await s.deletedSites('acct-a', 1)).toHaveLength(1);
+      expect((await s.deletedSites('acct-b', 10)).map((e) => e.name)).toEqual(['theirs']);
+      expect(await s.deletedSites('acct-c', 10)).toEqual([]);
+    });
+
     it('purges tombstones past the horizon; a cursor before them is refused (null), later ones still work', async () => {
       let clock = Date.parse('2026-01-01T00:00:00.000Z');
       const s = (await fresh({ now: () => clock, tombstoneHorizonMs: 1000 })).storage;
