@@ -20,7 +20,7 @@ interface Run {
 
 function platform(args: string[]): Promise<Run> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 20_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       done({ code, stdout, stderr });
     });
@@ -221,7 +221,7 @@ describe('npm run platform -- <command>', () => {
       stdout += chunk.toString();
     });
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000;
     let url: string | undefined;
     while (!url && Date.now() < deadline) {
       url = /at (http:\/\/localhost:\d+)/.exec(stdout)?.[1];
