@@ -57,7 +57,7 @@ export function pageHeaders(sources: PageSources = {}): Record<string, string> {
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem}
-code#code{display:block;font-size:1.5rem;padding:.8rem;background:#f3f3f3;border-radius:4px;word-break:break-all;user-select:all;font-family:ui-monospace,monospace}
+code#code{display:block;font-size:1.15rem;padding:.8rem;background:#f3f3f3;border-radius:4px;word-break:break-all;user-select:all;font-family:ui-monospace,monospace}
 .muted{color:#666;font-size:.9rem}.error{color:#b00020}
 a.button{display:inline-block;font-size:1.05rem;padding:.6rem 1.4rem;margin:.6rem 0;background:#1a5fd0;color:#fff;border-radius:4px;text-decoration:none}
 input.code{font:1.6rem ui-monospace,monospace;letter-spacing:.15em;text-transform:uppercase;width:11ch;padding:.3rem .5rem}`;
