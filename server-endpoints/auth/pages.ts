@@ -60,7 +60,7 @@ h1{font-size:1.4rem}button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5re
 code#code{display:block;font-size:1.15rem;padding:.8rem;background:#f3f3f3;border-radius:4px;word-break:break-all;user-select:all;font-family:ui-monospace,monospace}
 .muted{color:#666;font-size:.9rem}.error{color:#b00020}
 a.button{display:inline-block;font-size:1.05rem;padding:.6rem 1.4rem;margin:.6rem 0;background:#1a5fd0;color:#fff;border-radius:4px;text-decoration:none}
-input.code{font:1.6rem ui-monospace,monospace;letter-spacing:.15em;text-transform:uppercase;width:11ch;padding:.3rem .5rem}`;
+input.code{font:1.6rem ui-monospace,monospace;letter-spacing:.15em;text-transform:uppercase;width:14ch;padding:.3rem .5rem}`;
 
 /** A whole page; `title` is escaped here, `body` must already be safe HTML. */
 function page(title: string, body: string, head = ''): string {
