@@ -77,6 +77,7 @@ export async function startDeviceSignIn(options: DeviceSignInOptions): Promise<D
         if (error.code === 'authorization_pending') continue;
         if (error.code === 'slow_down') {
           intervalS += DEVICE_SLOW_DOWN_S;
+          log('info', `device sign-in: the platform asks for slower polls: every ${intervalS} s now`);
           continue;
         }
         throw refusal(error, log);
