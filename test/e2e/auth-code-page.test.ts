@@ -10,6 +10,7 @@ import { launchChromium, logInOnPlatform } from '../helpers/browser.js';
 import { exited, startLogin } from '../helpers/cli-login.js';
 import { startPlatform, type TestAccount, type TestPlatform } from '../helpers/engine.js';
 import { type CliEnv, runCli } from '../integration/cli-run.js';
+import { pkcePair } from '../integration/server-auth-helpers.js';
 import { screenshot } from './renderer-harness.js';
 
 const temps: string[] = [];
@@ -71,6 +72,30 @@ describe('the page after Allow (real Chromium, real CLI)', { timeout: 120_000 },
     expect(asked).toEqual(['HEAD', 'GET']);
     const status = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Record<string, unknown>;
     expect(status).toMatchObject({ signedIn: true, account: { email: 'codepage@example.com' } });
+    await context.close();
+  });
+
+  it('a deep link (the desktop app) is tried after a moment; with no app for the scheme the code stays', async () => {
+    const { challenge } = pkcePair();
+    const query = new URLSearchParams({
+      redirect_uri: 'hyperclay://auth/callback',
+      state: 'deep-link-state',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      device_name: 'Ada laptop',
+    });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await logInOnPlatform(page, `${platform.url}/sync/authorize?${query}`, account);
+    const attempt = page.waitForRequest((request) => request.url().startsWith('hyperclay://'), { timeout: 30_000 });
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const code = (await page.locator('#code').textContent())?.trim() ?? '';
+    const link = new URL((await attempt).url());
+    expect(link.searchParams.get('code')).toBe(code);
+    expect(link.searchParams.get('state')).toBe('deep-link-state');
+    // The attempt went out; no app took it; the page and its code are still there.
+    expect(new URL(page.url()).pathname).toBe('/sync/authorize');
+    await expect(page.locator('#code').isVisible()).resolves.toBe(true);
     await context.close();
   });
 
