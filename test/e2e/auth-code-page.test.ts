@@ -117,9 +117,15 @@ describe('the page after Allow (real Chromium, real CLI)', { timeout: 120_000 },
     expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await expect(page.locator('#code').isVisible()).resolves.toBe(true);
     await screenshot(page, 'sign-in-2-code-page-unreachable');
+    // Copy puts exactly the code on the clipboard; that is what gets pasted.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: platform.url });
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    const pasted = await page.evaluate(() => navigator.clipboard.readText());
+    expect(pasted).toBe(code);
     await context.close();
 
-    const signedIn = await runCli(env, ['login', '--code', code]);
+    const signedIn = await runCli(env, ['login', '--code', pasted]);
     expect(signedIn.stderr).toBe('');
     expect(signedIn.code).toBe(0);
     const status = JSON.parse((await runCli(env, ['status', '--json'])).stdout) as Record<string, unknown>;
