@@ -9,7 +9,7 @@ import { hashDeviceSecret, newDeviceCode, newUserCode } from './device-grant.js'
 import { checkDeviceName } from './grant.js';
 import { addressKey, TokenBuckets } from './rate-limit.js';
 import { logEvent } from './respond.js';
-import { signIn } from './token-endpoints.js';
+import { signIn } from './sign-in.js';
 
 type C = Context<SyncEnv>;
 

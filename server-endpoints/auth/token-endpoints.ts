@@ -4,11 +4,12 @@ import type { Context } from 'hono';
 import { DEVICE_CODE_GRANT, isCodeVerifier } from '../../protocol/index.js';
 import type { EndpointContext, SyncEnv } from '../context.js';
 import { fail } from '../http.js';
-import type { Account, AuthCodeRecord } from '../types.js';
+import type { AuthCodeRecord } from '../types.js';
 import { pollDeviceToken } from './device.js';
 import { hashCode, verifierMatches } from './grant.js';
 import { authenticate, authRefusal, bearerToken, forgetConnection, tokenClaims } from './middleware.js';
 import { logEvent } from './respond.js';
+import { signIn } from './sign-in.js';
 import { signToken } from './tokens.js';
 
 type C = Context<SyncEnv>;
@@ -81,14 +82,6 @@ export async function exchangeCode(ctx: EndpointContext, c: C): Promise<Response
     return fail(c, 'subscription_required', 'Sync needs a paid Hyperclay plan. Upgrade your plan, then sign in again.');
   }
   return signIn(ctx, c, account, record.deviceName);
-}
-
-/** The device's connection and its first token: the end of every sign-in (a code or a device code). */
-export async function signIn(ctx: EndpointContext, c: C, account: Account, deviceName: string): Promise<Response> {
-  const sid = await ctx.authStore.createConnection(account.id, deviceName);
-  const signed = signToken(ctx.tokenSecret, { sub: account.id, sid }, ctx.now());
-  logEvent(ctx, 'signed-in', account.id, deviceName);
-  return c.json({ ...signed, user: { id: account.id, email: account.email, plan: account.plan } }, 200);
 }
 
 /** POST /sync/token/refresh: the same check as every API request (a free plan gets 402), then the same sid. */
