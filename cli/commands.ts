@@ -32,19 +32,24 @@ const DIR_HELP = 'the folder to sync: an existing folder (saved as the default o
 
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   login: {
-    summary: 'sign in through the browser (prints the address to open)',
-    usage: 'hyperclay-sync login [--no-browser] [--code K]',
+    summary: 'sign in through the browser (prints the address to open), or with a short code on any device',
+    usage: 'hyperclay-sync login [--no-browser] [--code K] [--device]',
     flags: {
       'no-browser': { type: 'boolean', help: 'print the sign-in address without opening a browser' },
       code: {
         type: 'string',
         help: 'finish a sign-in started by an earlier `login` with the code the browser page shows',
       },
+      device: {
+        type: 'boolean',
+        help: 'for a machine without a browser: prints an address and a short code to enter on any device',
+      },
     },
     examples: [
       ['hyperclay-sync login', 'open the sign-in page in your browser and wait'],
       ['hyperclay-sync login --no-browser', 'print the address only (open it on this computer yourself)'],
       ['hyperclay-sync login --code K7PX-Q2MD', 'finish with the code the page showed, from another terminal'],
+      ['hyperclay-sync login --device', 'on a server: open the printed address on your phone or laptop, type the code'],
     ],
   },
   logout: {

@@ -1,5 +1,6 @@
 // `login` and `logout`: the browser sign-in through a loopback redirect, a pasted code (on stdin, or with
-// `login --code` in a later run, which needs the pending PKCE secrets kept on disk), and signing out.
+// `login --code` in a later run, which needs the pending PKCE secrets kept on disk), and signing out. The device
+// sign-in (`login --device`) is login-device.ts.
 
 import { spawn } from 'node:child_process';
 import { readFileSync, unlinkSync } from 'node:fs';
@@ -70,7 +71,7 @@ function openBrowser(url: string): void {
   } catch {}
 }
 
-async function checkReachable(ctx: CliContext): Promise<void> {
+export async function checkReachable(ctx: CliContext): Promise<void> {
   try {
     await ctx.api({ timeoutMs: 10_000 }).health();
   } catch (error) {
@@ -78,14 +79,14 @@ async function checkReachable(ctx: CliContext): Promise<void> {
   }
 }
 
-function signInFailure(error: unknown): never {
+export function signInFailure(error: unknown): never {
   if (error instanceof SignInError) {
     throw new CliError(EXIT.failed, error.code, error.message);
   }
   throw error;
 }
 
-function reportSignedIn(ctx: CliContext, signedIn: SignedIn): number {
+export function reportSignedIn(ctx: CliContext, signedIn: SignedIn): number {
   forgetPending(ctx);
   ctx.io.out(`Signed in to ${ctx.config.origin} as ${signedIn.user.email}.`);
   return EXIT.done;
@@ -198,7 +199,14 @@ async function loginInBrowser(ctx: CliContext, openIt: boolean): Promise<number>
   }
 }
 
-export async function login(ctx: CliContext, flags: { code?: string; noBrowser?: boolean }): Promise<number> {
+export async function login(
+  ctx: CliContext,
+  flags: { code?: string; noBrowser?: boolean; device?: boolean },
+): Promise<number> {
+  if (flags.device && (flags.code !== undefined || flags.noBrowser)) {
+    throw new CliError(EXIT.usage, 'usage', '`login --device` takes neither --code nor --no-browser.');
+  }
+  if (flags.device) return (await import('./login-device.js')).loginWithDevice(ctx);
   if (flags.code !== undefined) return loginWithCode(ctx, flags.code);
   return loginInBrowser(ctx, flags.noBrowser !== true);
 }

@@ -64,6 +64,7 @@ async function runCommand(ctx: CliContext, name: string, flags: Flags, argument?
       return (await import('./login.js')).login(ctx, {
         code: text(flags, 'code'),
         noBrowser: flag(flags, 'no-browser'),
+        device: flag(flags, 'device'),
       });
     case 'logout':
       return (await import('./login.js')).logout(ctx);

@@ -5,6 +5,11 @@ export const ERROR_STATUS = {
   invalid_name: 400,
   invalid_path: 400,
   invalid_grant: 400,
+  // Device sign-in polls (PROTOCOL.md "Device sign-in").
+  authorization_pending: 400,
+  slow_down: 400,
+  access_denied: 400,
+  expired_token: 400,
   unauthorized: 401,
   subscription_required: 402,
   site_limit_reached: 403,

@@ -3,6 +3,7 @@
 
 export * from './auth.js';
 export * from './batch.js';
+export * from './device.js';
 export * from './entries.js';
 export * from './errors.js';
 export * from './limits.js';

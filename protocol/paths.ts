@@ -105,6 +105,7 @@ export const RESERVED_SITE_NAMES: ReadonlySet<string> = new Set([
   'app',
   'sync',
   'login',
+  'device',
   'logout',
   'dashboard',
   'static',

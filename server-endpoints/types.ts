@@ -151,6 +151,19 @@ export interface AuthCodeRecord {
   expiresAtMs: number;
 }
 
+/** A device sign-in waiting for its person (PROTOCOL.md "Device sign-in"); both codes stored by their SHA-256. */
+export interface DeviceCodeRecord {
+  deviceCodeHash: string;
+  userCodeHash: string;
+  deviceName: string;
+  expiresAtMs: number;
+}
+
+/** What one poll of a device code finds (the store answers it and notes the poll in one step). */
+export type DevicePoll =
+  | { state: 'unknown' | 'expired' | 'slow_down' | 'pending' | 'denied' }
+  | { state: 'allowed'; accountId: string; deviceName: string };
+
 /** A signed-in device as the account's owner sees it in the device list. */
 export interface DeviceConnection {
   sid: string;
@@ -174,6 +187,17 @@ export interface AuthStore {
   connection(sid: string): Promise<{ accountId: string; revoked: boolean } | null>;
   /** Notes a connection's last request (callers write it at most once a minute per connection). */
   touchConnection(sid: string, atMs: number): Promise<void>;
+  /** A new device sign-in; false (nothing saved) when a live one already has this user code. */
+  saveDeviceCode(record: DeviceCodeRecord): Promise<boolean>;
+  /** The device name of the live, undecided sign-in with this user code; null when none (wrong, expired, decided). */
+  pendingDeviceCode(userCodeHash: string, nowMs: number): Promise<{ deviceName: string } | null>;
+  /** Allow (`accountId`) or deny (null) a live, undecided sign-in; false when there is none (nothing changed). */
+  decideDeviceCode(userCodeHash: string, nowMs: number, accountId: string | null): Promise<boolean>;
+  /**
+   * One poll: unknown, expired, too soon after the last (`slow_down`, closer than `minGapMs`), still pending, or
+   * decided. A decided code is deleted as it is answered (single use); every other poll is noted for the next gap.
+   */
+  pollDeviceCode(deviceCodeHash: string, nowMs: number, minGapMs: number): Promise<DevicePoll>;
   /** The account's connections that are not revoked, most recently seen first. */
   connections(accountId: string): Promise<DeviceConnection[]>;
   close(): Promise<void>;

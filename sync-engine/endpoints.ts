@@ -3,12 +3,15 @@
 
 import {
   checkPath,
+  DEVICE_CODE_GRANT,
+  type DeviceCodeResponse,
   type Entry,
   encodePath,
   MAX_PAGE_LIMIT,
   MAX_WAIT_SECONDS,
   type MeResponse,
   ProtocolViolation,
+  parseDeviceCodeResponse,
   parseMeResponse,
   parseRefreshResponse,
   parseSessionResponse,
@@ -91,6 +94,10 @@ export interface ApiClient {
   logout(): Promise<void>;
   /** POST /sync/token: the sign-in's code exchange (unauthenticated). */
   exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<TokenResponse>;
+  /** POST /sync/device/code: a device sign-in's codes (unauthenticated). */
+  startDeviceCode(deviceName: string): Promise<DeviceCodeResponse>;
+  /** POST /sync/token with the device-code grant: one poll; a 400 ApiError carries the answer's code. */
+  pollDeviceToken(deviceCode: string): Promise<TokenResponse>;
   /**
    * A client sharing this one's connections, clock and token, whose close() aborts only the requests made through
    * it (an engine's stop); it can be used again afterwards.
@@ -318,6 +325,24 @@ class PlatformClient implements ApiClient {
         path: '/sync/token',
         json: { code, code_verifier: codeVerifier, redirect_uri: redirectUri },
       },
+      parseTokenResponse,
+    );
+  }
+
+  startDeviceCode(deviceName: string): Promise<DeviceCodeResponse> {
+    return this.#transport.json(
+      { method: 'POST', path: '/sync/device/code', json: { device_name: deviceName } },
+      (v) => {
+        const parsed = parseDeviceCodeResponse(v);
+        if (!parsed) throw new ProtocolViolation('device code answer is malformed');
+        return parsed;
+      },
+    );
+  }
+
+  pollDeviceToken(deviceCode: string): Promise<TokenResponse> {
+    return this.#transport.json(
+      { method: 'POST', path: '/sync/token', json: { grant_type: DEVICE_CODE_GRANT, device_code: deviceCode } },
       parseTokenResponse,
     );
   }

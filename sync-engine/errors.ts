@@ -144,7 +144,13 @@ export class SignInError extends EngineError {
   }
 }
 
-export type SignInFailure = 'sign_in_cancelled' | 'invalid_grant' | 'sign_in_timeout' | 'sign_in_failed';
+export type SignInFailure =
+  | 'sign_in_cancelled'
+  | 'invalid_grant'
+  | 'sign_in_timeout'
+  | 'sign_in_failed'
+  | 'sign_in_denied'
+  | 'sign_in_expired';
 
 /** True when the error means "the person must sign in again" (stop syncing, show signed-out). */
 export function isSignedOut(error: unknown): error is SignedOutError {

@@ -69,6 +69,26 @@ export interface SignIn {
   cancel(): void;
 }
 
+/**
+ * The end of every sign-in (browser code, pasted code, device code): the platform's answer bound to its origin,
+ * saved in the token store and logged (the account, never the token).
+ */
+export async function saveSignedIn(
+  answer: TokenResponse,
+  options: { origin: string; tokenStore?: TokenStore; log?: EngineLog; now?: () => number },
+): Promise<SignedIn> {
+  const saved: SignedIn = {
+    token: answer.token,
+    origin: options.origin,
+    expiresAt: answer.expiresAt,
+    obtainedAtMs: (options.now ?? Date.now)(),
+    user: answer.user,
+  };
+  await options.tokenStore?.save(saved);
+  options.log?.('info', `signed in as ${answer.user.email}`);
+  return saved;
+}
+
 /** base64url of 48 random bytes: 64 characters of the PKCE verifier alphabet (RFC 7636: 43-128). */
 export function createCodeVerifier(): string {
   return randomBytes(48).toString('base64url');
@@ -163,18 +183,10 @@ class PendingSignIn implements SignIn {
       );
     }
     const answer = await this.#exchangeCode(code, redirectUri);
-    const saved: SignedIn = {
-      token: answer.token,
-      origin: this.#origin,
-      expiresAt: answer.expiresAt,
-      obtainedAtMs: (this.#options.now ?? Date.now)(),
-      user: answer.user,
-    };
-    await this.#options.tokenStore?.save(saved);
+    const saved = await saveSignedIn(answer, { ...this.#options, origin: this.#origin });
     this.#pending = false;
     void this.#listener?.close();
     this.#ownApi?.close();
-    this.#log('info', `signed in as ${answer.user.email}`);
     return saved;
   }
 

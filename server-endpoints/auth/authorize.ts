@@ -59,7 +59,7 @@ async function authorizeRequest(ctx: EndpointContext, c: C, values: Values): Pro
  * browser (curl; Node's fetch sends only Sec-Fetch-Mode), and runs no one else's script. So even a script that a
  * host serves on the platform's own origin by mistake cannot read the consent page or press Allow for the viewer.
  */
-function personAtBrowser(c: C, allow: boolean): boolean {
+export function personAtBrowser(c: C, allow: boolean): boolean {
   const dest = c.req.header('Sec-Fetch-Dest');
   if (dest === undefined) return true;
   if (dest !== 'document' || c.req.header('Sec-Fetch-Mode') !== 'navigate') return false;
@@ -74,8 +74,13 @@ export async function showConsent(ctx: EndpointContext, c: C): Promise<Response>
   const { account, params, redirectUri } = request;
   if (!account.paid) return unpaidPage(c, account);
   const csrf = csrfToken(ctx.tokenSecret, account.id, params, ctx.now());
-  const html = consentPage({ action: new URL(c.req.url).pathname, email: account.email, fields: { ...params, csrf } });
-  return htmlPage(c, 200, html, ["'self'", formActionSource(redirectUri, ctx.appScheme)]);
+  const html = consentPage({
+    action: new URL(c.req.url).pathname,
+    email: account.email,
+    device: params.device_name,
+    fields: { ...params, csrf },
+  });
+  return htmlPage(c, 200, html, { formAction: ["'self'", formActionSource(redirectUri, ctx.appScheme)] });
 }
 
 /** POST /sync/authorize: everything re-checked, then origin and CSRF, then the person's decision. */
@@ -128,7 +133,7 @@ async function readForm(c: C): Promise<Values | null> {
  * the request was sent to. Behind a proxy that rewrites Host, X-Forwarded-Host names it; a cross-site form cannot
  * set that header, so trusting it here does not help an attacker.
  */
-function sameOrigin(c: C): boolean {
+export function sameOrigin(c: C): boolean {
   const origin = c.req.header('Origin');
   if (origin !== undefined) {
     let originHost: string;
@@ -170,12 +175,16 @@ async function issueCode(
     expiresAtMs: ctx.now() + AUTH_CODE_LIFETIME_MS,
   });
   logEvent(ctx, 'consent-allowed', account.id, params.device_name);
-  // A page rather than a 303: it both sends the browser to the app (meta refresh + link) and shows the code
-  // to paste when the redirect does not reach the app (no handler for the scheme, loopback port gone).
+  // A page rather than a 303: it shows the code first (to paste when the return does not reach the app: no handler
+  // for the scheme, the CLI's port gone), then returns to the app (pages.ts codePage says how, and why not blindly).
+  const deepLink = !redirectUri.startsWith('http:');
   const page = codePage({
     code,
     callbackUrl: callbackUrl(redirectUri, { code, state: params.state }),
     device: params.device_name,
+    deepLink,
   });
-  return htmlPage(c, 200, page);
+  // The script may ask the loopback address whether the app listens; CSP cannot name [::1] (formActionSource).
+  const connect = deepLink ? [] : [formActionSource(redirectUri, ctx.appScheme)];
+  return htmlPage(c, 200, page, { script: true, connect });
 }

@@ -45,9 +45,8 @@ export function checkAuthorizeParams(redirectUri: string, get: (name: string) =>
   if (one('code_challenge_method') !== 'S256') {
     return { ok: false, problem: 'The code_challenge_method parameter must be S256.' };
   }
-  const rawDevice = one('device_name');
-  const device = rawDevice?.normalize('NFC').trim() ?? '';
-  if (device === '' || [...device].length > MAX_DEVICE_NAME_CHARS || CONTROL.test(device)) {
+  const device = checkDeviceName(one('device_name'));
+  if (device === null) {
     return {
       ok: false,
       problem: `The device_name parameter must be 1 to ${MAX_DEVICE_NAME_CHARS} characters without control characters.`,
@@ -63,6 +62,14 @@ export function checkAuthorizeParams(redirectUri: string, get: (name: string) =>
       device_name: device,
     },
   };
+}
+
+/** A device's name as it asked to be called: NFC, trimmed, 1-100 characters, no control characters; else null. */
+export function checkDeviceName(raw: unknown): string | null {
+  if (typeof raw !== 'string') return null;
+  const device = raw.normalize('NFC').trim();
+  if (device === '' || [...device].length > MAX_DEVICE_NAME_CHARS || CONTROL.test(device)) return null;
+  return device;
 }
 
 /** A new sign-in code: 256 random bits, URL-safe, short enough to paste. */
@@ -85,24 +92,41 @@ export function verifierMatches(verifier: string, challenge: string): boolean {
 /** How long a consent page's form stays valid. */
 export const CSRF_LIFETIME_MS = 30 * 60 * 1000;
 
-function csrfMac(secret: string, accountId: string, params: AuthorizeParams, issuedAtS: number): string {
+/** What an authorize form's CSRF token is bound to: the signed-in account and the five parameters. */
+function authorizeBinding(accountId: string, params: AuthorizeParams): string[] {
+  return [accountId, params.redirect_uri, params.state, params.code_challenge, params.device_name];
+}
+
+function csrfMac(secret: string, binding: string[], issuedAtS: number): string {
   // A key of its own, derived from the token secret, so a CSRF value can never be confused with a token signature.
   const key = createHmac('sha256', secret).update('hyperclay-sync authorize csrf v1').digest();
-  const bound = JSON.stringify([
-    accountId,
-    issuedAtS,
-    params.redirect_uri,
-    params.state,
-    params.code_challenge,
-    params.device_name,
-  ]);
+  const bound = JSON.stringify([binding[0], issuedAtS, ...binding.slice(1)]);
   return createHmac('sha256', key).update(bound).digest('base64url');
+}
+
+/**
+ * A form's CSRF token: bound to `binding` (the signed-in account first, then what the form is about) and the time
+ * it was issued. The consent form binds its parameters; the device page binds the page and the user code.
+ */
+export function formCsrfToken(secret: string, binding: string[], nowMs: number): string {
+  const issuedAtS = Math.floor(nowMs / 1000);
+  return `${issuedAtS}.${csrfMac(secret, binding, issuedAtS)}`;
+}
+
+export function formCsrfValid(secret: string, binding: string[], token: string, nowMs: number): boolean {
+  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  if (!match) return false;
+  const issuedAtS = Number(match[1]);
+  const ageMs = nowMs - issuedAtS * 1000;
+  if (ageMs < -60_000 || ageMs > CSRF_LIFETIME_MS) return false;
+  const expected = Buffer.from(csrfMac(secret, binding, issuedAtS));
+  const given = Buffer.from(match[2] ?? '');
+  return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
 /** The consent form's CSRF token: bound to the signed-in account, these exact parameters and the time it was issued. */
 export function csrfToken(secret: string, accountId: string, params: AuthorizeParams, nowMs: number): string {
-  const issuedAtS = Math.floor(nowMs / 1000);
-  return `${issuedAtS}.${csrfMac(secret, accountId, params, issuedAtS)}`;
+  return formCsrfToken(secret, authorizeBinding(accountId, params), nowMs);
 }
 
 export function csrfValid(
@@ -112,12 +136,5 @@ export function csrfValid(
   token: string,
   nowMs: number,
 ): boolean {
-  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
-  if (!match) return false;
-  const issuedAtS = Number(match[1]);
-  const ageMs = nowMs - issuedAtS * 1000;
-  if (ageMs < -60_000 || ageMs > CSRF_LIFETIME_MS) return false;
-  const expected = Buffer.from(csrfMac(secret, accountId, params, issuedAtS));
-  const given = Buffer.from(match[2] ?? '');
-  return expected.length === given.length && timingSafeEqual(expected, given);
+  return formCsrfValid(secret, authorizeBinding(accountId, params), token, nowMs);
 }

@@ -3,12 +3,12 @@
 import type { Context } from 'hono';
 import type { EndpointContext, SyncEnv } from '../context.js';
 import type { Account } from '../types.js';
-import { messagePage, pageHeaders } from './pages.js';
+import { messagePage, type PageSources, pageHeaders } from './pages.js';
 
 type C = Context<SyncEnv>;
 
-export function htmlPage(c: C, status: 200 | 400 | 402 | 403, html: string, formAction: string[] = []): Response {
-  return c.body(html, status, pageHeaders(formAction));
+export function htmlPage(c: C, status: 200 | 400 | 402 | 403 | 429, html: string, sources: PageSources = {}): Response {
+  return c.body(html, status, pageHeaders(sources));
 }
 
 function messageHtml(c: C, status: 400 | 402 | 403, title: string, sentences: string[]): Response {

@@ -1,10 +1,11 @@
-// The embedded AuthStore: sign-in codes (stored by hash, single use) and device connections, in SQLite.
+// The embedded AuthStore in SQLite: sign-in codes and device sign-ins (by hash, single use), device connections.
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuthCodeRecord, AuthStore, DeviceConnection } from '../types.js';
+import { DEVICE_CODES_SCHEMA, embeddedDeviceCodes } from './device-codes-sqlite.js';
 
 export interface EmbeddedAuthStoreOptions {
   /** The folder that holds the store's own database file (`auth.sqlite`); created if missing. */
@@ -79,6 +80,7 @@ export function openEmbeddedAuthStore(options: EmbeddedAuthStoreOptions): AuthSt
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  db.exec(DEVICE_CODES_SCHEMA);
   addLastSeen(db);
 
   const insertCode = db.prepare(
@@ -135,6 +137,7 @@ export function openEmbeddedAuthStore(options: EmbeddedAuthStoreOptions): AuthSt
 
   let closed = false;
   return {
+    ...embeddedDeviceCodes(db, now),
     async saveCode(codeHash, record) {
       save(codeHash, record);
     },

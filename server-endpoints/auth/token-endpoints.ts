@@ -1,13 +1,15 @@
 // The app's half of the sign-in: POST /sync/token (code for token), /sync/token/refresh and /sync/logout.
 
 import type { Context } from 'hono';
-import { isCodeVerifier } from '../../protocol/index.js';
+import { DEVICE_CODE_GRANT, isCodeVerifier } from '../../protocol/index.js';
 import type { EndpointContext, SyncEnv } from '../context.js';
 import { fail } from '../http.js';
-import type { Account, AuthCodeRecord } from '../types.js';
+import type { AuthCodeRecord } from '../types.js';
+import { pollDeviceToken } from './device.js';
 import { hashCode, verifierMatches } from './grant.js';
 import { authenticate, authRefusal, bearerToken, forgetConnection, tokenClaims } from './middleware.js';
 import { logEvent } from './respond.js';
+import { signIn } from './sign-in.js';
 import { signToken } from './tokens.js';
 
 type C = Context<SyncEnv>;
@@ -23,15 +25,19 @@ const BAD_TOKEN_REQUEST = 'Send a JSON body {code, code_verifier, redirect_uri}.
 const INVALID_GRANT =
   'This sign-in code is invalid, expired or already used, or does not match this app. Sign in again.';
 
-async function readTokenRequest(c: C): Promise<TokenRequest | null> {
+/** The JSON body of POST /sync/token, whichever grant it is; null when it is not a JSON object. */
+async function readTokenBody(c: C): Promise<Record<string, unknown> | null> {
   let body: unknown;
   try {
     body = await c.req.json();
   } catch {
     return null;
   }
-  if (typeof body !== 'object' || body === null) return null;
-  const { code, code_verifier: verifier, redirect_uri: redirectUri } = body as Record<string, unknown>;
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
+}
+
+function tokenRequest(body: Record<string, unknown>): TokenRequest | null {
+  const { code, code_verifier: verifier, redirect_uri: redirectUri } = body;
   if (typeof code !== 'string' || typeof redirectUri !== 'string' || typeof verifier !== 'string') return null;
   return { code, verifier, redirectUri };
 }
@@ -53,10 +59,15 @@ function refuseGrant(ctx: EndpointContext, c: C, reason: string, accountId?: str
   return fail(c, 'invalid_grant', INVALID_GRANT);
 }
 
-/** POST /sync/token {code, code_verifier, redirect_uri}: the device's connection and its first token. */
+/**
+ * POST /sync/token {code, code_verifier, redirect_uri}: the device's connection and its first token; a device-code
+ * grant is a poll (device.ts).
+ */
 export async function exchangeCode(ctx: EndpointContext, c: C): Promise<Response> {
   c.header('Cache-Control', 'no-store');
-  const request = await readTokenRequest(c);
+  const body = await readTokenBody(c);
+  if (body?.grant_type === DEVICE_CODE_GRANT) return pollDeviceToken(ctx, c, body.device_code);
+  const request = body ? tokenRequest(body) : null;
   if (!request) return fail(c, 'bad_request', BAD_TOKEN_REQUEST);
   if (request.code.length === 0 || request.code.length > MAX_CODE_CHARS) return fail(c, 'invalid_grant', INVALID_GRANT);
   // Taken before any other check: a code meets one exchange attempt, right or wrong, and is gone.
@@ -71,13 +82,6 @@ export async function exchangeCode(ctx: EndpointContext, c: C): Promise<Response
     return fail(c, 'subscription_required', 'Sync needs a paid Hyperclay plan. Upgrade your plan, then sign in again.');
   }
   return signIn(ctx, c, account, record.deviceName);
-}
-
-async function signIn(ctx: EndpointContext, c: C, account: Account, deviceName: string): Promise<Response> {
-  const sid = await ctx.authStore.createConnection(account.id, deviceName);
-  const signed = signToken(ctx.tokenSecret, { sub: account.id, sid }, ctx.now());
-  logEvent(ctx, 'signed-in', account.id, deviceName);
-  return c.json({ ...signed, user: { id: account.id, email: account.email, plan: account.plan } }, 200);
 }
 
 /** POST /sync/token/refresh: the same check as every API request (a free plan gets 402), then the same sid. */

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { AuthCodeRecord, AuthStore, DeviceConnection } from '../types.js';
 import { type Num, type PostgresConnection, transaction } from './postgres-db.js';
+import { POSTGRES_DEVICE_CODES_SCHEMA, postgresDeviceCodes } from './postgres-device-codes.js';
 import { openMigratedPool } from './postgres-schema.js';
 
 export type PostgresAuthStoreOptions = PostgresConnection & {
@@ -41,13 +42,14 @@ function toDevice(row: DeviceRow): DeviceConnection {
 const LAST_SEEN_LOCK = 0x6863_6c73;
 
 /**
- * The device list's last-seen column, added to databases made before it (the schema of postgres-schema.ts is the
- * storage's; this store owns only this column). Under an advisory lock, so concurrent starts do not race the DDL.
+ * The device list's last-seen column, added to databases made before it, and the device sign-ins' table (the schema
+ * of postgres-schema.ts is the storage's; this store owns only these). Under an advisory lock, so concurrent starts do not race the DDL.
  */
 async function addLastSeen(pool: pg.Pool): Promise<void> {
   await transaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [LAST_SEEN_LOCK]);
     await client.query('ALTER TABLE sync_connections ADD COLUMN IF NOT EXISTS last_seen_ms BIGINT');
+    await client.query(POSTGRES_DEVICE_CODES_SCHEMA);
   });
 }
 
@@ -63,6 +65,7 @@ export async function openPostgresAuthStore(options: PostgresAuthStoreOptions): 
   const now = options.now ?? Date.now;
   let closed = false;
   return {
+    ...postgresDeviceCodes(pool, now),
     async saveCode(codeHash, record: AuthCodeRecord) {
       // Codes never exchanged would pile up; they are useless once expired.
       await pool.query('DELETE FROM sync_auth_codes WHERE expires_at_ms < $1', [now()]);

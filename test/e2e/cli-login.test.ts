@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowAndReadCode, launchChromium, logInOnPlatform } from '../helpers/browser.js';
-import { startPlatform, type TestAccount, type TestPlatform, until } from '../helpers/engine.js';
-import { type CliEnv, runCli, spawnCli } from '../integration/cli-run.js';
+import { exited, startLogin } from '../helpers/cli-login.js';
+import { startPlatform, type TestAccount, type TestPlatform } from '../helpers/engine.js';
+import { type CliEnv, runCli } from '../integration/cli-run.js';
 
 const temps: string[] = [];
 const tempDir = (prefix: string): string => {
@@ -17,25 +18,7 @@ const tempDir = (prefix: string): string => {
   return dir;
 };
 
-/** Starts `login --no-browser` and returns the process and the authorize address it printed on a line of its own. */
-async function startLogin(env: CliEnv) {
-  const child = spawnCli(env, ['login', '--no-browser']);
-  const url = await until(
-    () =>
-      child
-        .output()
-        .stdout.split('\n')
-        .find((line) => /^http:\/\/127\.0\.0\.1:\d+\/sync\/authorize\?/.test(line)),
-    'the authorize address',
-    20_000,
-  );
-  return { child, url: url as string };
-}
-
-const exited = (child: ReturnType<typeof spawnCli>): Promise<number | null> =>
-  child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('close', resolve));
-
-describe('hyperclay-sync login (real Chromium)', { timeout: 60_000 }, () => {
+describe('hyperclay-sync login (real Chromium)', { timeout: 120_000 }, () => {
   let platform: TestPlatform;
   let account: TestAccount;
   let browser: Browser;

@@ -317,6 +317,52 @@ function describeAuthStore(name: string, platform: () => PlatformUnderTest, worl
       expect(await auth.takeCode('hash-two')).toEqual(record);
     });
 
+    it('a device sign-in: one live user code, decided once, taken by one of racing polls; slow_down; expiry', async () => {
+      const auth = platform().authStore;
+      const tag = `${world.clock}-${Math.random()}`;
+      const now = world.clock;
+      const record = {
+        deviceCodeHash: `dev-${tag}`,
+        userCodeHash: `user-${tag}`,
+        deviceName: 'Server <1>',
+        expiresAtMs: now + 600_000,
+      };
+      expect(await auth.saveDeviceCode(record)).toBe(true);
+      // The same user code cannot be live twice.
+      expect(await auth.saveDeviceCode({ ...record, deviceCodeHash: `dev-b-${tag}` })).toBe(false);
+      expect(await auth.pendingDeviceCode(record.userCodeHash, now)).toEqual({ deviceName: 'Server <1>' });
+      expect(await auth.pollDeviceCode(record.deviceCodeHash, now, 4000)).toEqual({ state: 'pending' });
+      expect(await auth.pollDeviceCode(record.deviceCodeHash, now + 1000, 4000)).toEqual({ state: 'slow_down' });
+      expect(await auth.pollDeviceCode(record.deviceCodeHash, now + 6000, 4000)).toEqual({ state: 'pending' });
+      expect(await auth.decideDeviceCode(record.userCodeHash, now, 'acct-dev')).toBe(true);
+      expect(await auth.decideDeviceCode(record.userCodeHash, now, null)).toBe(false);
+      expect(await auth.pendingDeviceCode(record.userCodeHash, now)).toBeNull();
+      const polls = await Promise.all(
+        [1, 2, 3].map(() => auth.pollDeviceCode(record.deviceCodeHash, now + 20_000, 4000)),
+      );
+      expect(polls.filter((p) => p.state === 'allowed')).toEqual([
+        { state: 'allowed', accountId: 'acct-dev', deviceName: 'Server <1>' },
+      ]);
+      expect(polls.filter((p) => p.state !== 'allowed')).toEqual([{ state: 'unknown' }, { state: 'unknown' }]);
+
+      const denied = { ...record, deviceCodeHash: `dev-d-${tag}`, userCodeHash: `user-d-${tag}` };
+      expect(await auth.saveDeviceCode(denied)).toBe(true);
+      expect(await auth.decideDeviceCode(denied.userCodeHash, now, null)).toBe(true);
+      expect(await auth.pollDeviceCode(denied.deviceCodeHash, now, 4000)).toEqual({ state: 'denied' });
+      expect(await auth.pollDeviceCode(denied.deviceCodeHash, now + 5000, 4000)).toEqual({ state: 'unknown' });
+
+      const late = {
+        ...record,
+        deviceCodeHash: `dev-l-${tag}`,
+        userCodeHash: `user-l-${tag}`,
+        expiresAtMs: now + 1000,
+      };
+      expect(await auth.saveDeviceCode(late)).toBe(true);
+      expect(await auth.pendingDeviceCode(late.userCodeHash, now + 1000)).toBeNull();
+      expect(await auth.decideDeviceCode(late.userCodeHash, now + 1000, 'acct-dev')).toBe(false);
+      expect(await auth.pollDeviceCode(late.deviceCodeHash, now + 1000, 4000)).toEqual({ state: 'expired' });
+    });
+
     it('keeps each device its name and last seen; revoking one or all of an account leaves others alone', async () => {
       const auth = platform().authStore;
       const account = `acct-devices-${world.clock}`;

@@ -79,8 +79,14 @@ describe('sign-in flow (PROTOCOL.md Auth 1-5)', () => {
     expect(allowed.response.headers.get('x-frame-options')).toBe('DENY');
     const code = shownCode(allowed.html);
     expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const refresh = /<meta http-equiv="refresh" content="0; url=([^"]+)">/.exec(allowed.html)?.[1];
-    const callback = new URL(unescapeHtml(refresh ?? ''));
+    // A loopback return is never a blind meta refresh (an address nobody listens on would replace the code with the
+    // browser's error page): the link, which the page's script follows once the app answers.
+    expect(allowed.html).not.toContain('http-equiv="refresh"');
+    expect(allowed.response.headers.get('content-security-policy')).toContain(
+      "script-src 'self'; connect-src http://127.0.0.1:49152;",
+    );
+    const link = /<a id="callback" class="button" href="([^"]+)">/.exec(allowed.html)?.[1];
+    const callback = new URL(unescapeHtml(link ?? ''));
     expect(`${callback.origin}${callback.pathname}`).toBe(redirectUri);
     expect(callback.searchParams.get('code')).toBe(code);
     expect(callback.searchParams.get('state')).toBe('s-1');
@@ -176,7 +182,9 @@ describe('sign-in flow (PROTOCOL.md Auth 1-5)', () => {
     expect(consent.fields.device_name).toBe(hostile);
     const allowed = await submitConsent(rig, 'acct-ann', { ...consent.fields, decision: 'allow' });
     expect(allowed.response.status).toBe(200);
-    expect(allowed.html).not.toContain('<script');
+    // The one script is the page's own, from the platform; nothing echoed becomes markup.
+    expect(allowed.html.match(/<script/g)).toEqual(['<script']);
+    expect(allowed.html).toContain('<script src="/sync/authorize/return.js"></script>');
     expect(allowed.html).not.toContain('<img');
     expect(shownCode(allowed.html)).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const signedIn = rig.logLines.filter((line) => line.includes('consent-allowed'));
@@ -201,5 +209,7 @@ describe('sign-in flow (PROTOCOL.md Auth 1-5)', () => {
     const { code, html } = await signInCode(rig, { accountId: 'acct-ann', redirectUri: 'hyperclay://auth/callback' });
     expect(html).toContain(`<code id="code">${code}</code>`);
     expect(html).toContain('href="hyperclay://auth/callback?code=');
+    // A deep link is tried after a moment; when no app handles the scheme the browser stays on this page.
+    expect(html).toContain('<meta http-equiv="refresh" content="1; url=hyperclay://auth/callback?code=');
   });
 });
