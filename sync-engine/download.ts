@@ -80,9 +80,9 @@ function fileHeaders(kind: FileKind, key: string, response: PlainResponse): File
  */
 function announcedSize(request: DownloadRequest, headers: FileHeaders, response: PlainResponse): number | null {
   const { expect, what } = request;
-  checkPlanned(expect, headers, what);
   const lengthHeader = header(response.headers, 'content-length');
   const announced = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+  checkPlanned(expect, { ...headers, ...(announced === null ? { size: undefined } : { size: announced }) }, what);
   if (announced !== null && expect?.size !== undefined && announced !== expect.size) {
     throw new TransferIntegrityError('size', `${what} is announced with ${announced} bytes, not ${expect.size}`);
   }
@@ -92,14 +92,22 @@ function announcedSize(request: DownloadRequest, headers: FileHeaders, response:
 /** Throws `changed` when the platform now holds another version than the one planned. */
 export function checkPlanned(
   expect: DownloadExpectation | undefined,
-  announced: { sha256: string; version: number },
+  announced: { sha256: string; version: number; size?: number; updatedAt?: string },
   what: string,
 ): void {
   if (expect?.sha256 !== undefined && expect.sha256 !== announced.sha256) {
-    throw new TransferIntegrityError('changed', `${what} is no longer the version that was planned`);
+    throw new TransferIntegrityError(
+      'changed',
+      `${what} is no longer the version that was planned (v${announced.version} ${announced.sha256.slice(0, 10)}, not ${expect.version === undefined ? '' : `v${expect.version} `}${expect.sha256.slice(0, 10)})`,
+      announced,
+    );
   }
   if (expect?.version !== undefined && expect.version !== announced.version) {
-    throw new TransferIntegrityError('changed', `${what} is now version ${announced.version}, not ${expect.version}`);
+    throw new TransferIntegrityError(
+      'changed',
+      `${what} is now version ${announced.version}, not ${expect.version}`,
+      announced,
+    );
   }
 }
 

@@ -3,9 +3,11 @@
 // reaction to every classified failure. Every decision is the planner's; the parts do the I/O.
 
 import { rename } from 'node:fs/promises';
+import type { Entry } from '../protocol/index.js';
 import type { ApiClient } from './endpoints.js';
 import { EngineCore } from './engine-core.js';
-import type { SignedOutError } from './errors.js';
+import type { EntryMemory } from './entry-memory.js';
+import { type SignedOutError, TransferIntegrityError } from './errors.js';
 import { Executor, pathOf } from './executor.js';
 import { classify, type Failure } from './failures.js';
 import { FolderReturnWatch, folderPresence } from './folder-guard.js';
@@ -13,7 +15,7 @@ import { bindFolder, createFolderRules, readFolderAccount, SyncFolderError } fro
 import { FolderMissingError } from './fsutil.js';
 import { LocalEvents } from './local-events.js';
 import type { EngineLog } from './log.js';
-import type { Action } from './model.js';
+import type { Action, EntryKey } from './model.js';
 import { Reconciler } from './reconciler.js';
 import { detectCaseInsensitive } from './scan.js';
 import { SessionLoop, type SessionProgress, type SessionReport } from './sessions.js';
@@ -297,6 +299,7 @@ class Engine implements SyncEngine {
       return;
     }
     memory.failed.add(action.key);
+    if (action.type === 'pull') noteNewer(memory, action.key, action.entry, error);
     if (this.#pauses(failure)) return;
     const message = failure.kind === 'retry' ? failure.message : String(error);
     if (failure.kind === 'retry' && failure.backup) {
@@ -368,4 +371,17 @@ class Engine implements SyncEngine {
     // stop() waits for the running session or poll, which is usually our caller: waiting here would never end.
     void this.stop().then(() => this.#o.onSignedOut?.(error));
   }
+}
+
+/**
+ * A download found the platform holding another version than planned: the next try plans with that version, as the
+ * platform announced it, rather than with the one the feed gave (its change may already lie behind the cursor).
+ */
+function noteNewer(memory: EntryMemory, key: EntryKey, entry: Entry, error: unknown): void {
+  if (!(error instanceof TransferIntegrityError) || error.reason !== 'changed' || !error.current) return;
+  const { sha256, version, size, updatedAt } = error.current;
+  const newer: Entry = { ...entry, sha256, version, updatedAt: updatedAt ?? entry.updatedAt };
+  if (size === undefined) delete newer.size;
+  else newer.size = size;
+  memory.noteSeen(new Map([[key, { entry: newer }]]));
 }

@@ -84,8 +84,17 @@ export type IntegrityReason = 'size' | 'sha256' | 'too_long' | 'changed';
  */
 export class TransferIntegrityError extends EngineError {
   readonly reason: IntegrityReason;
+  /**
+   * `changed`: what the platform holds now, as its answer announced it, when the answer said. The engine plans the
+   * next try with it: a change the feed already went past is not waited for in vain.
+   */
+  readonly current: { sha256: string; version: number; size?: number; updatedAt?: string } | undefined;
 
-  constructor(reason: IntegrityReason, detail: string) {
+  constructor(
+    reason: IntegrityReason,
+    detail: string,
+    current?: { sha256: string; version: number; size?: number; updatedAt?: string },
+  ) {
     super(
       'transfer_integrity',
       reason === 'changed'
@@ -93,6 +102,7 @@ export class TransferIntegrityError extends EngineError {
         : `${detail}; the download was discarded and will be tried again at the next poll.`,
     );
     this.reason = reason;
+    this.current = current;
   }
 }
 

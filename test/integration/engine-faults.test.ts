@@ -94,6 +94,22 @@ describe('against a hostile platform', () => {
     expect(readdirSync(root).sort()).toEqual(['home', 'sync']);
   });
 
+  it('a download that finds a newer version than the feed said is tried again with that version, not the stale one forever', async () => {
+    // The feed lists "old" once and then nothing more (its change lies behind the cursor); the platform serves "new".
+    const listed = { kind: 'upload', path: 'moved-on.txt', size: 3, sha256: sha('old'), version: 1, seq: 1 };
+    platform.changes = (query) => ({
+      entries: query.get('cursor') === '0' ? [{ ...listed, updatedAt: '2026-11-25T10:00:00.000Z' }] : [],
+      cursor: '2',
+      hasMore: false,
+    });
+    platform.files.push({ kind: 'upload', path: 'moved-on.txt', sha256: sha('new'), size: 3, body: 'new' });
+    await start({ pollSeconds: 0.2 });
+    await until(() => existsSync(path.join(folder, 'moved-on.txt')), 'the file as the platform holds it now');
+    expect(readFileSync(path.join(folder, 'moved-on.txt'), 'utf8')).toBe('new');
+    const failures = lines.filter((l) => l.includes('moved-on.txt') && l.includes('no longer the version'));
+    expect(failures).toHaveLength(1);
+  });
+
   it('a listed entry that is malformed still counts as present: its file is not read as deleted on the platform', async () => {
     platform.files.push({ kind: 'upload', path: 'kept.txt', sha256: sha('kept'), size: 4, body: 'kept' });
     await start();
