@@ -40,6 +40,7 @@ import {
 } from './postgres-db.js';
 import { announceChange, ChangeNotifier } from './postgres-notify.js';
 import { openMigratedPool } from './postgres-schema.js';
+import { putSearchDocument, removeSearchDocument, searchFiles } from './postgres-search.js';
 import { isStorageUnavailable } from './unavailable.js';
 import {
   backupContentMissing,
@@ -48,6 +49,7 @@ import {
   type GroupPhases,
   isSave,
   type SavePlan,
+  type StoredWrite,
   unsavedAnswer,
   versionToKeep,
   writeGroup,
@@ -119,7 +121,7 @@ class PostgresSyncStorage implements PostgresStorage {
   /** Whether this process's write of a session's last-seen time is due (a throttle, not shared state). */
   private readonly touchDue = sessionTouchThrottle();
   private timer: NodeJS.Timeout | null = null;
-  private readonly group = new GroupCommit<WriteFileRequest, WriteOutcome>((requests) => this.flushGroup(requests), {
+  private readonly group = new GroupCommit<StoredWrite, WriteOutcome>((requests) => this.flushGroup(requests), {
     concurrency: FLUSH_CONCURRENCY,
   });
   private readonly phases: GroupPhases = {
@@ -237,6 +239,8 @@ class PostgresSyncStorage implements PostgresStorage {
     return { sites: row.sites, storageBytes: Number(row.storage_bytes) };
   };
 
+  readonly search: SyncStorage['search'] = (accountId, query, limit) => searchFiles(this.pool, accountId, query, limit);
+
   readonly createSession: SyncStorage['createSession'] = async (accountId, deviceName, clientVersion) => {
     const id = randomUUID();
     await this.pool.query(named('createSession', [id, accountId, deviceName, clientVersion, this.now()]));
@@ -260,7 +264,7 @@ class PostgresSyncStorage implements PostgresStorage {
    * One group in one transaction. With several accounts in it, their row locks are taken first in one order, so
    * two groups never wait on each other crosswise.
    */
-  private async flushGroup(requests: WriteFileRequest[]): Promise<WriteOutcome[]> {
+  private async flushGroup(requests: StoredWrite[]): Promise<WriteOutcome[]> {
     const guarded = requests.length > 1;
     try {
       return await transaction(this.pool, async (client) => {
@@ -281,12 +285,12 @@ class PostgresSyncStorage implements PostgresStorage {
     }
   }
 
-  private async commitOk(client: pg.PoolClient, request: WriteFileRequest): Promise<WriteOutcome> {
+  private async commitOk(client: pg.PoolClient, request: StoredWrite): Promise<WriteOutcome> {
     return { ok: true, result: await this.commit(client, request) };
   }
 
   /** One write of a group in a savepoint: its failure (a name taken meanwhile, a backup) undoes only itself. */
-  private async commitGuarded(client: pg.PoolClient, request: WriteFileRequest): Promise<WriteOutcome> {
+  private async commitGuarded(client: pg.PoolClient, request: StoredWrite): Promise<WriteOutcome> {
     await client.query('SAVEPOINT sync_write');
     try {
       const outcome = await this.commitOk(client, request);
@@ -307,7 +311,7 @@ class PostgresSyncStorage implements PostgresStorage {
   }
 
   /** Under the account's row lock: the write decision on what the previous writer committed, and its outcome. */
-  private async commit(client: pg.PoolClient, request: WriteFileRequest): Promise<WriteFileResult> {
+  private async commit(client: pg.PoolClient, request: StoredWrite): Promise<WriteFileResult> {
     const account = (await client.query<AccountRow>(named('lockAccount', [request.accountId]))).rows[0]!;
     const { plan, row } = await this.plan(client, request, account);
     return isSave(plan) ? this.save(client, request, plan, row) : unsavedAnswer(plan, row);
@@ -342,7 +346,7 @@ class PostgresSyncStorage implements PostgresStorage {
 
   private async save(
     client: pg.PoolClient,
-    request: WriteFileRequest,
+    request: StoredWrite,
     plan: SavePlan,
     row: EntryRow | null,
   ): Promise<WriteFileResult> {
@@ -353,6 +357,7 @@ class PostgresSyncStorage implements PostgresStorage {
     const saved = await client.query<EntryRow>(
       named('upsert', [accountId, kind, key, path, size, sha256, version, updatedAtMs, seq]),
     );
+    await putSearchDocument(client, request, request.search);
     await this.addUsage(client, accountId, plan.usageChange);
     await this.announce(client, accountId);
     return { outcome: plan.outcome, entry: toEntry(saved.rows[0]!) };
@@ -388,6 +393,7 @@ class PostgresSyncStorage implements PostgresStorage {
     if (plan.keepBackup) await this.keepBackup(client, row!);
     const seq = await this.nextSeq(client, accountId);
     const marked = await client.query<EntryRow>(named('markDeleted', [plan.updatedAtMs, seq, accountId, kind, key]));
+    await removeSearchDocument(client, accountId, kind, key);
     await this.addUsage(client, accountId, plan.usageChange);
     await this.announce(client, accountId);
     return toEntry(marked.rows[0]!);
