@@ -2,7 +2,7 @@
 
 import type pg from 'pg';
 import { openPool, type PostgresConnection, transaction } from './postgres-db.js';
-import { SEARCH_SCHEMA } from './postgres-search.js';
+import { SEARCH_BUILT, SEARCH_SCHEMA } from './postgres-search.js';
 
 /** 1: entries, versions, feed, sessions, auth. 2: the search index. */
 const SCHEMA_VERSION = 2;
@@ -90,6 +90,7 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
     }
     if (current < 2) {
       await client.query(SEARCH_SCHEMA);
+      if (current < 1) await client.query(SEARCH_BUILT);
       await client.query('INSERT INTO sync_schema (version) VALUES (2)');
     }
   });

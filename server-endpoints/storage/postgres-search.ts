@@ -2,9 +2,12 @@
 // indexed), written in each write's transaction and searched per account with prefix queries.
 
 import type { SearchResult } from '../../protocol/index.js';
-import { queryWords, type SearchDocument, snippetOf } from '../sync/search-text.js';
+import { isSearchable, queryWords, type SearchDocument, searchDocument, snippetOf } from '../sync/search-text.js';
 import { toEntry } from './common.js';
 import type { EntryRow, Queryable } from './postgres-db.js';
+
+/** Files read and indexed per step of the build on open. */
+const BUILD_STEP = 200;
 
 // `simple`: no stemming and no stop words, as FTS5's unicode61; the words arrive folded (search-text.ts foldText),
 // so both storages match the same files without the unaccent extension.
@@ -18,7 +21,10 @@ CREATE TABLE IF NOT EXISTS sync_search (
   PRIMARY KEY (account_id, kind, key)
 );
 CREATE INDEX IF NOT EXISTS sync_search_words ON sync_search USING GIN (words);
+CREATE TABLE IF NOT EXISTS sync_search_built (done BOOLEAN PRIMARY KEY);
 `;
+/** A new database has nothing stored before its index: nothing to build. */
+export const SEARCH_BUILT = 'INSERT INTO sync_search_built (done) VALUES (true) ON CONFLICT DO NOTHING';
 
 const SQL = {
   put: `INSERT INTO sync_search (account_id, kind, key, body, words) VALUES ($1, $2, $3, $4, to_tsvector('simple', $5))
@@ -30,6 +36,16 @@ const SQL = {
     JOIN sync_entries e ON e.account_id = s.account_id AND e.kind = s.kind AND e.key = s.key
     WHERE s.account_id = $1 AND NOT e.deleted
     ORDER BY score DESC, e.path LIMIT $3`,
+  built: 'SELECT done FROM sync_search_built',
+  unindexed: `SELECT * FROM sync_entries e WHERE NOT deleted AND kind <> 'folder' AND sha256 IS NOT NULL
+      AND (account_id, kind, key) > ($1, $2, $3) AND NOT EXISTS (SELECT 1 FROM sync_search s
+        WHERE s.account_id = e.account_id AND s.kind = e.kind AND s.key = e.key)
+    ORDER BY account_id, kind, key LIMIT $4`,
+  // Only while the file still holds the content read; a write meanwhile indexed it itself (and wins a race here).
+  putUnchanged: `INSERT INTO sync_search (account_id, kind, key, body, words)
+    SELECT $1, $2, $3, $4, to_tsvector('simple', $5) WHERE EXISTS (SELECT 1 FROM sync_entries
+      WHERE account_id = $1 AND kind = $2 AND key = $3 AND sha256 = $6 AND NOT deleted)
+    ON CONFLICT DO NOTHING`,
 } as const;
 
 const named = (name: keyof typeof SQL, values: unknown[]) => ({ name: `sync_search_${name}`, text: SQL[name], values });
@@ -64,4 +80,42 @@ export async function searchFiles(
     named('search', [accountId, tsquery, limit]),
   );
   return rows.map((row) => ({ entry: toEntry(row), snippet: snippetOf(row.body, words), score: Number(row.score) }));
+}
+
+/**
+ * Indexes the files stored before the index existed (a database from schema 1), BUILD_STEP at a time, skipping a file
+ * changed meanwhile; marks the build done. Resolves to how many files it indexed (0 when it was done before).
+ */
+export async function buildSearchIndex(
+  db: Queryable,
+  readContent: (row: EntryRow) => Promise<Buffer>,
+  log: (line: string) => void,
+  closed: () => boolean,
+): Promise<number> {
+  if ((await db.query(named('built', []))).rows.length > 0) return 0;
+  const started = Date.now();
+  let indexed = 0;
+  let after = ['', '', ''];
+  for (;;) {
+    // Closing the storage ends the build; the next open goes on with what is left.
+    if (closed()) return indexed;
+    const { rows } = await db.query<EntryRow>(named('unindexed', [...after, BUILD_STEP]));
+    if (rows.length === 0) break;
+    const last = rows.at(-1)!;
+    after = [last.account_id, last.kind, last.key];
+    for (const row of rows) {
+      if (!isSearchable(row.kind, row.path, Number(row.size ?? 0))) continue;
+      const content = await readContent(row).catch((error: Error) => {
+        log(`search index: ${row.path} of account ${row.account_id} left out: ${error.message}`);
+        return null;
+      });
+      const document = content && searchDocument(row.kind, row.path, content);
+      if (!document || closed()) continue;
+      const values = [row.account_id, row.kind, row.key, document.body, document.words, row.sha256];
+      indexed += (await db.query(named('putUnchanged', values))).rowCount ?? 0;
+    }
+  }
+  await db.query(SEARCH_BUILT);
+  if (indexed > 0) log(`search index: built for ${indexed} files stored before it, in ${Date.now() - started} ms`);
+  return indexed;
 }

@@ -40,7 +40,7 @@ import {
 } from './postgres-db.js';
 import { announceChange, ChangeNotifier } from './postgres-notify.js';
 import { openMigratedPool } from './postgres-schema.js';
-import { putSearchDocument, removeSearchDocument, searchFiles } from './postgres-search.js';
+import { buildSearchIndex, putSearchDocument, removeSearchDocument, searchFiles } from './postgres-search.js';
 import { isStorageUnavailable } from './unavailable.js';
 import {
   backupContentMissing,
@@ -92,6 +92,8 @@ export interface PostgresStorage extends SyncStorage {
   readonly pool: pg.Pool;
   /** Drops tombstones older than the horizon now; returns how many. Runs on open and on a timer too. */
   purgeTombstones(): Promise<number>;
+  /** Resolves once the files stored before the search index existed are indexed (how many); 0 when none were. */
+  readonly searchIndexBuilt: Promise<number>;
 }
 
 export async function openPostgresStorage(options: PostgresStorageOptions): Promise<PostgresStorage> {
@@ -99,6 +101,11 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   const { pool, owned } = await openMigratedPool(options, log);
   const storage = new PostgresSyncStorage(pool, owned, log, options);
   await storage.startPurging(options.purgeEveryMs ?? 60 * 60 * 1000);
+  const read = (row: EntryRow) => storage.readBlob(row.sha256 ?? '', row.path);
+  storage.searchIndexBuilt = buildSearchIndex(pool, read, log, () => storage.closed).catch((error: Error) => {
+    log(`search index: building it failed: ${error.message}`);
+    return 0;
+  });
   return storage;
 }
 
@@ -114,6 +121,8 @@ const FLUSH_CONCURRENCY = 4;
  */
 class PostgresSyncStorage implements PostgresStorage {
   readonly subscribe: SyncStorage['subscribe'];
+  searchIndexBuilt: Promise<number> = Promise.resolve(0);
+  closed = false;
   private readonly blobs: BlobStore;
   private readonly now: () => number;
   private readonly horizonMs: number;
@@ -254,6 +263,7 @@ class PostgresSyncStorage implements PostgresStorage {
   };
 
   readonly close = async (): Promise<void> => {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.notifier?.close();
     await this.blobs.close?.();
@@ -456,7 +466,7 @@ class PostgresSyncStorage implements PostgresStorage {
     await client.query(named('addUsage', [change.sites, change.storageBytes, accountId]));
   }
 
-  private async readBlob(sha256: string, what: string): Promise<Buffer> {
+  async readBlob(sha256: string, what: string): Promise<Buffer> {
     const content = await this.blobs.get(sha256);
     if (content === null) throw new StorageError('content_missing', `the stored content of ${what} is missing`);
     return content;
