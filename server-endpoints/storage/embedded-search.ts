@@ -8,13 +8,19 @@ import { toEntry } from './common.js';
 import type { EntryRow } from './embedded-schema.js';
 
 // The words are folded in JS (search-text.ts), as PostgreSQL indexes them; the tokenizer folds again, harmlessly.
+// Every query word is a prefix: the prefix indexes keep a short one ("ca") from expanding into thousands of terms.
 const SCHEMA = `
 CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
-  words, body UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
+  words, body UNINDEXED, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4'
 );
 `;
 /** PRAGMA user_version once every file stored before the index existed has been indexed. */
 const INDEX_BUILT = 1;
+/**
+ * Matches ranked at most (the newest): ranking costs a pass over every match, so a word found in most of 10,000
+ * files would cost tens of ms; its best 20 of its newest 1,000 files are as useful. Fewer matches are all ranked.
+ */
+const RANKED_CANDIDATES = 1000;
 /** Files read and indexed per step of the build on open (a transaction each; writes go on in between). */
 const BUILD_STEP = 200;
 
@@ -33,11 +39,17 @@ export class SearchIndex {
       remove: db.prepare<[number]>('DELETE FROM search_index WHERE rowid = ?'),
       insert: db.prepare<[number, string, string]>('INSERT INTO search_index (rowid, words, body) VALUES (?, ?, ?)'),
       has: db.prepare<[number], { one: number }>('SELECT 1 AS one FROM search_index WHERE rowid = ?'),
+      // The newest RANKED_CANDIDATES matches end at this rowid (none: fewer match): only they are ranked.
+      candidates: db.prepare<[string, string, number], { rid: number }>(
+        `SELECT s.rowid AS rid FROM search_index s JOIN entries e ON e.rowid = s.rowid
+         WHERE search_index MATCH ? AND e.account_id = ? AND e.deleted = 0 ORDER BY s.rowid DESC LIMIT 1 OFFSET ?`,
+      ),
       // The best rowids first, then their entries and texts: only `limit` bodies are read, however many match.
-      search: db.prepare<[string, string, number], HitRow>(
+      search: db.prepare<[string, number, string, number], HitRow>(
         `WITH hits AS (
            SELECT s.rowid AS rid, bm25(search_index) AS rank FROM search_index s JOIN entries e ON e.rowid = s.rowid
-           WHERE search_index MATCH ? AND e.account_id = ? AND e.deleted = 0 ORDER BY rank, e.path LIMIT ?)
+           WHERE search_index MATCH ? AND s.rowid >= ? AND e.account_id = ? AND e.deleted = 0
+           ORDER BY rank, e.path LIMIT ?)
          SELECT e.*, h.rank AS rank, (SELECT body FROM search_index WHERE rowid = h.rid) AS body
          FROM hits h JOIN entries e ON e.rowid = h.rid ORDER BY h.rank, e.path`,
       ),
@@ -70,7 +82,8 @@ export class SearchIndex {
     if (words.length === 0) return [];
     // Each word quoted (it holds only letters and digits) as a prefix; FTS5 joins them with AND.
     const match = words.map((word) => `"${word}"*`).join(' ');
-    return this.q.search.all(match, accountId, limit).map((row) => ({
+    const from = this.q.candidates.get(match, accountId, RANKED_CANDIDATES - 1)?.rid ?? 0;
+    return this.q.search.all(match, from, accountId, limit).map((row) => ({
       entry: toEntry(row),
       snippet: snippetOf(row.body, words),
       score: -row.rank,

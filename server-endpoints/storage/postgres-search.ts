@@ -30,12 +30,14 @@ const SQL = {
   put: `INSERT INTO sync_search (account_id, kind, key, body, words) VALUES ($1, $2, $3, $4, to_tsvector('simple', $5))
     ON CONFLICT (account_id, kind, key) DO UPDATE SET body = EXCLUDED.body, words = EXCLUDED.words`,
   remove: 'DELETE FROM sync_search WHERE account_id = $1 AND kind = $2 AND key = $3',
-  search: `SELECT e.*, s.body, ts_rank(s.words, q.query) AS score
-    FROM to_tsquery('simple', $2) AS q(query)
-    JOIN sync_search s ON s.words @@ q.query
-    JOIN sync_entries e ON e.account_id = s.account_id AND e.kind = s.kind AND e.key = s.key
-    WHERE s.account_id = $1 AND NOT e.deleted
-    ORDER BY score DESC, e.path LIMIT $3`,
+  // As the embedded storage: only the newest 1,000 matches are ranked (ranking is a pass over each match).
+  search: `WITH q AS (SELECT to_tsquery('simple', $2) AS query),
+    candidates AS (SELECT e.*, s.words FROM q JOIN sync_search s ON s.words @@ q.query
+      JOIN sync_entries e ON e.account_id = s.account_id AND e.kind = s.kind AND e.key = s.key
+      WHERE s.account_id = $1 AND NOT e.deleted ORDER BY e.seq DESC LIMIT 1000)
+    SELECT c.*, s.body, ts_rank(c.words, q.query) AS score FROM candidates c CROSS JOIN q
+      JOIN sync_search s ON s.account_id = c.account_id AND s.kind = c.kind AND s.key = c.key
+    ORDER BY score DESC, c.path LIMIT $3`,
   built: 'SELECT done FROM sync_search_built',
   unindexed: `SELECT * FROM sync_entries e WHERE NOT deleted AND kind <> 'folder' AND sha256 IS NOT NULL
       AND (account_id, kind, key) > ($1, $2, $3) AND NOT EXISTS (SELECT 1 FROM sync_search s

@@ -116,6 +116,23 @@ export function describeSearch(name: string, fresh: Fresh, platform: () => Platf
       expect(scores).toEqual([...scores].sort((a, b) => b - a));
     });
 
+    it('a word in more than 1,000 files still gives `limit` results, best first, each holding it', {
+      timeout: 180_000,
+    }, async () => {
+      const s = (await fresh()).storage;
+      const many = Array.from({ length: 1_050 }, (_, i) =>
+        write('upload', `many/${i}.txt`, `${'common '.repeat(1 + (i % 7))}file${i}`),
+      );
+      expect((await s.writeFiles(many)).every((outcome) => outcome.ok)).toBe(true);
+      const results = await s.search('acct-a', 'common', 50);
+      expect(results).toHaveLength(50);
+      expect(results.every((r) => r.snippet.startsWith('common'))).toBe(true);
+      const scores = results.map((r) => r.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      expect((await s.search('acct-a', 'file1049', 5)).map((r) => r.entry.path)).toEqual(['many/1049.txt']);
+      expect((await s.search('acct-a', 'file0', 5)).map((r) => r.entry.path)).toEqual(['many/0.txt']);
+    });
+
     it('a group of writes indexes each saved write with it; a write that fails leaves the index as it was', async () => {
       const { storage: s, loseContent } = await fresh();
       await s.writeFile(write('site', 'lost', '<p>oldword</p>'));
