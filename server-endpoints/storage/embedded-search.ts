@@ -3,7 +3,14 @@
 
 import type Database from 'better-sqlite3';
 import type { SearchResult } from '../../protocol/index.js';
-import { isSearchable, queryWords, type SearchDocument, searchDocument, snippetOf } from '../sync/search-text.js';
+import {
+  isPrefixWord,
+  isSearchable,
+  queryWords,
+  type SearchDocument,
+  searchDocument,
+  snippetOf,
+} from '../sync/search-text.js';
 import { toEntry } from './common.js';
 import type { EntryRow } from './embedded-schema.js';
 
@@ -81,7 +88,7 @@ export class SearchIndex {
     const words = queryWords(query);
     if (words.length === 0) return [];
     // Each word quoted (it holds only letters and digits) as a prefix; FTS5 joins them with AND.
-    const match = words.map((word) => `"${word}"*`).join(' ');
+    const match = words.map((word) => (isPrefixWord(word) ? `"${word}"*` : `"${word}"`)).join(' ');
     const from = this.q.candidates.get(match, accountId, RANKED_CANDIDATES - 1)?.rid ?? 0;
     return this.q.search.all(match, from, accountId, limit).map((row) => ({
       entry: toEntry(row),

@@ -2,7 +2,14 @@
 // indexed), written in each write's transaction and searched per account with prefix queries.
 
 import type { SearchResult } from '../../protocol/index.js';
-import { isSearchable, queryWords, type SearchDocument, searchDocument, snippetOf } from '../sync/search-text.js';
+import {
+  isPrefixWord,
+  isSearchable,
+  queryWords,
+  type SearchDocument,
+  searchDocument,
+  snippetOf,
+} from '../sync/search-text.js';
 import { toEntry } from './common.js';
 import type { EntryRow, Queryable } from './postgres-db.js';
 
@@ -77,7 +84,7 @@ export async function searchFiles(
   const words = queryWords(query);
   if (words.length === 0) return [];
   // Words hold only letters and digits, so nothing in them is tsquery syntax.
-  const tsquery = words.map((word) => `${word}:*`).join(' & ');
+  const tsquery = words.map((word) => (isPrefixWord(word) ? `${word}:*` : word)).join(' & ');
   const { rows } = await db.query<EntryRow & { body: string; score: number }>(
     named('search', [accountId, tsquery, limit]),
   );

@@ -82,6 +82,12 @@ export function foldText(text: string): string {
 
 const WORD = /[\p{L}\p{N}]+/gu;
 
+/**
+ * Whether a query word matches as the start of a word (the rule) or only as a whole word: one character alone would
+ * match nearly every file and cost a pass over the whole index, so "a" finds the word "a", not "apple".
+ */
+export const isPrefixWord = (word: string): boolean => word.length > 1;
+
 /** The folded words of a query (prefixes to match, all of them), without repeats; [] when it has none. */
 export function queryWords(query: string): string[] {
   const words = foldText(query).match(WORD) ?? [];
@@ -170,7 +176,7 @@ export function snippetOf(body: string, words: readonly string[]): string {
   let hit = 0;
   for (const match of body.matchAll(TEXT_WORD)) {
     const folded = foldText(match[0]);
-    if (words.some((word) => folded.startsWith(word))) {
+    if (words.some((word) => (isPrefixWord(word) ? folded.startsWith(word) : folded === word))) {
       hit = match.index;
       break;
     }

@@ -47,6 +47,11 @@ export function describeSearch(name: string, fresh: Fresh, platform: () => Platf
       expect(await found(s, 'cafe brulee')).toEqual(['notes/menu.md']);
       expect(await found(s, 'cafe nowhere')).toEqual([]);
       expect(await found(s, 'afe')).toEqual([]);
+      // One character is a whole word only (as a prefix it would match nearly everything).
+      await s.writeFile(write('upload', 'letters.txt', 'plan b, then c'));
+      expect(await found(s, 'B')).toEqual(['letters.txt']);
+      expect(await found(s, 'c')).toEqual(['letters.txt']);
+      expect(await found(s, 'k')).toEqual([]);
       const [hit] = await s.search('acct-a', 'uber', 20);
       expect(hit).toMatchObject({ entry: { kind: 'site', name: 'about', version: 1 } });
       expect(hit!.score).toBeGreaterThan(0);
