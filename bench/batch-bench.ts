@@ -5,17 +5,20 @@
 // BENCH_SERVER_ROOT=/other/checkout runs that checkout's server instead (before/after figures, parallel part only);
 // BENCH_SERVER_NODE_ARGS adds node options to the server process.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { signToken } from '../server-endpoints/auth/tokens.js';
-import { openReferenceStores } from '../server-endpoints/reference/server.js';
-import { type ApiClient, type BatchPutItem, createApiClient, type FetchFileItem } from '../sync-engine/endpoints.js';
+import type { BatchPutItem, FetchFileItem } from '../sync-engine/endpoints.js';
+import {
+  type ReferenceProcess,
+  referenceClient,
+  startReferenceProcess,
+  stopReferenceProcess,
+} from './reference-process.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, profile: { type: 'string' } } });
 const only = values.only ? new Set(values.only.split(',')) : null;
@@ -33,61 +36,17 @@ function percentile(samples: number[], p: number): number {
 const figures = (samples: number[]) =>
   `p50 ${percentile(samples, 50).toFixed(1)} ms  p90 ${percentile(samples, 90).toFixed(1)} ms  max ${Math.max(...samples).toFixed(1)} ms  (${samples.length} runs)`;
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-  tokens: string[];
-}
+type Server = ReferenceProcess;
 
-/** A data folder with `accounts` paid accounts without limits, a token for each, and its reference server running. */
-async function startReference(accounts: number): Promise<Server> {
-  const dataDir = join(root, 'data');
-  const stores = await openReferenceStores(dataDir);
-  const tokens: string[] = [];
-  for (let i = 0; i < accounts; i++) {
-    const email = `bench${i}@example.com`;
-    const account = await stores.accounts.create({ email, password: 'bench-password-1', plan: 'paid', maxSites: null });
-    const sid = await stores.authStore.createConnection(account.id, 'bench');
-    tokens.push(signToken(stores.tokenSecret, { sub: account.id, sid }, Date.now()).token);
-  }
-  await stores.close();
+/** A data folder with `accounts` paid accounts without limits, a token each, and its reference server running. */
+function startReference(accounts: number): Promise<Server> {
   const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
   const extra = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const cli = join(serverRoot, 'server-endpoints/reference/cli.ts');
-  const child = spawn(
-    process.execPath,
-    [...profile, ...extra, '--import', 'tsx', cli, 'serve', '--port', '0', '--data', dataDir],
-    {
-      cwd: serverRoot,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  // The access log: one line per request, read and dropped so the server never blocks on a full pipe.
-  const url = await new Promise<string>((resolve) => {
-    lines.on('line', (line) => {
-      const found = /platform at http:\/\/localhost:(\d+)/.exec(line);
-      if (found) resolve(`http://127.0.0.1:${found[1]}`);
-    });
-  });
-  return { child, url, tokens };
+  return startReferenceProcess({ dataDir: join(root, 'data'), accounts, serverRoot, nodeArgs: [...profile, ...extra] });
 }
 
-async function stop(server: Server): Promise<void> {
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGTERM');
-  await exited;
-}
-
-function client(server: Server, account: number): ApiClient {
-  const token = { token: server.tokens[account]!, origin: server.url, expiresAt: '2099-01-01T00:00:00.000Z' };
-  return createApiClient({
-    origin: server.url,
-    getToken: () => ({ ...token, obtainedAtMs: Date.now() }),
-    clientVersion: '0.1.0',
-    timeoutMs: 60_000,
-  });
-}
+const stop = stopReferenceProcess;
+const client = referenceClient;
 
 interface TreeFile {
   kind: 'site' | 'upload';

@@ -20,6 +20,11 @@ const BENCHES: Record<string, { about: string; load: () => Promise<unknown> }> =
     about: 'the platform under abuse: 50 parallel 10 MiB uploads (RSS, health), a PUT burst, a sign-in flood [--only]',
     load: () => import('./limits-bench.js'),
   },
+  search: {
+    about:
+      '10,000 text files in one account (embedded storage): p50/p99 of GET /sync/search for a mix of words [--queries N]',
+    load: () => import('./search-bench.js'),
+  },
   engine: { about: 'the sync engine against a platform process [--only ...]', load: () => import('./engine-bench.js') },
 };
 

@@ -13,6 +13,7 @@ export type CommandName =
   | 'status'
   | 'sync'
   | 'restore'
+  | 'search'
   | 'doctor'
   | 'log';
 
@@ -21,8 +22,8 @@ type FlagSpec = { type: 'boolean'; short?: string } | { type: 'string'; short?: 
 interface CommandSpec {
   summary: string;
   usage: string;
-  /** The one positional argument the command takes, if any. */
-  argument?: { name: string; help: string };
+  /** The one positional argument the command takes, if any; `words`: every positional, joined by spaces. */
+  argument?: { name: string; help: string; words?: boolean };
   flags: Record<string, FlagSpec & { help: string }>;
   /** Command lines a user would type, each with what it does. */
   examples: Array<[string, string]>;
@@ -128,6 +129,24 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     examples: [
       ['hyperclay-sync restore blog/hello.html --list', 'the copies of blog/hello.html, each with its ID'],
       ['hyperclay-sync restore blog/hello.html --version 2026-11-28-14-02-11-123+0100', 'put that local backup back'],
+    ],
+  },
+  search: {
+    summary: "search your text files on the platform (sites and text uploads): each match's path and a snippet",
+    usage: 'hyperclay-sync search TEXT [--limit N] [--json]',
+    argument: {
+      name: 'TEXT',
+      help: 'the words to find (each as the start of a word, any case and accents; all of them must be in a file)',
+      words: true,
+    },
+    flags: {
+      limit: { type: 'string', help: `at most this many matches, best first (1-100; default 20)` },
+      json: { type: 'boolean', help: 'print one JSON object {results: [{entry, snippet, score}]} instead of lines' },
+    },
+    examples: [
+      ['hyperclay-sync search recipe', 'files with a word starting with "recipe", best first'],
+      ['hyperclay-sync search "cafe menu" --limit 5', 'the 5 best files holding both words (café counts too)'],
+      ['hyperclay-sync search invoice --json', 'the matches as JSON, for scripts'],
     ],
   },
   doctor: {
@@ -261,6 +280,9 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   const more = `Run \`hyperclay-sync ${first} --help\` for its usage.`;
   if (!spec.argument && positionals.length > 0) {
     throw new CliError(EXIT.usage, 'bad_usage', `\`${first}\` takes no argument, got "${positionals[0]}". ${more}`);
+  }
+  if (spec.argument?.words && positionals.length > 0) {
+    return { kind: 'command', name: first, flags: values, argument: positionals.join(' ') };
   }
   if (spec.argument && positionals.length !== 1) {
     const got = positionals.length === 0 ? 'none' : positionals.map((p) => `"${p}"`).join(', ');

@@ -96,6 +96,11 @@ async function runCommand(ctx: CliContext, name: string, flags: Flags, argument?
       });
     case 'log':
       return (await import('./log.js')).log(ctx, { follow: flag(flags, 'follow') });
+    case 'search':
+      return (await import('./search.js')).search(ctx, argument, {
+        limit: text(flags, 'limit'),
+        json: flag(flags, 'json'),
+      });
   }
   return EXIT.usage;
 }

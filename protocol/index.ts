@@ -8,4 +8,5 @@ export * from './entries.js';
 export * from './errors.js';
 export * from './limits.js';
 export * from './paths.js';
+export * from './search.js';
 export * from './text.js';

@@ -2,7 +2,7 @@
 // A host platform implements IdentityProvider; SyncStorage and AuthStore have an embedded (SQLite + files)
 // implementation here and may have others (PostgreSQL + S3). Nothing storage-specific crosses these types.
 
-import type { Entry, EntryKind, VersionInfo } from '../protocol/index.js';
+import type { Entry, EntryKind, SearchResult, VersionInfo } from '../protocol/index.js';
 
 export interface Account {
   id: string;
@@ -128,6 +128,12 @@ export interface SyncStorage {
   /** Looks a site up by name across all accounts (site names are platform-wide). */
   siteOwner(name: string): Promise<string | null>;
   usage(accountId: string): Promise<{ sites: number; storageBytes: number }>;
+  /**
+   * PROTOCOL.md "Search": the account's live text files (sites, text uploads up to 2 MiB) holding every word of
+   * `query` as a word prefix, case- and accent-insensitively, best first, at most `limit`. The index follows each
+   * write in its own transaction, so what was just saved is found.
+   */
+  search(accountId: string, query: string, limit: number): Promise<SearchResult[]>;
   createSession(accountId: string, deviceName: string, clientVersion: string): Promise<string>;
   touchSession(accountId: string, sessionId: string): Promise<void>;
   /**

@@ -8,17 +8,21 @@ import {
   type Entry,
   encodePath,
   MAX_PAGE_LIMIT,
+  MAX_SEARCH_LIMIT,
+  MAX_SEARCH_QUERY_CHARS,
   MAX_WAIT_SECONDS,
   type MeResponse,
   ProtocolViolation,
   parseDeviceCodeResponse,
   parseMeResponse,
   parseRefreshResponse,
+  parseSearchResponse,
   parseSessionResponse,
   parseTokenResponse,
   parseVersionsResponse,
   type ReadChangesPage,
   readChangesPage,
+  type SearchResult,
   type SessionResponse,
   type TokenResponse,
   type VersionInfo,
@@ -88,6 +92,8 @@ export interface ApiClient {
   fetchFiles(items: FetchFileItem[], destinations: string[]): Promise<BatchOutcome<FileHeaders>[]>;
   putFolder(path: string): Promise<{ status: 'created' | 'exists'; entry: Entry }>;
   versions(name: string): Promise<VersionInfo[]>;
+  /** GET /sync/search: the account's text files holding every word of `query` (by prefix), best first. */
+  search(query: string, limit?: number): Promise<SearchResult[]>;
   /** POST /sync/token/refresh now; persists the new token through onToken. */
   refresh(): Promise<SavedToken>;
   /** POST /sync/logout (one attempt): revokes this device's connection on the platform. */
@@ -302,6 +308,23 @@ class PlatformClient implements ApiClient {
   versions(name: string): Promise<VersionInfo[]> {
     const path = `${fileRoute('site', name).url}/versions`;
     return this.#transport.json({ method: 'GET', path, bearer: this.#bearer, ...this.#call }, parseVersionsResponse);
+  }
+
+  search(query: string, limit?: number): Promise<SearchResult[]> {
+    if (query.trim() === '' || query.length > MAX_SEARCH_QUERY_CHARS) {
+      throw new RangeError(`a search is 1-${MAX_SEARCH_QUERY_CHARS} characters`);
+    }
+    const params: Record<string, string> = { q: query };
+    if (limit !== undefined) {
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_SEARCH_LIMIT) {
+        throw new RangeError(`limit must be 1-${MAX_SEARCH_LIMIT}`);
+      }
+      params.limit = String(limit);
+    }
+    return this.#transport.json(
+      { method: 'GET', path: '/sync/search', query: params, bearer: this.#bearer, ...this.#call },
+      parseSearchResponse,
+    );
   }
 
   async refresh(): Promise<SavedToken> {

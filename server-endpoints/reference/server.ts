@@ -154,7 +154,7 @@ export async function openReferenceStores(
       },
     );
   } else {
-    storage = await openEmbeddedStorage({ dir: paths.storage });
+    storage = await openEmbeddedStorage({ dir: paths.storage, log });
     authStore = await openEmbeddedAuthStore({ dir: paths.auth });
   }
   return {

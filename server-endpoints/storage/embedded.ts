@@ -27,6 +27,7 @@ import {
 } from './common.js';
 import { BlobFiles } from './embedded-blobs.js';
 import { type AccountRow, type EntryRow, openDatabase, prepareStatements, type Statements } from './embedded-schema.js';
+import { SearchIndex } from './embedded-search.js';
 import { GroupCommit } from './group-commit.js';
 import {
   backupContentMissing,
@@ -35,6 +36,7 @@ import {
   type GroupPhases,
   isSave,
   type SavePlan,
+  type StoredWrite,
   unsavedAnswer,
   versionToKeep,
   writeGroup,
@@ -52,12 +54,16 @@ export interface EmbeddedStorageOptions {
   now?: () => number;
   /** How often tombstones past the horizon are purged while open; 0 turns the timer off. Default 1 hour. */
   purgeEveryMs?: number;
+  /** One line per event (no secrets): the search index built on open. Default nothing. */
+  log?: (line: string) => void;
 }
 
 export interface EmbeddedStorage extends SyncStorage {
   readonly dir: string;
   /** Drops tombstones older than the horizon now; returns how many. Runs on open and on a timer too. */
   purgeTombstones(): number;
+  /** Resolves once the files stored before the search index existed are indexed (how many); 0 when none were. */
+  readonly searchIndexBuilt: Promise<number>;
 }
 
 export function openEmbeddedStorage(options: EmbeddedStorageOptions): EmbeddedStorage {
@@ -84,10 +90,12 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
   /** Whether this instance's write of a session's last-seen time is due. */
   private readonly touchDue = sessionTouchThrottle();
   private readonly timer: NodeJS.Timeout | null;
+  private readonly searchIndex: SearchIndex;
+  readonly searchIndexBuilt: Promise<number>;
   /** One write inside a group's transaction: a savepoint, so its failure undoes only itself. */
-  private readonly itemTx: Database.Transaction<(request: WriteFileRequest) => Commit>;
-  private readonly groupTx: Database.Transaction<(requests: WriteFileRequest[]) => WriteOutcome[]>;
-  private readonly group: GroupCommit<WriteFileRequest, WriteOutcome>;
+  private readonly itemTx: Database.Transaction<(request: StoredWrite) => Commit>;
+  private readonly groupTx: Database.Transaction<(requests: StoredWrite[]) => WriteOutcome[]>;
+  private readonly group: GroupCommit<StoredWrite, WriteOutcome>;
   private readonly phases: GroupPhases;
   private readonly createFolderTx: Database.Transaction<(accountId: string, path: string) => FolderResult>;
   private readonly deleteTx: Database.Transaction<(accountId: string, kind: EntryKind, key: string) => Entry | null>;
@@ -105,11 +113,12 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
     this.stagingDir = this.blobs.stagingDir;
     this.db = openDatabase(this.dir);
     this.q = prepareStatements(this.db);
-    this.itemTx = this.db.transaction((request: WriteFileRequest) => this.commitWrite(request, true));
-    this.groupTx = this.db.transaction((requests: WriteFileRequest[]) => requests.map((r) => this.commitItem(r)));
+    this.searchIndex = new SearchIndex(this.db);
+    this.itemTx = this.db.transaction((request: StoredWrite) => this.commitWrite(request, request));
+    this.groupTx = this.db.transaction((requests: StoredWrite[]) => requests.map((r) => this.commitItem(r)));
     this.group = new GroupCommit((requests) => this.flushGroup(requests));
     this.phases = {
-      decide: (request) => this.commitWrite(request, false),
+      decide: (request) => this.commitWrite(request, null),
       storeContent: (request) => this.blobs.store(request.sha256, request.content),
       commit: (requests) => this.group.submit(requests),
     };
@@ -125,6 +134,13 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
     const purgeEveryMs = options.purgeEveryMs ?? 60 * 60 * 1000;
     this.timer = purgeEveryMs > 0 ? setInterval(this.purgeTombstones, purgeEveryMs) : null;
     this.timer?.unref();
+    const log = options.log ?? (() => {});
+    this.searchIndexBuilt = this.searchIndex
+      .build((row) => this.blobs.read(row.sha256 ?? '', row.path), log)
+      .catch((error: Error) => {
+        log(`search index: building it failed: ${error.message}`);
+        return 0;
+      });
   }
 
   readonly purgeTombstones = (): number => this.purgeTx.immediate(this.now() - this.horizonMs);
@@ -198,6 +214,9 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
     return { sites: row?.sites ?? 0, storageBytes: row?.storage_bytes ?? 0 };
   };
 
+  readonly search: SyncStorage['search'] = async (accountId, query, limit) =>
+    this.searchIndex.search(accountId, query, limit);
+
   readonly createSession: SyncStorage['createSession'] = async (accountId, deviceName, clientVersion) => {
     const id = randomUUID();
     const stamp = this.now();
@@ -221,7 +240,7 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
   };
 
   /** One group: every write in one transaction (one fsync at its commit); the long-polls are woken after it. */
-  private flushGroup(requests: WriteFileRequest[]): WriteOutcome[] {
+  private flushGroup(requests: StoredWrite[]): WriteOutcome[] {
     const outcomes = this.groupTx.immediate(requests);
     const changed = new Set<string>();
     outcomes.forEach((outcome, index) => {
@@ -233,7 +252,7 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
     return outcomes;
   }
 
-  private commitItem(request: WriteFileRequest): WriteOutcome {
+  private commitItem(request: StoredWrite): WriteOutcome {
     try {
       const result = this.itemTx(request);
       if (result.outcome === 'needs_content') throw new Error('unreachable: content was stored');
@@ -244,12 +263,12 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
   }
 
   /** The write decision on what is committed; with the content stored (in the write's transaction) its outcome. */
-  private commitWrite(request: WriteFileRequest, contentStored: boolean): Commit {
+  private commitWrite(request: WriteFileRequest, stored: StoredWrite | null): Commit {
     const row = this.q.entry.get(request.accountId, request.kind, request.key) ?? null;
     const plan = planWrite(this.snapshot(request, row), request, this.now());
     if (!isSave(plan)) return unsavedAnswer(plan, row);
-    if (!contentStored) return { outcome: 'needs_content' };
-    return this.save(request, plan, row);
+    if (!stored) return { outcome: 'needs_content' };
+    return this.save(stored, plan, row);
   }
 
   private snapshot(request: WriteFileRequest, row: EntryRow | null): WriteSnapshot {
@@ -264,11 +283,12 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
     };
   }
 
-  private save(request: WriteFileRequest, plan: SavePlan, row: EntryRow | null): WriteFileResult {
+  private save(request: StoredWrite, plan: SavePlan, row: EntryRow | null): WriteFileResult {
     const { accountId, kind, key } = request;
     if (plan.keepBackup) this.keepBackup(row!);
     const { path, size, sha256, version, updatedAtMs } = plan.file;
     this.q.upsert.run(accountId, kind, key, path, size, sha256, version, updatedAtMs, this.nextSeq(accountId));
+    this.searchIndex.put(accountId, kind, key, request.search);
     this.addUsage(accountId, plan.usageChange);
     return { outcome: plan.outcome, entry: toEntry(this.q.entry.get(accountId, kind, key)!) };
   }
@@ -290,6 +310,7 @@ class EmbeddedSyncStorage implements EmbeddedStorage {
     if (plan.outcome === 'absent') return null;
     if (plan.keepBackup) this.keepBackup(row!);
     this.q.markDeleted.run(plan.updatedAtMs, this.nextSeq(accountId), accountId, kind, key);
+    this.searchIndex.remove(accountId, kind, key);
     this.addUsage(accountId, plan.usageChange);
     return toEntry(this.q.entry.get(accountId, kind, key)!);
   }

@@ -2,8 +2,10 @@
 
 import type pg from 'pg';
 import { openPool, type PostgresConnection, transaction } from './postgres-db.js';
+import { SEARCH_BUILT, SEARCH_SCHEMA } from './postgres-search.js';
 
-const SCHEMA_VERSION = 1;
+/** 1: entries, versions, feed, sessions, auth. 2: the search index. */
+const SCHEMA_VERSION = 2;
 /** Serialises schema creation between processes starting at once (CREATE IF NOT EXISTS alone can race). */
 const SCHEMA_LOCK = 0x4879_636c; // "Hycl"
 
@@ -85,6 +87,11 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
     if (current < 1) {
       await client.query(SCHEMA_V1);
       await client.query('INSERT INTO sync_schema (version) VALUES (1)');
+    }
+    if (current < 2) {
+      await client.query(SEARCH_SCHEMA);
+      if (current < 1) await client.query(SEARCH_BUILT);
+      await client.query('INSERT INTO sync_schema (version) VALUES (2)');
     }
   });
 }

@@ -40,6 +40,7 @@ import {
 } from './postgres-db.js';
 import { announceChange, ChangeNotifier } from './postgres-notify.js';
 import { openMigratedPool } from './postgres-schema.js';
+import { buildSearchIndex, putSearchDocument, removeSearchDocument, searchFiles } from './postgres-search.js';
 import { isStorageUnavailable } from './unavailable.js';
 import {
   backupContentMissing,
@@ -48,6 +49,7 @@ import {
   type GroupPhases,
   isSave,
   type SavePlan,
+  type StoredWrite,
   unsavedAnswer,
   versionToKeep,
   writeGroup,
@@ -90,6 +92,8 @@ export interface PostgresStorage extends SyncStorage {
   readonly pool: pg.Pool;
   /** Drops tombstones older than the horizon now; returns how many. Runs on open and on a timer too. */
   purgeTombstones(): Promise<number>;
+  /** Resolves once the files stored before the search index existed are indexed (how many); 0 when none were. */
+  readonly searchIndexBuilt: Promise<number>;
 }
 
 export async function openPostgresStorage(options: PostgresStorageOptions): Promise<PostgresStorage> {
@@ -97,6 +101,11 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   const { pool, owned } = await openMigratedPool(options, log);
   const storage = new PostgresSyncStorage(pool, owned, log, options);
   await storage.startPurging(options.purgeEveryMs ?? 60 * 60 * 1000);
+  const read = (row: EntryRow) => storage.readBlob(row.sha256 ?? '', row.path);
+  storage.searchIndexBuilt = buildSearchIndex(pool, read, log, () => storage.closed).catch((error: Error) => {
+    log(`search index: building it failed: ${error.message}`);
+    return 0;
+  });
   return storage;
 }
 
@@ -112,6 +121,8 @@ const FLUSH_CONCURRENCY = 4;
  */
 class PostgresSyncStorage implements PostgresStorage {
   readonly subscribe: SyncStorage['subscribe'];
+  searchIndexBuilt: Promise<number> = Promise.resolve(0);
+  closed = false;
   private readonly blobs: BlobStore;
   private readonly now: () => number;
   private readonly horizonMs: number;
@@ -119,7 +130,7 @@ class PostgresSyncStorage implements PostgresStorage {
   /** Whether this process's write of a session's last-seen time is due (a throttle, not shared state). */
   private readonly touchDue = sessionTouchThrottle();
   private timer: NodeJS.Timeout | null = null;
-  private readonly group = new GroupCommit<WriteFileRequest, WriteOutcome>((requests) => this.flushGroup(requests), {
+  private readonly group = new GroupCommit<StoredWrite, WriteOutcome>((requests) => this.flushGroup(requests), {
     concurrency: FLUSH_CONCURRENCY,
   });
   private readonly phases: GroupPhases = {
@@ -242,6 +253,8 @@ class PostgresSyncStorage implements PostgresStorage {
     return { sites: row.sites, storageBytes: Number(row.storage_bytes) };
   };
 
+  readonly search: SyncStorage['search'] = (accountId, query, limit) => searchFiles(this.pool, accountId, query, limit);
+
   readonly createSession: SyncStorage['createSession'] = async (accountId, deviceName, clientVersion) => {
     const id = randomUUID();
     await this.pool.query(named('createSession', [id, accountId, deviceName, clientVersion, this.now()]));
@@ -255,6 +268,7 @@ class PostgresSyncStorage implements PostgresStorage {
   };
 
   readonly close = async (): Promise<void> => {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.notifier?.close();
     await this.blobs.close?.();
@@ -265,7 +279,7 @@ class PostgresSyncStorage implements PostgresStorage {
    * One group in one transaction. With several accounts in it, their row locks are taken first in one order, so
    * two groups never wait on each other crosswise.
    */
-  private async flushGroup(requests: WriteFileRequest[]): Promise<WriteOutcome[]> {
+  private async flushGroup(requests: StoredWrite[]): Promise<WriteOutcome[]> {
     const guarded = requests.length > 1;
     try {
       return await transaction(this.pool, async (client) => {
@@ -286,12 +300,12 @@ class PostgresSyncStorage implements PostgresStorage {
     }
   }
 
-  private async commitOk(client: pg.PoolClient, request: WriteFileRequest): Promise<WriteOutcome> {
+  private async commitOk(client: pg.PoolClient, request: StoredWrite): Promise<WriteOutcome> {
     return { ok: true, result: await this.commit(client, request) };
   }
 
   /** One write of a group in a savepoint: its failure (a name taken meanwhile, a backup) undoes only itself. */
-  private async commitGuarded(client: pg.PoolClient, request: WriteFileRequest): Promise<WriteOutcome> {
+  private async commitGuarded(client: pg.PoolClient, request: StoredWrite): Promise<WriteOutcome> {
     await client.query('SAVEPOINT sync_write');
     try {
       const outcome = await this.commitOk(client, request);
@@ -312,7 +326,7 @@ class PostgresSyncStorage implements PostgresStorage {
   }
 
   /** Under the account's row lock: the write decision on what the previous writer committed, and its outcome. */
-  private async commit(client: pg.PoolClient, request: WriteFileRequest): Promise<WriteFileResult> {
+  private async commit(client: pg.PoolClient, request: StoredWrite): Promise<WriteFileResult> {
     const account = (await client.query<AccountRow>(named('lockAccount', [request.accountId]))).rows[0]!;
     const { plan, row } = await this.plan(client, request, account);
     return isSave(plan) ? this.save(client, request, plan, row) : unsavedAnswer(plan, row);
@@ -347,7 +361,7 @@ class PostgresSyncStorage implements PostgresStorage {
 
   private async save(
     client: pg.PoolClient,
-    request: WriteFileRequest,
+    request: StoredWrite,
     plan: SavePlan,
     row: EntryRow | null,
   ): Promise<WriteFileResult> {
@@ -358,6 +372,7 @@ class PostgresSyncStorage implements PostgresStorage {
     const saved = await client.query<EntryRow>(
       named('upsert', [accountId, kind, key, path, size, sha256, version, updatedAtMs, seq]),
     );
+    await putSearchDocument(client, request, request.search);
     await this.addUsage(client, accountId, plan.usageChange);
     await this.announce(client, accountId);
     return { outcome: plan.outcome, entry: toEntry(saved.rows[0]!) };
@@ -393,6 +408,7 @@ class PostgresSyncStorage implements PostgresStorage {
     if (plan.keepBackup) await this.keepBackup(client, row!);
     const seq = await this.nextSeq(client, accountId);
     const marked = await client.query<EntryRow>(named('markDeleted', [plan.updatedAtMs, seq, accountId, kind, key]));
+    await removeSearchDocument(client, accountId, kind, key);
     await this.addUsage(client, accountId, plan.usageChange);
     await this.announce(client, accountId);
     return toEntry(marked.rows[0]!);
@@ -455,7 +471,7 @@ class PostgresSyncStorage implements PostgresStorage {
     await client.query(named('addUsage', [change.sites, change.storageBytes, accountId]));
   }
 
-  private async readBlob(sha256: string, what: string): Promise<Buffer> {
+  async readBlob(sha256: string, what: string): Promise<Buffer> {
     const content = await this.blobs.get(sha256);
     if (content === null) throw new StorageError('content_missing', `the stored content of ${what} is missing`);
     return content;

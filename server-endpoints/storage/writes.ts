@@ -1,7 +1,9 @@
 // How every storage carries out the write decision of ../sync/decide.ts: the two phases of a group of writes, the
 // answer to a write that is not saved, and the backup of a replaced version.
 
+import { readFile } from 'node:fs/promises';
 import type { StoredFileState, WritePlan } from '../sync/decide.js';
+import { isSearchable, type SearchDocument, searchDocument } from '../sync/search-text.js';
 import type { WriteFileRequest, WriteFileResult, WriteOutcome } from '../types.js';
 import { checkRequest, StorageError, type StoredEntryRow, toEntry } from './common.js';
 
@@ -9,6 +11,14 @@ import { checkRequest, StorageError, type StoredEntryRow, toEntry } from './comm
 export type Commit = WriteFileResult | { outcome: 'needs_content' };
 
 export type SavePlan = Extract<WritePlan, { outcome: 'created' | 'saved' }>;
+
+/**
+ * A write whose content is stored, with what the search index will hold for it (null: not searchable), read before
+ * the commit so the index row is written in the write's own transaction.
+ */
+export interface StoredWrite extends WriteFileRequest {
+  search: SearchDocument | null;
+}
 
 /** How one storage carries out the phases of a group of writes. */
 export interface GroupPhases {
@@ -19,7 +29,7 @@ export interface GroupPhases {
    * Decides each write again, in order, inside one transaction on what is committed (earlier writes of the group
    * included), applies the outcomes and flushes once: the storage's GroupCommit.
    */
-  commit(requests: WriteFileRequest[]): Promise<WriteOutcome[]>;
+  commit(requests: StoredWrite[]): Promise<WriteOutcome[]>;
 }
 
 /** Content stored at once for a group: enough to keep the disk or the object store busy, not a flood. */
@@ -42,6 +52,7 @@ export async function writeGroup(requests: WriteFileRequest[], phases: GroupPhas
     return again;
   });
   const toCommit: number[] = [];
+  const stored = new Map<number, StoredWrite>();
   await eachLimited(requests.keys(), STORE_CONCURRENCY, async (index) => {
     const request = requests[index]!;
     try {
@@ -50,7 +61,10 @@ export async function writeGroup(requests: WriteFileRequest[], phases: GroupPhas
       const final = first.outcome !== 'needs_content' && first.outcome !== 'storage_limit_reached';
       if (final && !repeated[index]) outcomes[index] = { ok: true, result: first };
       else {
+        // Read before storing: storing may move a staged body away.
+        const search = await searchDocumentOf(request);
         await phases.storeContent(request);
+        stored.set(index, { ...request, search });
         toCommit.push(index);
       }
     } catch (error) {
@@ -58,11 +72,19 @@ export async function writeGroup(requests: WriteFileRequest[], phases: GroupPhas
     }
   });
   toCommit.sort((a, b) => a - b);
-  const committed = await phases.commit(toCommit.map((index) => requests[index]!));
+  const committed = await phases.commit(toCommit.map((index) => stored.get(index)!));
   toCommit.forEach((index, n) => {
     outcomes[index] = committed[n]!;
   });
   return outcomes as WriteOutcome[];
+}
+
+/** What the search index holds for a write's content: read from memory or from the staged body. */
+async function searchDocumentOf(request: WriteFileRequest): Promise<SearchDocument | null> {
+  const { kind, path, content } = request;
+  const size = Buffer.isBuffer(content) ? content.length : content.size;
+  if (!isSearchable(kind, path, size)) return null;
+  return searchDocument(kind, path, Buffer.isBuffer(content) ? content : await readFile(content.file));
 }
 
 /** One write as a group of one: its result, or its failure thrown. */

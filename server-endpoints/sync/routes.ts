@@ -11,6 +11,7 @@ import { ChangeFeed } from './changes.js';
 import { postFetch } from './fetch.js';
 import { getFile, putFile, putFolder, siteVersions } from './files.js';
 import { locateSite, locateUpload } from './locate.js';
+import { search } from './search.js';
 import { me, startSession } from './sessions.js';
 
 /**
@@ -40,6 +41,7 @@ export function syncRoutes(ctx: EndpointContext): Hono<SyncEnv> {
   app.post('/sync/batch', (c) => postBatch(ctx, c));
   app.post('/sync/fetch', (c) => postFetch(ctx, c));
   app.get('/sync/me', (c) => me(ctx, c));
+  app.get('/sync/search', (c) => search(ctx, c));
   app.all('/sync/*', (c) => fail(c, 'not_found', 'There is no such sync endpoint.'));
   return app;
 }

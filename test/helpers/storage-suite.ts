@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { discardStaged, stageChunks, stagingOf } from '../../server-endpoints/http.js';
 import type { Account, AuthStore, FileKind, SyncStorage, WriteFileRequest } from '../../server-endpoints/types.js';
 import { describeThroughHttp } from './storage-suite-http.js';
+import { describeSearch } from './storage-suite-search.js';
 
 /** A storage as the suite drives it (the embedded storage purges synchronously, PostgreSQL asynchronously). */
 export type StorageUnderTest = SyncStorage & { purgeTombstones(): number | Promise<number> };
@@ -79,6 +80,7 @@ export function describeStorageBehaviour(
   describePathsAndLimits(name, fresh);
   describeFeed(name, fresh, closeNow);
   describeThroughHttp(name, platform, world);
+  describeSearch(name, fresh, platform);
 }
 
 const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');

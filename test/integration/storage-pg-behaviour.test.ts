@@ -161,6 +161,42 @@ describe('PostgreSQL going away under a write', () => {
   });
 });
 
+describe('PostgreSQL: the search index of a database from before it (schema 1)', () => {
+  it('is built on open for the files stored before it, once; they are found afterwards', {
+    timeout: 180_000,
+  }, async () => {
+    const connectionString = await pg.postgres.createDatabase('search_upgrade');
+    const { endpoint, bucket, credentials } = pg.s3;
+    const open = (log?: (line: string) => void) =>
+      openPostgresStorage({
+        connectionString,
+        blobs: openS3BlobStore({ endpoint, bucket, credentials, prefix: 'search_upgrade/' }),
+        purgeEveryMs: 0,
+        ...(log ? { log } : {}),
+      });
+    const first = await open();
+    expect(await first.searchIndexBuilt).toBe(0);
+    const old = Array.from({ length: 250 }, (_, i) => write('upload', `old/${i}.md`, `ancient note number${i}`));
+    expect((await first.writeFiles(old)).every((outcome) => outcome.ok)).toBe(true);
+    await first.writeFile(write('upload', 'old/photo.png', 'ancient pixels'));
+    // As a schema-1 database: no search rows, the build not done.
+    await first.pool.query('DELETE FROM sync_search; DELETE FROM sync_search_built');
+    await first.close();
+    const lines: string[] = [];
+    const reopened = await open((line) => lines.push(line));
+    expect(await reopened.searchIndexBuilt).toBe(250);
+    expect(lines.filter((line) => line.startsWith('search index:'))).toEqual([
+      expect.stringMatching(/^search index: built for 250 files stored before it, in \d+ ms$/),
+    ]);
+    expect((await reopened.search('acct-a', 'number249', 10)).map((r) => r.entry.path)).toEqual(['old/249.md']);
+    expect(await reopened.search('acct-a', 'pixels', 10)).toEqual([]);
+    await reopened.close();
+    const again = await open();
+    expect(await again.searchIndexBuilt).toBe(0);
+    await again.close();
+  });
+});
+
 describe('the S3 BlobStore (real AWS SDK against a real S3-compatible server)', () => {
   it('puts, heads, gets and deletes by sha256; missing is null; content under a wrong sha256 is refused', async () => {
     const blobs = openS3BlobStore({

@@ -537,6 +537,28 @@ describe('endpoints', () => {
     expect(server.requests[3]).toMatchObject({ method: 'PUT', url: '/sync/folders/my%20folder/%C3%A9' });
   });
 
+  it('search sends q and limit, parses the results, and refuses a malformed answer or bad input', async () => {
+    const entry = siteEntry('hello', '<p>hi</p>', 3, 7);
+    const server = await serve((q, s, i) => {
+      if (i === 0) return sendJson(s, 200, { results: [{ entry, snippet: 'hi there', score: 2.5 }] });
+      if (i === 1)
+        return sendJson(s, 200, { results: [{ entry: { ...entry, path: '../up.html' }, snippet: '', score: 1 }] });
+      if (i === 2) return sendJson(s, 200, { results: [{ entry, snippet: 'x', score: 'high' }] });
+      sendError(s, 400, 'bad_request', 'q is too long: at most 200 characters.');
+      void q;
+    });
+    const { api } = client(server);
+    await expect(api.search('Café menu', 5)).resolves.toEqual([{ entry, snippet: 'hi there', score: 2.5 }]);
+    expect(server.requests[0]).toMatchObject({ method: 'GET', url: '/sync/search?q=Caf%C3%A9+menu&limit=5' });
+    await expect(api.search('x')).rejects.toBeInstanceOf(BadResponseError);
+    await expect(api.search('x')).rejects.toBeInstanceOf(BadResponseError);
+    await expect(api.search('x')).rejects.toMatchObject({ code: 'bad_request', status: 400 });
+    expect(() => api.search('')).toThrow(RangeError);
+    expect(() => api.search('a'.repeat(201))).toThrow(RangeError);
+    expect(() => api.search('ok', 101)).toThrow(RangeError);
+    expect(server.requests).toHaveLength(4);
+  });
+
   it('putFile sends the protocol headers and tells created, saved and unchanged apart', async () => {
     const content = Buffer.from('<p>new</p>');
     const server = await serve((q, s, i) => {
