@@ -163,11 +163,13 @@ export class Executor {
   async #settle(action: Action, work: () => Promise<Settled>): Promise<void> {
     try {
       const outcome = await work();
-      if (outcome !== PENDING) this.#tell(outcome);
+      if (outcome === PENDING) return;
+      this.#tell(outcome);
     } catch (error) {
       this.#p.failed(action, error);
       this.#tell(failedOutcome(action, error));
     }
+    this.#p.queue.progressed();
   }
 
   /** One action's job: one queue slot, its outcome taken by #settle. */

@@ -104,7 +104,7 @@ export class TransferSteps {
     }
     const sha256 = createHash('sha256').update(read.content).digest('hex');
     const record = s.get(action.key);
-    if (record && record.sha256 === sha256 && !record.localDeleted && action.baseVersion !== 0) {
+    if (record && record.sha256 === sha256 && !record.localDeleted && !this.#sendsAnew(action)) {
       // Nothing new (also the echo of a file this engine just wrote); follow a local move.
       if (record.localPath !== action.localPath || record.mtimeMs !== read.mtimeMs) {
         s.put({ ...record, localPath: action.localPath, mtimeMs: read.mtimeMs, held: false });
@@ -118,6 +118,17 @@ export class TransferSteps {
     const baseVersion = action.baseVersion === 0 ? 0 : (record?.version ?? 0);
     const fileKey = action.kind === 'site' ? siteNameOf(action.localPath) : keyName(action.key);
     return { ready: { action, read, sha256, baseVersion, fileKey } };
+  }
+
+  /**
+   * A push planned as new while the platform deleted the entry: the local edit survives as a new entry even when the
+   * agreed record holds its content. A push planned as new before a transfer of the same content was recorded (a
+   * burst seen while a batch was under way) has nothing to send.
+   */
+  #sendsAnew(action: Push): boolean {
+    if (action.baseVersion !== 0) return false;
+    const known = this.#c.memory.knownRemote(action.key);
+    return known !== undefined && 'tombstone' in known;
   }
 
   /** The PUT's fields of a prepared push (the same for a single PUT and a batch item). */

@@ -64,6 +64,11 @@ export class TransferQueue {
     return Promise.all(waits).then(() => undefined);
   }
 
+  /** One item of a group is done: progress for idleOrStalled, as a finished job is. */
+  progressed(): void {
+    this.#finished++;
+  }
+
   /** Resolves once nothing is queued or running. */
   idle(): Promise<void> {
     if (this.#inFlight.size === 0) return Promise.resolve();

@@ -42,8 +42,9 @@ describe('the engine under the platform’s rate limits', () => {
     const account = platform.addAccount({ email: 'limited@example.com' });
     client = startClient(platform, { id: account.id, token: await platform.tokenFor(account) });
     const files = 24;
-    for (let i = 0; i < files; i++) writeFileSync(path.join(client.folder, `page-${i}.html`), `<p>page ${i}</p>`);
+    // Saved once the sync runs: each save is its own PUT (a first session's would all go in one /sync/batch).
     await client.engine.start();
+    for (let i = 0; i < files; i++) writeFileSync(path.join(client.folder, `page-${i}.html`), `<p>page ${i}</p>`);
     const storage = platform.storage;
     await until(
       async () => ((await storage.usage(account.id)).sites === files ? true : null),
