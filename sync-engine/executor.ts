@@ -32,6 +32,8 @@ export interface ExecutorParts {
   status: StatusModel;
   /** Transfers: one job per entry at a time, a few entries at once. */
   queue: TransferQueue;
+  /** Small transfers may go in batches (PROTOCOL.md "Batches"). */
+  batches: boolean;
   /** Reconcile `key` once more with the disk as it is now (a save landed meanwhile, a twin takes over). */
   again: (key: EntryKey) => void;
   /** An action failed: the engine's one reaction to the classified failure. */
@@ -59,6 +61,7 @@ export class Executor {
           return outcome;
         }),
       alone: (action) => void this.#run(action),
+      on: parts.batches,
     });
   }
 

@@ -31,12 +31,13 @@ export interface GroupParts {
   settle: (action: Transfer, seen: KnownRemote | undefined, work: () => Promise<Settled>) => Promise<void>;
   /** Runs `action` as a single transfer (after the group, when the group holds its entry). */
   alone: (action: Transfer) => void;
+  /** Batches are used at all (the engine's option). */
+  on: boolean;
 }
 
 /**
  * Splits transfers into groups of small files (when a direction has at least MIN_GROUP of them) and the rest, which
- * go alone. A push's size is the file's now; a file that grows past the bound by the time it is read still goes in its
- * group (the platform takes any file up to 20 MiB in a batch).
+ * go alone. A push's size is the file's now (one that grows past the bound by the time it is read is sent alone).
  */
 export async function groupTransfers(
   folder: string,
@@ -100,12 +101,13 @@ function unknownRoute(error: unknown): boolean {
 export class GroupRunner {
   readonly #c: EngineCore;
   readonly #p: GroupParts;
-  /** The platform does not know the batch routes: single transfers for the rest of the process. */
+  /** Batches are off, or the platform does not know their routes: single transfers for the rest of the process. */
   #off = false;
 
   constructor(core: EngineCore, parts: GroupParts) {
     this.#c = core;
     this.#p = parts;
+    this.#off = !parts.on;
   }
 
   get off(): boolean {
@@ -131,6 +133,8 @@ export class GroupRunner {
       await settle(action, seen.get(action.key), async () => {
         const prepared = await steps.preparePush(action);
         if ('outcome' in prepared) return prepared.outcome;
+        // Grown past the bound since it was sized: a big file goes alone, as it would have.
+        if (prepared.ready.read.size > MAX_BATCHED_FILE_BYTES) return steps.sendPush(prepared.ready);
         ready.push(prepared.ready);
         return PENDING;
       });

@@ -69,6 +69,25 @@ describe('batches against the reference platform', () => {
     expect(again.outcomes.filter((o) => o.result === 'pushed' || o.result === 'pulled')).toEqual([]);
   });
 
+  it('files edited while the first session sends them in batches end on the platform with the newer content', {
+    timeout: 60_000,
+  }, async () => {
+    const a = world.client();
+    const files = smallFiles(200, 'first: ');
+    writeAll(a.folder, files);
+    const starting = a.engine.start();
+    // Edited while the session lists, scans or sends (or just after: the test holds either way).
+    await until(() => requests('POST /sync/sessions').length > 0, 'the session opened');
+    const edited = new Map([...files].filter((_, i) => i % 10 === 0).map(([name]) => [name, `edited: ${name}`]));
+    writeAll(a.folder, edited);
+    await starting;
+    const final = new Map([...files, ...edited]);
+    await until(() => allOnPlatform(world, final), 'the newer content of every file on the platform', 40_000);
+    await a.engine.idle();
+    expect(await allOnPlatform(world, final)).toBe(true);
+    for (const [name, content] of edited) expect(readIn(a.folder, name)).toBe(content);
+  });
+
   it('many small files come down to an empty folder through /sync/fetch, checked and in place', {
     timeout: 60_000,
   }, async () => {
