@@ -110,6 +110,18 @@ function batchBody(
     );
 }
 
+/** What the platform may take per item beyond its bytes (a file written, a version kept, an entry looked up). */
+const PER_ITEM_MS = 50;
+
+/**
+ * A batch's deadline grows with its bytes as a single transfer's does, and with its items too: the platform answers
+ * only once every item is committed, so a wait that fits one file would abandon a busy platform's big batch.
+ */
+function batchTimes(call: BatchCall, bytes: number, items: number, what: string) {
+  const perItems = items * PER_ITEM_MS;
+  return { deadline: { ms: call.transport.transferDeadlineMs(bytes) + perItems, what }, extraWaitMs: perItems };
+}
+
 /** POST /sync/batch: each item's outcome exactly as its single PUT's; a failure of the whole request is thrown. */
 export async function putBatch(call: BatchCall, items: BatchPutItem[]): Promise<BatchOutcome<PutFileResult>[]> {
   if (items.length > MAX_BATCH_ITEMS) throw new RangeError(`a batch holds at most ${MAX_BATCH_ITEMS} items`);
@@ -141,7 +153,7 @@ export async function putBatch(call: BatchCall, items: BatchPutItem[]): Promise<
       ),
       headers: { 'content-type': multipartType(boundary) },
       streaming: true,
-      deadline: { ms: call.transport.transferDeadlineMs(total), what: `a batch of ${sent.length} files` },
+      ...batchTimes(call, total, sent.length, `a batch of ${sent.length} files`),
       ...(call.signal ? { signal: call.signal } : {}),
     },
     (value) => parseBatchAnswer(value, sent.length),
@@ -222,7 +234,7 @@ export async function fetchFiles(
       json: { items: request },
       headers: { accept: 'multipart/form-data' },
       streaming: true,
-      deadline: { ms: call.transport.transferDeadlineMs(total), what: `a fetch of ${asked.length} files` },
+      ...batchTimes(call, total, asked.length, `a fetch of ${asked.length} files`),
       ...(call.signal ? { signal: call.signal } : {}),
     },
     (response, stream) => new FetchReader(response.statusCode, asked, [...outcomes]).read(stream, response.headers),

@@ -64,6 +64,8 @@ export interface EngineOptions {
   pollSeconds: number;
   /** Live polls: each poll a long-poll held by the platform until a change (default true; SYNC_LIVE=0 turns it off). */
   live?: boolean;
+  /** Many small transfers in /sync/batch and /sync/fetch (default true); false: every file its own request. */
+  batches?: boolean;
   /** Parallel transfers (default 8: the platform commits each write with an fsync, so 4 left it waiting). */
   concurrency?: number;
   /** Seconds between health probes while offline (default 3). */
@@ -111,6 +113,7 @@ class Engine implements SyncEngine {
     this.#executor = new Executor(core, {
       ...{ api, now, status },
       queue: this.#queue,
+      batches: options.batches ?? true,
       again: (key) => void this.#reconciler.reconcileKey(key),
       failed: (action, error) => this.#actionFailed(action, error),
     });

@@ -1,21 +1,30 @@
 // The executor: carries a plan's actions out, phase by phase and one transfer per entry at a time: pushes, pulls
 // (download, check, back up, install), local removals into sites-versions, and the state records that follow.
 
-import { createHash } from 'node:crypto';
-import { lstat, rmdir, utimes } from 'node:fs/promises';
-import { type Entry, MAX_FILE_BYTES, siteNameOf } from '../protocol/index.js';
-import { installFile, moveToBackup } from './backup.js';
-import type { ApiClient, PutFileResult } from './endpoints.js';
+import { rmdir } from 'node:fs/promises';
+import { moveToBackup } from './backup.js';
+import type { ApiClient } from './endpoints.js';
 import type { EngineCore } from './engine-core.js';
-import { ConflictError } from './errors.js';
 import { classify } from './failures.js';
-import { errnoOf, makeFoldersInside, makeParentsInside, readStable, resolveInside, tempPathFor } from './fsutil.js';
-import { formatBytes } from './log.js';
-import { type Action, type EntryKey, keyName, type LocalItem, recordOf } from './model.js';
+import { errnoOf, makeFoldersInside, resolveInside } from './fsutil.js';
+import { type Action, type EntryKey, keyName, recordOf } from './model.js';
 import type { PlanResult } from './plan.js';
 import { statItem } from './scan.js';
 import { NOTICE_TEXT, type StatusModel } from './status.js';
+import {
+  GroupRunner,
+  groupTransfers,
+  MIN_GROUP,
+  PENDING,
+  type Settled,
+  type Transfer,
+  type TransferGroup,
+} from './transfer-groups.js';
+import { type ActionOutcome, outcomeOf, pathOf, TransferSteps } from './transfer-steps.js';
 import type { TransferQueue } from './transfers.js';
+
+export type { ActionOutcome } from './transfer-steps.js';
+export { pathOf } from './transfer-steps.js';
 
 export interface ExecutorParts {
   api: ApiClient;
@@ -23,45 +32,37 @@ export interface ExecutorParts {
   status: StatusModel;
   /** Transfers: one job per entry at a time, a few entries at once. */
   queue: TransferQueue;
+  /** Small transfers may go in batches (PROTOCOL.md "Batches"). */
+  batches: boolean;
   /** Reconcile `key` once more with the disk as it is now (a save landed meanwhile, a twin takes over). */
   again: (key: EntryKey) => void;
   /** An action failed: the engine's one reaction to the classified failure. */
   failed: (action: Action, error: unknown) => void;
 }
 
-type Push = Extract<Action, { type: 'push' }>;
-
-/**
- * What became of one action (the CLI's `sync` counts and prints them, its progress line adds them up): a transfer
- * done, a local removal, a hold, a lost conflict (the platform's version pulled), or nothing synced (`failed`: tried
- * again later; `skipped`: not until it changes).
- */
-export interface ActionOutcome {
-  result: 'pushed' | 'pulled' | 'removed' | 'held' | 'conflict' | 'failed' | 'skipped';
-  action: Action['type'];
-  /** In the sync folder; a folder's ends in `/`. */
-  path: string;
-  /** Bytes sent or received. */
-  bytes: number;
-  /** Why it failed or was skipped, or where the replaced copy went. */
-  detail?: string;
-}
-
-const outcomeOf = (
-  action: Action,
-  result: ActionOutcome['result'],
-  bytes = 0,
-  detail?: string,
-  path = pathOf(action),
-): ActionOutcome => ({ result, action: action.type, path, bytes, ...(detail === undefined ? {} : { detail }) });
-
 export class Executor {
   readonly #c: EngineCore;
   readonly #p: ExecutorParts;
+  readonly #steps: TransferSteps;
+  readonly #groups: GroupRunner;
 
   constructor(core: EngineCore, parts: ExecutorParts) {
     this.#c = core;
     this.#p = parts;
+    this.#steps = new TransferSteps(core, parts);
+    this.#groups = new GroupRunner(core, {
+      api: parts.api,
+      steps: this.#steps,
+      // As #perform does for a single transfer: what was known when it started is consumed once it succeeds.
+      settle: (action, seen, work) =>
+        this.#settle(action, async () => {
+          const outcome = await work();
+          if (outcome !== PENDING) core.memory.consumed(action.key, seen);
+          return outcome;
+        }),
+      alone: (action) => void this.#run(action),
+      on: parts.batches,
+    });
   }
 
   /** Transfers waiting for a slot and under way, by path (for the status). */
@@ -99,38 +100,98 @@ export class Executor {
       this.#p.status.needsAttention({ code: 'delete_brake', text: NOTICE_TEXT.delete_brake });
     }
     let phase: Promise<void>[] = [];
+    let transfers: Transfer[] = [];
     let phaseType: string | null = null;
     for (const action of result.actions) {
       const type = phaseOf(action);
       if (phaseType !== null && type !== phaseType) {
-        if (phaseType !== 'transfer') await Promise.allSettled(phase);
+        if (phaseType === 'transfer') await this.#transfer(transfers);
+        else await Promise.allSettled(phase);
         phase = [];
+        transfers = [];
       }
       phaseType = type;
-      phase.push(this.#run(action));
+      if (action.type === 'push' || action.type === 'pull') transfers.push(action);
+      else phase.push(this.#run(action));
     }
-    if (phaseType !== 'transfer') await Promise.allSettled(phase);
+    if (phaseType === 'transfer') await this.#transfer(transfers);
+    else await Promise.allSettled(phase);
     for (const key of result.again) this.#p.again(key);
   }
 
-  #run(action: Action): Promise<void> {
-    const path = pathOf(action);
-    const job = async (): Promise<void> => {
-      this.#queued.delete(action.key);
-      this.#inFlight.set(action.key, path);
+  /**
+   * Starts a phase's transfers without waiting for them: small files in groups (one /sync/batch or /sync/fetch each)
+   * when there are more than a few, the rest alone. A lone transfer (a save) starts at once, never held for a group.
+   */
+  async #transfer(actions: Transfer[]): Promise<void> {
+    // Fewer than a group's minimum (a save is one) start at once, without even a look at their sizes.
+    if (actions.length < MIN_GROUP || this.#groups.off) {
+      for (const action of actions) void this.#run(action);
+      return;
+    }
+    const { alone, groups } = await groupTransfers(this.#c.folder, actions);
+    for (const action of alone) void this.#run(action);
+    for (const group of groups) void this.#runGroup(group);
+  }
+
+  /** A group in one queue slot; its entries count as in flight until it ends (one request carries them all). */
+  #runGroup(group: TransferGroup): Promise<void> {
+    for (const action of group.actions)
+      if (!this.#inFlight.has(action.key)) this.#queued.set(action.key, pathOf(action));
+    const entries = group.actions.map((action) => ({ key: action.key, job: this.#job(action) }));
+    const done = this.#p.queue.runGroup(entries, async (keys) => {
+      const mine = new Set(keys);
+      const actions = group.actions.filter((action) => mine.has(action.key));
+      for (const action of actions) this.#starts(action);
+      try {
+        await this.#groups.run({ ...group, actions } as TransferGroup);
+      } catch (error) {
+        // Not a refusal or a failed request (those are each item's): a bug; every item is tried again later.
+        for (const action of actions) this.#p.failed(action, error);
+      } finally {
+        for (const action of actions) this.#inFlight.delete(action.key);
+        this.updatePending();
+      }
+    });
+    this.updatePending();
+    return done.finally(() => this.updatePending());
+  }
+
+  #starts(action: Action): void {
+    this.#queued.delete(action.key);
+    this.#inFlight.set(action.key, pathOf(action));
+  }
+
+  /** Runs `work` for `action` and takes its outcome, or its failure (the engine's one reaction), as every action's. */
+  async #settle(action: Action, work: () => Promise<Settled>): Promise<void> {
+    try {
+      const outcome = await work();
+      if (outcome === PENDING) return;
+      this.#tell(outcome);
+    } catch (error) {
+      this.#p.failed(action, error);
+      this.#tell(failedOutcome(action, error));
+    }
+    this.#p.queue.progressed();
+  }
+
+  /** One action's job: one queue slot, its outcome taken by #settle. */
+  #job(action: Action): () => Promise<void> {
+    return async () => {
+      this.#starts(action);
       this.updatePending();
       try {
-        this.#tell(await this.#perform(action));
-      } catch (error) {
-        this.#p.failed(action, error);
-        this.#tell(failedOutcome(action, error));
+        await this.#settle(action, () => this.#perform(action));
       } finally {
         this.#inFlight.delete(action.key);
         this.updatePending();
       }
     };
-    if (!this.#inFlight.has(action.key)) this.#queued.set(action.key, path);
-    const done = this.#p.queue.run(action.key, job);
+  }
+
+  #run(action: Action): Promise<void> {
+    if (!this.#inFlight.has(action.key)) this.#queued.set(action.key, pathOf(action));
+    const done = this.#p.queue.run(action.key, this.#job(action));
     this.updatePending();
     // The queue counts a job until it has fully ended: count again once it has.
     return done.finally(() => this.updatePending());
@@ -143,10 +204,10 @@ export class Executor {
     let outcome: ActionOutcome | null = null;
     switch (action.type) {
       case 'push':
-        outcome = await this.#push(action);
+        outcome = await this.#steps.push(action);
         break;
       case 'pull':
-        outcome = await this.#pull(action.key, action.entry, action.localPath, action.local);
+        outcome = await this.#steps.pull(action.key, action.entry, action.localPath, action.local);
         break;
       case 'record':
         s.put(recordOf(action.key, action.entry, action.local));
@@ -206,165 +267,6 @@ export class Executor {
     this.#c.log('warn', `held ${localPath}: ${why}`);
   }
 
-  async #push(action: Push): Promise<ActionOutcome | null> {
-    const { memory } = this.#c;
-    const s = this.#c.state();
-    const read = await readStable(await resolveInside(this.#c.folder, action.localPath), MAX_FILE_BYTES);
-    if (!read) return null; // gone meanwhile: its removal is a watcher event of its own
-    if (read.size > MAX_FILE_BYTES) {
-      const why = `it is larger than 20 MiB (${formatBytes(read.size)}); skipped until it changes`;
-      memory.skipOnce(action.localPath, why);
-      return outcomeOf(action, 'skipped', 0, why);
-    }
-    const sha256 = createHash('sha256').update(read.content).digest('hex');
-    const record = s.get(action.key);
-    if (record && record.sha256 === sha256 && !record.localDeleted && action.baseVersion !== 0) {
-      // Nothing new (also the echo of a file this engine just wrote); follow a local move.
-      if (record.localPath !== action.localPath || record.mtimeMs !== read.mtimeMs) {
-        s.put({ ...record, localPath: action.localPath, mtimeMs: read.mtimeMs, held: false });
-      }
-      return null;
-    }
-    if (memory.isRefused(action.key, sha256)) {
-      return outcomeOf(action, 'skipped', 0, 'the platform refused this content before; skipped until it changes');
-    }
-    try {
-      const sent = await this.#send(action, read, sha256, action.baseVersion === 0 ? 0 : (record?.version ?? 0));
-      return outcomeOf(action, 'pushed', read.size, sent === 'unchanged' ? 'already there' : undefined);
-    } catch (error) {
-      if (error instanceof ConflictError) {
-        const pulled = await this.#lostConflict(action, read, sha256, error.current);
-        return outcomeOf(
-          action,
-          'conflict',
-          pulled?.bytes ?? 0,
-          "the platform's newer version won; yours is kept in sites-versions",
-        );
-      }
-      const failure = classify(error);
-      if (failure.kind !== 'skip') throw error;
-      memory.refuse(action.key, sha256, failure.notice !== undefined);
-      if (failure.notice) this.#p.status.limitReached(failure.notice);
-      const why = `${failure.message} (${failure.code}); skipped until it changes`;
-      memory.skipOnce(action.localPath, why);
-      return outcomeOf(action, 'skipped', 0, why);
-    }
-  }
-
-  async #send(
-    action: Push,
-    read: { content: Buffer; size: number; mtimeMs: number },
-    sha256: string,
-    baseVersion: number,
-  ): Promise<PutFileResult['status']> {
-    const { api, status } = this.#p;
-    const started = Date.now();
-    const fileKey = action.kind === 'site' ? siteNameOf(action.localPath) : keyName(action.key);
-    const result = await api.putFile(action.kind, fileKey, {
-      content: read.content,
-      sha256,
-      baseVersion,
-      modifiedAtIso: new Date(api.toServerTime(read.mtimeMs)).toISOString(),
-      localPath: action.localPath,
-    });
-    this.#c.state().put(recordOf(action.key, result.entry, { localPath: action.localPath, mtimeMs: read.mtimeMs }));
-    this.#c.memory.accepted(action.key);
-    this.#p.status.fileFine(action.localPath);
-    // Only a new site shows the plan has room for sites again; a new upload says nothing about that.
-    if (action.kind === 'site' && result.status === 'created' && status.current.notice?.code === 'site_limit_reached') {
-      status.noticeCleared();
-      for (const key of this.#c.memory.releaseLimited()) this.#p.again(key);
-    }
-    const already = result.status === 'unchanged' ? ' (already there)' : '';
-    this.#c.log(
-      'info',
-      `push ${action.localPath} v${result.entry.version} ${formatBytes(read.size)} ${Date.now() - started} ms${already}`,
-    );
-    return result.status;
-  }
-
-  /** Last write wins on the platform's clock and this write lost: final. Back up L, pull the winner, never resend. */
-  async #lostConflict(
-    action: Push,
-    read: { size: number; mtimeMs: number },
-    sha256: string,
-    current: Entry,
-  ): Promise<ActionOutcome | null> {
-    this.#c.memory.refuse(action.key, sha256);
-    this.#c.log(
-      'info',
-      `conflict ${action.localPath}: the platform's newer version wins; local copy kept in sites-versions`,
-    );
-    const local: LocalItem = {
-      key: action.key,
-      kind: action.kind,
-      localPath: action.localPath,
-      sha256,
-      size: read.size,
-      mtimeMs: read.mtimeMs,
-    };
-    return this.#pull(action.key, current, action.localPath, local);
-  }
-
-  async #pull(
-    key: EntryKey,
-    entry: Entry,
-    localPath: string,
-    compared: LocalItem | undefined,
-  ): Promise<ActionOutcome | null> {
-    const { api } = this.#p;
-    const { folder } = this.#c;
-    if (entry.kind === 'folder' || entry.sha256 === undefined) return null;
-    await makeParentsInside(folder, localPath);
-    // The parent may have been created just now: check again that nothing symlinked got in between.
-    const abs = await resolveInside(folder, localPath);
-    const temp = tempPathFor(abs);
-    const started = Date.now();
-    const fileKey = entry.kind === 'site' ? (entry.name ?? siteNameOf(entry.path)) : entry.path;
-    const expect: { size?: number; sha256?: string; version?: number } = { sha256: entry.sha256 };
-    if (entry.size !== undefined) expect.size = entry.size;
-    if (entry.version !== undefined) expect.version = entry.version;
-    const headers = await api.download(entry.kind, fileKey, temp, expect);
-    // The platform's updatedAt in local time, so the next comparison sees the file as unchanged.
-    const mtime = new Date(Date.parse(headers.updatedAt) - api.clockOffsetMs);
-    await utimes(temp, mtime, mtime);
-    // Recorded from the temp file (a rename keeps mtime and size): the installed file may be moved or edited by the
-    // user the moment it lands, and a failed lstat then made the pull look failed and download it again.
-    const installedInfo = await lstat(temp);
-    const comparedStat =
-      compared?.sha256 !== undefined && compared.size !== undefined && compared.mtimeMs !== undefined
-        ? { sha256: compared.sha256, size: compared.size, mtimeMs: compared.mtimeMs }
-        : null;
-    const installed = await installFile(folder, localPath, temp, comparedStat, this.#p.now());
-    if (installed.status === 'local_changed') {
-      this.#c.log('info', `pull ${localPath} postponed: it changed on disk meanwhile`);
-      this.#c.memory.failed.add(key);
-      this.#p.again(key);
-      return null;
-    }
-    const pulled: Entry = { ...entry, size: headers.size, sha256: headers.sha256, version: headers.version };
-    pulled.updatedAt = headers.updatedAt;
-    this.#c.state().put(recordOf(key, pulled, { localPath, mtimeMs: installedInfo.mtimeMs }));
-    this.#c.index.add({ key, localPath });
-    this.#p.status.fileFine(localPath);
-    const backup = installed.status === 'installed' && installed.backup ? ` (old copy: ${installed.backup.path})` : '';
-    const took = `${formatBytes(headers.size)} ${Date.now() - started} ms`;
-    this.#c.log('info', `pull ${localPath} v${headers.version} ${took}${backup}`);
-    if (installed.status === 'restored') {
-      this.#c.log('info', `pull ${localPath}: a save landed during the install; it is kept and sent`);
-      this.#p.again(key);
-    }
-    const oldCopy =
-      installed.status === 'installed' && installed.backup ? `old copy: ${installed.backup.path}` : undefined;
-    return {
-      result: 'pulled',
-      action: 'pull',
-      path: localPath,
-      bytes: headers.size,
-      ...(oldCopy ? { detail: oldCopy } : {}),
-    };
-  }
-
   async #removeLocal(key: EntryKey, localPath: string): Promise<ActionOutcome | null> {
     const s = this.#c.state();
     const record = s.get(key);
@@ -417,11 +319,6 @@ function failedOutcome(action: Action, error: unknown): ActionOutcome | null {
   if (failure.kind === 'skip') return outcomeOf(action, 'skipped', 0, `${failure.message} (${failure.code})`);
   const message = failure.kind === 'retry' ? failure.message : error instanceof Error ? error.message : String(error);
   return outcomeOf(action, 'failed', 0, message.replace(/\.$/, ''));
-}
-
-/** Where an action happens, as a path in the folder (the entry's name when it has no local path). */
-export function pathOf(action: Action): string {
-  return 'localPath' in action ? action.localPath : keyName(action.key);
 }
 
 function phaseOf(action: Action): string {

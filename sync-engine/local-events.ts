@@ -79,7 +79,7 @@ export class LocalEvents {
   replayMissed(): void {
     const missed = [...this.#duringSession];
     this.#duringSession.clear();
-    for (const localPath of missed) void this.onLocalPath(localPath);
+    void this.#onLocalPaths(missed);
   }
 
   #onEvent(event: WatchEvent): void {
@@ -95,15 +95,31 @@ export class LocalEvents {
 
   /** One path changed on disk: index it as it is now and reconcile its entry. */
   async onLocalPath(localPath: string): Promise<void> {
-    if (!this.#p.running()) return;
+    const key = await this.#indexPath(localPath);
+    if (key !== undefined) await this.#p.reconciler.reconcileKey(key);
+  }
+
+  /** Many paths at once (a burst seen after a session): indexed one by one, their entries reconciled together. */
+  async #onLocalPaths(paths: string[]): Promise<void> {
+    const keys = new Set<EntryKey>();
+    for (const localPath of paths) {
+      const key = await this.#indexPath(localPath);
+      if (key !== undefined) keys.add(key);
+    }
+    await this.#p.reconciler.reconcileKeys([...keys]);
+  }
+
+  /** Indexes one path as it is on disk now; the entry to reconcile, if any (none during a session: kept for after). */
+  async #indexPath(localPath: string): Promise<EntryKey | undefined> {
+    if (!this.#p.running()) return undefined;
     if (this.#p.inSession()) {
       this.#duringSession.add(localPath);
-      return;
+      return undefined;
     }
     if (localPath === '.syncignore') {
       const problem = this.#c.rules.reload();
       if (problem) this.#c.log('warn', `.syncignore: ${problem}`);
-      return;
+      return undefined;
     }
     const { index } = this.#c;
     const result = await statItem(this.#c.folder, localPath, this.#c.rules).catch(() => ({
@@ -118,7 +134,7 @@ export class LocalEvents {
       if (result.status === 'skipped') this.#c.memory.skipOnce(localPath, result.skipped.message);
       else this.#p.status.fileFine(localPath);
     }
-    if (key !== undefined) await this.#p.reconciler.reconcileKey(key);
+    return key;
   }
 
   /**
@@ -134,7 +150,7 @@ export class LocalEvents {
     if (moved.length > 0) {
       this.#c.log('info', `${moved.length} paths changed on disk during the session: reconciling them`);
     }
-    await Promise.all(moved.map((rel) => this.onLocalPath(rel)));
+    await this.#onLocalPaths(moved);
   }
 
   async #walk(relDir: string, seen: Set<string>, moved: string[]): Promise<void> {

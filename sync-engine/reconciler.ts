@@ -6,6 +6,7 @@ import type { Executor } from './executor.js';
 import { type EntryKey, keyName, type LocalItem, type RemoteState } from './model.js';
 import { type PlanResult, plan } from './plan.js';
 import { statItem } from './scan.js';
+import { MIN_GROUP } from './transfer-groups.js';
 import { TransferQueue } from './transfers.js';
 
 /** Reconciles hash files and plan; they run beside the transfers, a few at a time. */
@@ -42,19 +43,34 @@ export class Reconciler {
   /** Reconciles one entry with the disk now and what is known of the platform (one job per entry). */
   reconcileKey(key: EntryKey): Promise<void> {
     if (this.#c.store === null) return Promise.resolve();
-    const done = this.#pool.run(key, async () => {
-      try {
-        await this.#p.executor.execute(await this.planKeys([key], new Map()));
-      } catch (error) {
-        this.#c.memory.failed.add(key);
-        this.#c.log(
-          'error',
-          `reconcile ${keyName(key)} failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
-    });
+    const done = this.#pool.run(key, this.#job([key]));
     this.#p.executor.updatePending();
     return done.finally(() => this.#p.executor.updatePending());
+  }
+
+  /**
+   * Reconciles many entries in one plan (a burst of local changes), so that their transfers can go in batches; an
+   * entry already being reconciled is done again after that, alone. A few go one by one.
+   */
+  reconcileKeys(keys: EntryKey[]): Promise<void> {
+    if (this.#c.store === null) return Promise.resolve();
+    if (keys.length < MIN_GROUP) return Promise.all(keys.map((key) => this.reconcileKey(key))).then(() => undefined);
+    const entries = keys.map((key) => ({ key, job: this.#job([key]) }));
+    const done = this.#pool.runGroup(entries, (free) => this.#job(free)());
+    this.#p.executor.updatePending();
+    return done.finally(() => this.#p.executor.updatePending());
+  }
+
+  #job(keys: EntryKey[]): () => Promise<void> {
+    return async () => {
+      try {
+        await this.#p.executor.execute(await this.planKeys(keys, new Map()));
+      } catch (error) {
+        for (const key of keys) this.#c.memory.failed.add(key);
+        const what = keys.length === 1 ? keyName(keys[0]!) : `of ${keys.length} entries`;
+        this.#c.log('error', `reconcile ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
   }
 
   /** Plans the given keys (and every failed one) with what is on disk now and everything known of the platform. */

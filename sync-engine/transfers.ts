@@ -40,6 +40,35 @@ export class TransferQueue {
     return slot.done;
   }
 
+  /**
+   * Runs `group` once, in one slot, for every entry of `entries` that has no job in flight (its keys are passed to
+   * it); an entry that has one gets its own `job` the way run() gives it. While the group runs, its entries count as
+   * in flight: a run() for one of them marks it dirty, and its newest job runs alone right after the group.
+   * Resolves when none of the entries has more work; rejects when the group failed.
+   */
+  runGroup(entries: Array<{ key: string; job: Job }>, group: (keys: string[]) => Promise<void>): Promise<void> {
+    const free = entries.filter(({ key }) => !this.#inFlight.has(key));
+    const waits = entries.filter(({ key }) => this.#inFlight.has(key)).map(({ key, job }) => this.run(key, job));
+    if (free.length > 0) {
+      const keys = free.map(({ key }) => key);
+      const first = Promise.resolve().then(() => this.#withSlot(() => group(keys)));
+      // The caller hears of a failed group as of a failed job.
+      waits.push(first);
+      for (const { key, job } of free) {
+        const slot = { dirty: false, job, done: Promise.resolve() };
+        slot.done = this.#drain(key, slot, first);
+        this.#inFlight.set(key, slot);
+        waits.push(slot.done);
+      }
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** One item of a group is done: progress for idleOrStalled, as a finished job is. */
+  progressed(): void {
+    this.#finished++;
+  }
+
   /** Resolves once nothing is queued or running. */
   idle(): Promise<void> {
     if (this.#inFlight.size === 0) return Promise.resolve();
@@ -63,14 +92,17 @@ export class TransferQueue {
     }
   }
 
-  async #drain(key: string, slot: { dirty: boolean; job: Job }): Promise<void> {
+  /** Runs the entry's job (or waits for `first`, a group it is part of), then again while it was marked dirty. */
+  async #drain(key: string, slot: { dirty: boolean; job: Job }, first?: Promise<void>): Promise<void> {
     // Let run() return and register the slot before the first job starts.
     await Promise.resolve();
     try {
-      do {
+      if (first) await first.catch(() => {});
+      else slot.dirty = true;
+      while (slot.dirty) {
         slot.dirty = false;
         await this.#withSlot(slot.job);
-      } while (slot.dirty);
+      }
     } finally {
       this.#inFlight.delete(key);
       if (this.#inFlight.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();

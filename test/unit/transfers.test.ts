@@ -65,4 +65,57 @@ describe('TransferQueue', () => {
     });
     expect(ran).toBe(true);
   });
+
+  it('runs a group once in one slot; an entry in flight and a newer request for a grouped one run alone after', async () => {
+    const queue = new TransferQueue(4);
+    const busy = gate();
+    const grouped = gate();
+    const ran: string[] = [];
+    const first = queue.run('site:b', async () => {
+      ran.push('b alone');
+      await busy.opened;
+    });
+    await Promise.resolve();
+    await Promise.resolve();
+    const job = (name: string) => async () => {
+      ran.push(name);
+    };
+    const done = queue.runGroup(
+      ['site:a', 'site:b', 'site:c'].map((key) => ({ key, job: job(`${key} single`) })),
+      async (keys) => {
+        ran.push(`group ${keys.join(',')}`);
+        await grouped.opened;
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(ran).toEqual(['b alone', 'group site:a,site:c']);
+    expect(queue.pending).toBe(3);
+    // A newer request for a grouped entry waits for the group, then runs alone (once, the newest).
+    void queue.run('site:c', job('c newer'));
+    void queue.run('site:c', job('c newest'));
+    busy.open();
+    await first;
+    expect(ran).toEqual(['b alone', 'group site:a,site:c', 'site:b single']);
+    grouped.open();
+    await done;
+    await queue.idle();
+    expect(ran).toEqual(['b alone', 'group site:a,site:c', 'site:b single', 'c newest']);
+    expect(queue.pending).toBe(0);
+  });
+
+  it('a group takes one slot of the pool, and its failure reaches the caller', async () => {
+    const queue = new TransferQueue(1);
+    const order: string[] = [];
+    const group = queue.runGroup([{ key: 'upload:x', job: async () => {} }], async () => {
+      order.push('group');
+      throw new Error('batch failed');
+    });
+    const single = queue.run('upload:y', async () => {
+      order.push('single');
+    });
+    await expect(group).rejects.toThrow('batch failed');
+    await single;
+    expect(order).toEqual(['group', 'single']);
+    expect(queue.pending).toBe(0);
+  });
 });
