@@ -331,7 +331,8 @@ class FetchReader {
   private async receive(stream: Readable, one: Asked, entry: Entry): Promise<BatchOutcome<FileHeaders>> {
     const what = `${one.item.kind} ${one.key}`;
     try {
-      checkPlanned(one.item.expect, { sha256: entry.sha256!, version: entry.version! }, what);
+      const announced = { sha256: entry.sha256!, version: entry.version!, updatedAt: entry.updatedAt };
+      checkPlanned(one.item.expect, entry.size === undefined ? announced : { ...announced, size: entry.size }, what);
       if (entry.size !== one.item.expect.size) {
         throw new TransferIntegrityError(
           'size',
