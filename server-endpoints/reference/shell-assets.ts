@@ -88,7 +88,8 @@ const SHELL_VERSION = createHash('sha256').update(APP_CSS).update(APP_JS).digest
 /**
  * The service worker: keeps the shell; signed-in pages always come from the network (never cached, so nothing
  * of one account is ever shown to another), and only when the network fails does a page become the offline page.
- * The sign-in pages (`/sync/*`) are never touched: their fetch-metadata checks see the browser's own navigation.
+ * The sign-in pages (`/sync/*`, `/device`) are never touched: their fetch-metadata checks see the browser's own
+ * navigation.
  */
 export const SERVICE_WORKER_JS = `// Hyperclay dashboard service worker: the app shell offline; never caches a signed-in page.
 'use strict';
@@ -110,7 +111,7 @@ self.addEventListener('fetch', function (event) {
   var request = event.request;
   if (request.method !== 'GET') return;
   var url = new URL(request.url);
-  if (url.origin !== self.location.origin || url.pathname.indexOf('/sync/') === 0) return;
+  if (url.origin !== self.location.origin || url.pathname.indexOf('/sync/') === 0 || url.pathname === '/device') return;
   if (SHELL.indexOf(url.pathname) !== -1 && url.search === '') {
     event.respondWith(caches.open(CACHE).then(function (cache) {
       return cache.match(url.pathname).then(function (hit) { return hit || fetch(request); });

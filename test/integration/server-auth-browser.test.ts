@@ -86,16 +86,13 @@ describe('sign-in pages in Chromium', () => {
     const { verifier, challenge } = pkcePair();
     const redirectUri = `${v4.base}/callback`;
     await page.goto(authorizeUrl(redirectUri, 'v4-state', challenge));
-    // The code page redirects at once, so its body is read on the way through rather than after the fact.
-    let shown: string | undefined;
-    await page.route(`${rig.url}/sync/authorize`, async (route) => {
-      if (route.request().method() !== 'POST') return route.continue();
-      const response = await route.fetch();
-      const body = await response.text();
-      shown = /<code id="code">([^<]+)<\/code>/.exec(body)?.[1];
-      await route.fulfill({ response, body });
-    });
+    // The code page shows the code, then returns to the app once it answers: the code is read from its answer.
+    const answered = page.waitForResponse(
+      (response) => response.url() === `${rig.url}/sync/authorize` && response.request().method() === 'POST',
+    );
     await page.getByRole('button', { name: 'Allow' }).click();
+    const shown = /<code id="code">([^<]+)<\/code>/.exec(await (await answered).text())?.[1];
+    expect(shown).toMatch(/\S/);
     const arrived = await waitForFound(
       () => v4.calls.find((c) => c.url.searchParams.get('state') === 'v4-state'),
       'the callback',
