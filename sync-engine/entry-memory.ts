@@ -40,10 +40,19 @@ export class EntryMemory {
     for (const entry of this.#known) if ('tombstone' in entry[1]) yield entry;
   }
 
-  /** The action for `key` succeeded with what was known when it started (`seen`): nothing is pending for it. */
-  consumed(key: EntryKey, seen: KnownRemote | undefined): void {
+  /**
+   * The action for `key` succeeded with what was known when it started (`seen`): nothing is pending for it. `acted`:
+   * the platform version a pull installed. When a newer one is known by now (a poll brought it while the pull waited
+   * or ran, perhaps before `seen` was taken), it stays known and the key is planned again at the next plan.
+   */
+  consumed(key: EntryKey, seen: KnownRemote | undefined, acted?: { sha256?: string; version?: number }): void {
+    const known = this.#known.get(key);
+    if (acted && known && 'entry' in known && known.entry.sha256 !== acted.sha256) {
+      this.failed.add(key);
+      return;
+    }
     this.failed.delete(key);
-    if (seen === undefined || this.#known.get(key) === seen) this.#known.delete(key);
+    if (seen === undefined || known === seen) this.#known.delete(key);
   }
 
   /** Never send this content of `key` again; `limit`: refused by a plan limit, sent again once there is room. */

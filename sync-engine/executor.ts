@@ -57,7 +57,8 @@ export class Executor {
       settle: (action, seen, work) =>
         this.#settle(action, async () => {
           const outcome = await work();
-          if (outcome !== PENDING) core.memory.consumed(action.key, seen);
+          if (outcome !== PENDING)
+            core.memory.consumed(action.key, seen, action.type === 'pull' ? action.entry : undefined);
           return outcome;
         }),
       alone: (action) => void this.#run(action),
@@ -243,7 +244,7 @@ export class Executor {
         if (action.entry) memory.failed.add(action.key);
         return outcomeOf(action, 'skipped', 0, action.why);
     }
-    memory.consumed(action.key, seen);
+    memory.consumed(action.key, seen, action.type === 'pull' ? action.entry : undefined);
     return outcome;
   }
 
