@@ -10,3 +10,4 @@ export * from './limits.js';
 export * from './paths.js';
 export * from './search.js';
 export * from './text.js';
+export * from './write-all.js';

@@ -7,7 +7,7 @@ import { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'hono';
-import { ERROR_STATUS, type ErrorCode, errorBody } from '../protocol/index.js';
+import { ERROR_STATUS, type ErrorCode, errorBody, writeAll } from '../protocol/index.js';
 import type { StagedContent, SyncStorage } from './types.js';
 
 /** A PROTOCOL.md error body with the status the protocol gives its code. */
@@ -238,7 +238,7 @@ export async function stageChunks(
     const buffers = pending;
     pending = [];
     pendingBytes = 0;
-    await handle.writev(buffers);
+    await writeAll(handle, buffers);
   };
   try {
     try {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Request as GotRequest, PlainResponse } from 'got';
-import { checkPath, checkSitePath, decodePath, HEADER, isIsoUtc, isSha256 } from '../protocol/index.js';
+import { checkPath, checkSitePath, decodePath, HEADER, isIsoUtc, isSha256, writeAll } from '../protocol/index.js';
 import { BadResponseError, TransferIntegrityError } from './errors.js';
 import { header, type Transport } from './transport.js';
 
@@ -131,7 +131,7 @@ export async function writeInto(
       throw new TransferIntegrityError('too_long', `${what} sent more than the ${limit} bytes announced`);
     }
     hash.update(chunk);
-    await handle.write(chunk);
+    await writeAll(handle, [chunk]);
   }
   if (exact && size !== limit) {
     throw new TransferIntegrityError('size', `${what} arrived with ${size} bytes instead of ${limit}`);
