@@ -114,6 +114,8 @@ export class FolderSync implements SyncRunner {
       this.#paused = true;
       this.status.paused();
       await this.#engine.stop();
+      // A session or poll that was ending while the engine stopped may have said "syncing" since: paused it is.
+      this.status.paused();
       this.#o.log('info', 'sync paused');
     });
     return this.#switching;
