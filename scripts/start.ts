@@ -97,7 +97,7 @@ async function signInDemo(origin: string, home: string): Promise<void> {
       headers: { cookie, origin, 'content-type': 'application/x-www-form-urlencoded' },
       body: fields,
     });
-    const callback = /id="callback" href="([^"]+)"/.exec(await allowed.text())?.[1];
+    const callback = /<a id="callback"[^>]* href="([^"]+)"/.exec(await allowed.text())?.[1];
     if (!callback) throw new Error(`the consent page did not answer with a code (${allowed.status})`);
     await fetch(decodeEntities(callback));
     await signIn.exchange(await listener.code);
